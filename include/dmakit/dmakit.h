@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* dmakit/dmakit.h - umbrella header: everything public. */
+#ifndef DMAKIT_DMAKIT_H
+#define DMAKIT_DMAKIT_H
+
+#include <dmakit/common.h>
+#include <dmakit/log.h>
+#include <dmakit/devargs.h>
+#include <dmakit/init.h>
+#include <dmakit/bus.h>
+#include <dmakit/pci.h>
+
+#endif

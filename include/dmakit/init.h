@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dmakit/init.h - library start-up and shut-down.
+ *
+ * dk_init() brings the layers up bottom-up: core (log, sysfs root,
+ * devargs lists), then every bus (scan, then probe of registered
+ * drivers). dk_cleanup() tears them down top-down. After a failed
+ * dk_init() everything it set up is undone, so both may be called again.
+ *
+ * Settings come from the params struct; anything it leaves unset
+ * (0 / NULL) is taken from the environment, then from the default:
+ *   field          environment          default
+ *   log_level      DMAKIT_LOG_LEVEL     notice
+ *   sysfs_root     DMAKIT_SYSFS_ROOT    "/sys"
+ *   allow          DMAKIT_ALLOW         (none: every device)
+ *   deny           DMAKIT_DENY          (none)
+ * DMAKIT_ALLOW / DMAKIT_DENY hold devargs separated by ';' or spaces.
+ *
+ * Thread-safety: dk_init and dk_cleanup must not run concurrently with
+ * each other or with any other dmakit call.
+ */
+#ifndef DMAKIT_INIT_H
+#define DMAKIT_INIT_H
+
+#include <dmakit/common.h>
+
+DK_BEGIN_DECLS
+
+/* Flags for dk_init_params.flags. */
+#define DK_INIT_NO_PROBE (1u << 0) /* scan buses, do not probe drivers */
+#define DK_INIT_NO_SCAN (1u << 1)  /* do not scan buses at all */
+
+#define DK_INIT_MAX_DEVARGS 64
+
+struct dk_init_params {
+	/* sizeof(struct dk_init_params) as the caller compiled it; set by
+	 * dk_init_params_default(). Lets later versions append fields. */
+	size_t size;
+	int log_level;          /* 0: unset */
+	const char *sysfs_root; /* NULL: unset */
+	/* NULL-terminated arrays of devargs strings; NULL: unset. A device
+	 * is probed if it matches an allow entry (when any is given) and no
+	 * deny entry. Giving both is -EINVAL. */
+	const char *const *allow;
+	const char *const *deny;
+	unsigned int flags; /* DK_INIT_* */
+};
+
+/* Fill p with "everything unset" and p->size = sizeof(*p). */
+DK_EXPORT void dk_init_params_default(struct dk_init_params *p);
+
+/*
+ * Initialise the library. params may be NULL (all defaults).
+ * Errors:
+ *   -EALREADY  already initialised (call dk_cleanup first)
+ *   -EINVAL    params->size is 0 or larger than this library knows with
+ *              non-zero unknown fields; bad log level; bad devargs in
+ *              allow/deny; both allow and deny given
+ *   -ENOENT    sysfs root does not exist
+ *   -E2BIG     more than DK_INIT_MAX_DEVARGS allow/deny entries
+ *   -ENOMEM    out of memory
+ *   any error of a bus scan or probe that is fatal (a driver probe that
+ *   fails is logged and is not fatal)
+ */
+DK_EXPORT int dk_init(const struct dk_init_params *params);
+
+/* Undo dk_init; a no-op when not initialised. */
+DK_EXPORT void dk_cleanup(void);
+
+/* 1 between a successful dk_init and dk_cleanup, else 0. */
+DK_EXPORT int dk_initialized(void);
+
+/* The sysfs root in force (after dk_init), or the one dk_init would use. */
+DK_EXPORT const char *dk_sysfs_root(void);
+
+DK_END_DECLS
+
+#endif

@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dmakit/pci.h - the PCI bus: devices from sysfs, drivers, config space,
+ * binding to kernel drivers.
+ *
+ * Devices are discovered by dk_init() (or dk_pci_scan()) from
+ * <sysfs root>/bus/pci/devices. Each struct dk_pci_device stays valid until
+ * dk_cleanup() or the next dk_pci_scan(). Fields are only ever appended
+ * in later versions; the library allocates every device (never embed or
+ * copy one to keep).
+ *
+ * Not every device has a PCI address or a sysfs directory of its own:
+ * mediated devices (kind DK_PCI_KIND_MDEV) are named by UUID. Use
+ * dk_pci_config_read() for config space; it picks the right access path.
+ *
+ * Thread-safety: the device list and every device's fields are read-only
+ * between scans and may be read from any thread. dk_pci_scan(),
+ * dk_pci_device_refresh(), driver (un)registration, probe/remove, bind
+ * and unbind must not run concurrently with each other or with readers of
+ * the affected device.
+ */
+#ifndef DMAKIT_PCI_H
+#define DMAKIT_PCI_H
+
+#include <dmakit/common.h>
+#include <dmakit/bus.h>
+
+DK_BEGIN_DECLS
+
+/* ---- addresses ---------------------------------------------------------- */
+
+struct dk_pci_addr {
+	uint32_t domain;
+	uint8_t bus;
+	uint8_t dev;  /* 0..31 */
+	uint8_t func; /* 0..7 */
+};
+
+#define DK_PCI_ADDR_STR_LEN 16 /* "0000:03:00.0" + NUL, with room for 8-digit domains */
+
+/*
+ * Parse "DDDD:BB:DD.F" (domain up to 8 hex digits) or "BB:DD.F" (domain 0).
+ * Returns 0 or -EINVAL (NULL, bad syntax, dev > 31, func > 7, trailing text).
+ */
+DK_EXPORT int dk_pci_addr_parse(const char *s, struct dk_pci_addr *out);
+/* Format as "%04x:%02x:%02x.%x"; returns snprintf's result. */
+DK_EXPORT int dk_pci_addr_format(const struct dk_pci_addr *a, char *buf, size_t len);
+/* <0, 0, >0 ordering by domain, bus, dev, func. */
+DK_EXPORT int dk_pci_addr_cmp(const struct dk_pci_addr *a, const struct dk_pci_addr *b);
+
+/* ---- identification ----------------------------------------------------- */
+
+struct dk_pci_id {
+	uint16_t vendor_id;
+	uint16_t device_id;
+	uint16_t subsystem_vendor_id;
+	uint16_t subsystem_device_id;
+	uint32_t class_id; /* 24 bits: base class, subclass, prog-if */
+};
+
+#define DK_PCI_ANY_ID 0xffffu
+
+/* One entry of a driver's ID table; the table ends with vendor_id == 0. */
+struct dk_pci_id_match {
+	uint16_t vendor_id; /* DK_PCI_ANY_ID matches any */
+	uint16_t device_id;
+	uint16_t subsystem_vendor_id;
+	uint16_t subsystem_device_id;
+	uint32_t class_id;   /* compared under class_mask */
+	uint32_t class_mask; /* 0: class ignored */
+};
+
+#define DK_PCI_DEVICE(v, d) \
+	{ .vendor_id = (v), .device_id = (d), .subsystem_vendor_id = DK_PCI_ANY_ID, \
+	  .subsystem_device_id = DK_PCI_ANY_ID, .class_id = 0, .class_mask = 0 }
+#define DK_PCI_CLASS(cls, mask) \
+	{ .vendor_id = DK_PCI_ANY_ID, .device_id = DK_PCI_ANY_ID, \
+	  .subsystem_vendor_id = DK_PCI_ANY_ID, .subsystem_device_id = DK_PCI_ANY_ID, \
+	  .class_id = (cls), .class_mask = (mask) }
+
+/* First table entry matching id, or NULL. */
+DK_EXPORT const struct dk_pci_id_match *dk_pci_id_match(const struct dk_pci_id_match *table,
+							const struct dk_pci_id *id);
+
+/* ---- resources ---------------------------------------------------------- */
+
+#define DK_PCI_NUM_BARS 6
+#define DK_PCI_ROM_INDEX 6
+#define DK_PCI_NUM_RESOURCES 7 /* BAR0..5 and the expansion ROM */
+
+/* dk_pci_bar.flags */
+#define DK_PCI_BAR_IO (1u << 0)
+#define DK_PCI_BAR_MEM (1u << 1)
+#define DK_PCI_BAR_PREFETCH (1u << 2)
+#define DK_PCI_BAR_MEM64 (1u << 3)
+
+struct dk_pci_bar {
+	uint64_t phys_addr; /* 0 when not assigned */
+	uint64_t len;       /* 0 when absent */
+	uint32_t flags;     /* DK_PCI_BAR_* */
+	uint64_t raw_flags; /* the kernel's IORESOURCE_* flags from "resource" */
+};
+
+/* ---- capabilities ------------------------------------------------------- */
+
+/* Capability IDs (PCI Local Bus / PCIe Base specification). */
+#define DK_PCI_CAP_ID_PM 0x01
+#define DK_PCI_CAP_ID_MSI 0x05
+#define DK_PCI_CAP_ID_VNDR 0x09
+#define DK_PCI_CAP_ID_EXP 0x10
+#define DK_PCI_CAP_ID_MSIX 0x11
+#define DK_PCI_EXT_CAP_ID_AER 0x0001
+#define DK_PCI_EXT_CAP_ID_ACS 0x000d
+#define DK_PCI_EXT_CAP_ID_ARI 0x000e
+#define DK_PCI_EXT_CAP_ID_SRIOV 0x0010
+
+/* PCIe device/port type (PCIe capability register bits 7:4). */
+enum dk_pcie_port_type {
+	DK_PCIE_TYPE_ENDPOINT = 0x0,
+	DK_PCIE_TYPE_LEGACY_ENDPOINT = 0x1,
+	DK_PCIE_TYPE_ROOT_PORT = 0x4,
+	DK_PCIE_TYPE_UPSTREAM = 0x5,
+	DK_PCIE_TYPE_DOWNSTREAM = 0x6,
+	DK_PCIE_TYPE_PCIE_TO_PCI = 0x7,
+	DK_PCIE_TYPE_PCI_TO_PCIE = 0x8,
+	DK_PCIE_TYPE_RC_INTEGRATED = 0x9,
+	DK_PCIE_TYPE_RC_EVENT_COLLECTOR = 0xa,
+};
+
+/* ACS capability and control bits (same layout in both registers). */
+#define DK_PCI_ACS_SV (1u << 0) /* source validation */
+#define DK_PCI_ACS_TB (1u << 1) /* translation blocking */
+#define DK_PCI_ACS_RR (1u << 2) /* P2P request redirect */
+#define DK_PCI_ACS_CR (1u << 3) /* P2P completion redirect */
+#define DK_PCI_ACS_UF (1u << 4) /* upstream forwarding */
+#define DK_PCI_ACS_EC (1u << 5) /* P2P egress control */
+#define DK_PCI_ACS_DT (1u << 6) /* direct translated P2P */
+
+/* dk_pci_caps.flags: what the walker met. */
+#define DK_PCI_CAPS_NO_EXTENDED (1u << 0) /* config shorter than 4096 bytes: no ext caps */
+#define DK_PCI_CAPS_LOOP (1u << 1)        /* a chain pointed back: walk stopped */
+#define DK_PCI_CAPS_BAD_POINTER (1u << 2) /* a pointer out of range: walk stopped */
+#define DK_PCI_CAPS_TOO_MANY (1u << 3)    /* more than DK_PCI_MAX_CAPS entries */
+#define DK_PCI_CAPS_MALFORMED (DK_PCI_CAPS_LOOP | DK_PCI_CAPS_BAD_POINTER)
+
+#define DK_PCI_MAX_CAPS 48
+
+struct dk_pci_cap_entry {
+	uint16_t id;
+	uint16_t offset;
+	uint8_t extended; /* 1 for extended (offset >= 0x100) capabilities */
+	uint8_t version;  /* extended capabilities only */
+};
+
+struct dk_pci_caps {
+	uint32_t flags;      /* DK_PCI_CAPS_* */
+	uint32_t config_len; /* bytes of config space the walk saw */
+	uint8_t header_type; /* bits 6:0 of the header type register */
+	uint8_t multifunction;
+	uint16_t n;
+	struct dk_pci_cap_entry list[DK_PCI_MAX_CAPS]; /* in chain order */
+
+	struct {
+		uint16_t offset; /* 0: absent */
+		uint8_t version;
+		uint8_t port_type; /* enum dk_pcie_port_type */
+		uint8_t slot_implemented;
+		uint32_t dev_cap;
+		uint32_t link_cap;
+		uint16_t link_status;
+		uint8_t max_link_speed; /* encoded: 1 = 2.5 GT/s, 2 = 5, 3 = 8, 4 = 16, 5 = 32, 6 = 64 */
+		uint8_t max_link_width;
+		uint8_t link_speed;
+		uint8_t link_width;
+	} pcie;
+	struct {
+		uint16_t offset; /* 0: absent */
+		uint16_t cap;    /* DK_PCI_ACS_* supported */
+		uint16_t ctrl;   /* DK_PCI_ACS_* enabled */
+	} acs;
+	struct {
+		uint16_t offset; /* 0: absent */
+		uint16_t ctrl;
+		uint16_t initial_vfs;
+		uint16_t total_vfs;
+		uint16_t num_vfs;
+		uint16_t first_vf_offset;
+		uint16_t vf_stride;
+		uint16_t vf_device_id;
+	} sriov;
+	struct {
+		uint16_t offset; /* 0: absent */
+		uint16_t ctrl;
+		uint8_t enabled;
+		uint8_t is_64bit;
+		uint8_t per_vector_mask;
+		uint8_t max_vectors; /* 1..32 */
+	} msi;
+	struct {
+		uint16_t offset; /* 0: absent */
+		uint16_t ctrl;
+		uint8_t enabled;
+		uint16_t table_size; /* vectors, 1..2048 */
+		uint8_t table_bar;
+		uint32_t table_offset;
+		uint8_t pba_bar;
+		uint32_t pba_offset;
+	} msix;
+};
+
+/* Entry for capability id (standard when extended == 0), or NULL. */
+DK_EXPORT const struct dk_pci_cap_entry *dk_pci_caps_find(const struct dk_pci_caps *caps,
+							  uint16_t id, int extended);
+
+/* Short names, e.g. "MSI-X", "ACS", or NULL when unknown. */
+DK_EXPORT const char *dk_pci_cap_name(uint16_t id, int extended);
+
+/* ---- devices ------------------------------------------------------------ */
+
+enum dk_pci_kind {
+	DK_PCI_KIND_FUNCTION = 0, /* a PCI function with an address */
+	DK_PCI_KIND_MDEV = 1,     /* a vfio-pci mediated device: no address */
+};
+
+struct dk_pci_device {
+	struct dk_device device; /* device.name: address or UUID */
+	enum dk_pci_kind kind;
+	int has_addr; /* 1 for functions */
+	struct dk_pci_addr addr;
+	struct dk_pci_id id;
+	uint8_t revision;
+	int iommu_group;       /* -1: none */
+	char kernel_driver[32]; /* kernel driver bound now, "" for none */
+	struct dk_pci_bar bars[DK_PCI_NUM_RESOURCES];
+	/* Topology: the bridge directly upstream (NULL on a root bus), and the
+	 * host bridge ("pci0000:00"). Follow upstream for the whole chain. */
+	const struct dk_pci_device *upstream;
+	char host_bridge[24];
+	/* SR-IOV: the PF of a VF (NULL otherwise); sysfs VF counts of a PF. */
+	const struct dk_pci_device *physfn;
+	uint16_t sriov_numvfs;
+	uint16_t sriov_totalvfs;
+	struct dk_pci_caps caps;
+};
+
+/* Container from the generic device. */
+static inline struct dk_pci_device *dk_pci_from_device(struct dk_device *d)
+{
+	return (struct dk_pci_device *)(void *)d;
+}
+
+/* 1 when the device is a bridge (header type 1 or 2). */
+static inline int dk_pci_is_bridge(const struct dk_pci_device *dev)
+{
+	return dev->caps.header_type == 1 || dev->caps.header_type == 2;
+}
+
+/* Number of devices of the last scan. */
+DK_EXPORT unsigned int dk_pci_count(void);
+/* Device by index 0..count-1 (sorted by domain, bus, dev, func; mdevs after). */
+DK_EXPORT struct dk_pci_device *dk_pci_get(unsigned int index);
+/* Device by name ("0000:03:00.0", "03:00.0", or UUID); NULL, errno ENOENT. */
+DK_EXPORT struct dk_pci_device *dk_pci_find(const char *name);
+
+/*
+ * (Re)scan sysfs. Called by dk_init; call again to pick up hot-plugged
+ * devices (drivers are removed from every device first, and every device
+ * pointer becomes invalid). Returns the device count or:
+ *   -ENOENT  <sysfs>/bus/pci/devices missing is NOT an error (0 devices);
+ *            -ENOENT only when the sysfs root itself is missing
+ *   -ENOMEM
+ */
+DK_EXPORT int dk_pci_scan(void);
+
+/*
+ * Read/write config space of dev. Return the byte count or:
+ *   -EINVAL  NULL, or offset + len beyond 4096
+ *   -EACCES / -EPERM  not allowed (non-root reads only 64 bytes of sysfs config)
+ *   -EIO     short transfer
+ *   -ENODEV  the device is gone
+ */
+DK_EXPORT int dk_pci_config_read(const struct dk_pci_device *dev, void *buf, size_t len,
+				 size_t offset);
+DK_EXPORT int dk_pci_config_write(const struct dk_pci_device *dev, const void *buf, size_t len,
+				  size_t offset);
+
+/* Re-read config space and the bound kernel driver; re-parse capabilities. */
+DK_EXPORT int dk_pci_device_refresh(struct dk_pci_device *dev);
+
+/* Upstream bridge chain: number of bridges between dev and its host bridge. */
+DK_EXPORT unsigned int dk_pci_depth(const struct dk_pci_device *dev);
+
+/* ---- drivers ------------------------------------------------------------ */
+
+/* dk_pci_driver.flags */
+#define DK_PCI_DRV_NEED_VFIO (1u << 0) /* probe only devices bound to vfio-pci */
+
+struct dk_pci_driver {
+	struct dk_driver driver;
+	const struct dk_pci_id_match *id_table;
+	uint32_t flags;
+	/* 0 when the driver took the device; -ENODEV to decline; other
+	 * negative errno for a failure (logged, device left unprobed). */
+	int (*probe)(struct dk_pci_driver *drv, struct dk_pci_device *dev);
+	/* Release the device; 0 or negative errno (logged). May be NULL. */
+	int (*remove)(struct dk_pci_device *dev);
+	struct dk_pci_driver *next_; /* library use */
+};
+
+/*
+ * Register a driver. Drivers registered after dk_init are probed on the
+ * next dk_pci_probe_all()/dk_pci_probe_device().
+ * -EINVAL NULL driver, name, id_table or probe; -EEXIST already registered
+ * or a driver of that name exists.
+ */
+DK_EXPORT int dk_pci_driver_register(struct dk_pci_driver *drv);
+/* Remove from every device it drives, then unregister; -ENOENT unknown. */
+DK_EXPORT int dk_pci_driver_unregister(struct dk_pci_driver *drv);
+
+/* Probe every unprobed allowed device; returns the number probed now. */
+DK_EXPORT int dk_pci_probe_all(void);
+/*
+ * Probe one device: the first matching driver that accepts it.
+ * 0 on success; -EALREADY already driven; -EPERM denied by allow/deny;
+ * -ENODEV no driver accepted it; a driver's error otherwise.
+ */
+DK_EXPORT int dk_pci_probe_device(struct dk_pci_device *dev);
+/* Remove the driver from dev; -ENODEV when none is attached. */
+DK_EXPORT int dk_pci_remove_device(struct dk_pci_device *dev);
+
+/* ---- kernel driver binding ---------------------------------------------- */
+
+/*
+ * Bind the device named name to kernel driver drv (NULL: "vfio-pci") via
+ * driver_override: unbind from its current driver, set the override,
+ * trigger drivers_probe, and check the result.
+ *   -ENOENT  no such device, or driver drv not loaded (message: modprobe it)
+ *   -EACCES  not permitted (run as root)
+ *   -EIO     the kernel did not bind (message: see dmesg)
+ *   -EINVAL  bad name or driver name
+ * Works on sysfs directly; dk_init is not needed.
+ */
+DK_EXPORT int dk_pci_bind(const char *name, const char *drv);
+/* Unbind from the current driver and clear driver_override. -ENOENT, -EACCES. */
+DK_EXPORT int dk_pci_unbind(const char *name);
+
+/*
+ * Devices in the IOMMU group of name that keep the group from being viable
+ * for VFIO: those bound to a driver that is not a vfio driver or pci-stub,
+ * bridges excepted. Calls cb(member, bound_driver, arg) for each blocker,
+ * and returns the number of blockers; -ENOENT no such device or group.
+ */
+typedef void (*dk_pci_blocker_fn)(const char *member, const char *driver, void *arg);
+DK_EXPORT int dk_pci_group_blockers(const char *name, dk_pci_blocker_fn cb, void *arg);
+
+DK_END_DECLS
+
+#endif

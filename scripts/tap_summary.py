@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Count TAP test cases in meson test logs (*.json) and plain TAP files (*.tap).
+
+Prints every failing case, then the closing line "N passed, N failed[, N skipped]".
+Exit status 1 when any case failed or a test binary failed without TAP output
+(a crash counts as one failed case).
+"""
+import json
+import os
+import re
+import sys
+
+OK = re.compile(r"^(not ok|ok)\b\s*\d*\s*-?\s*(.*)$")
+
+
+def count(text, label):
+    passed = failed = skipped = 0
+    failures = []
+    for line in text.splitlines():
+        m = OK.match(line.strip())
+        if not m:
+            continue
+        rest = m.group(2)
+        if m.group(1) == "not ok":
+            if "# TODO" in rest:
+                continue
+            failed += 1
+            failures.append(f"{label}: {rest}")
+        elif "# SKIP" in rest.upper():
+            skipped += 1
+        else:
+            passed += 1
+    return passed, failed, skipped, failures
+
+
+def main(d):
+    tp = tf = ts = 0
+    fails = []
+    for name in sorted(os.listdir(d)):
+        path = os.path.join(d, name)
+        if name.endswith(".json"):
+            with open(path) as f:
+                for line in f:
+                    if not line.strip():
+                        continue
+                    t = json.loads(line)
+                    label = f"{name[:-5]}/{t['name']}"
+                    p, fl, s, fs = count(t.get("stdout", "") or "", label)
+                    if t.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL") and fl == 0:
+                        fl, fs = 1, [f"{label}: {t.get('result')} (exit {t.get('returncode')})"]
+                    tp, tf, ts = tp + p, tf + fl, ts + s
+                    fails += fs
+        elif name.endswith(".tap"):
+            with open(path) as f:
+                p, fl, s, fs = count(f.read(), name[:-4])
+            tp, tf, ts = tp + p, tf + fl, ts + s
+            fails += fs
+    for x in fails:
+        print("FAILED:", x)
+    print(f"{tp} passed, {tf} failed" + (f", {ts} skipped" if ts else ""))
+    return 1 if tf else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "build/test-results"))

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# The whole test suite: unit + CLI tests (gcc), the same unit tests under
+# AddressSanitizer + UndefinedBehaviorSanitizer, and every fuzz target for a
+# bounded time (clang/libFuzzer). Installs its packages when run as root.
+# Last line: "N passed, N failed". Exit status non-zero on any failure.
+#
+# Environment: DK_FUZZ_SECONDS (default 30) per fuzz target;
+#              DK_SKIP_FUZZ=1 / DK_SKIP_ASAN=1 to leave those parts out.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+out=build/test-results
+mkdir -p "$out"
+rm -f "$out"/*.tap "$out"/*.json
+
+scripts/deps.sh test || exit 1
+
+status=0
+step() { echo "== $*"; }
+
+# 1. Regular build, unit + CLI tests.
+step "build (gcc)"
+if [ ! -f build/gcc/build.ninja ]; then
+  meson setup build/gcc --buildtype=debugoptimized >build/gcc-setup.log 2>&1 || { cat build/gcc-setup.log; exit 1; }
+fi
+ninja -C build/gcc || exit 1
+step "unit and CLI tests"
+meson test -C build/gcc --no-rebuild --print-errorlogs --num-processes 2 || status=1
+cp build/gcc/meson-logs/testlog.json "$out/gcc.json"
+
+# 2. Sanitizers.
+if [ "${DK_SKIP_ASAN:-0}" != 1 ]; then
+  step "build (ASan + UBSan)"
+  if [ ! -f build/asan/build.ninja ]; then
+    meson setup build/asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
+      -Dbench=false >build/asan-setup.log 2>&1 || { cat build/asan-setup.log; exit 1; }
+  fi
+  ninja -C build/asan || exit 1
+  step "unit tests under ASan + UBSan"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C build/asan --no-rebuild --print-errorlogs --suite unit --num-processes 2 || status=1
+  cp build/asan/meson-logs/testlog.json "$out/asan.json"
+fi
+
+# 3. Fuzzing.
+if [ "${DK_SKIP_FUZZ:-0}" != 1 ]; then
+  step "build (clang + libFuzzer)"
+  if [ ! -f build/fuzz/build.ninja ]; then
+    CC=clang meson setup build/fuzz --buildtype=debugoptimized -Dfuzz=true \
+      -Db_sanitize=address,undefined -Db_lundef=false -Dtests=false -Dbench=false \
+      >build/fuzz-setup.log 2>&1 || { cat build/fuzz-setup.log; exit 1; }
+  fi
+  ninja -C build/fuzz || exit 1
+  step "fuzzing ${DK_FUZZ_SECONDS:-30} s per target"
+  fuzz/run.sh build/fuzz "${DK_FUZZ_SECONDS:-30}" | tee "$out/fuzz.tap" || status=1
+fi
+
+python3 scripts/tap_summary.py "$out" || status=1
+exit $status

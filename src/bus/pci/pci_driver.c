@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * PCI drivers: registration (a singly linked list in registration order)
+ * and probe/remove of scanned devices. A device is probed by the first
+ * driver whose ID table matches and whose probe accepts it; a probe that
+ * fails leaves the device unprobed (nothing to roll back in the bus: a
+ * driver undoes its own partial work before returning an error).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "bus/pci/pci_internal.h"
+
+#define DK_LOG_COMPONENT "pci"
+#include "core/log_internal.h"
+
+static struct dk_pci_driver *g_drivers;
+
+int dk_pci_driver_register(struct dk_pci_driver *drv)
+{
+	if (!drv || !drv->driver.name || !drv->id_table || !drv->probe) {
+		DK_ERR("cannot register PCI driver %s: name, id_table and probe are required",
+		       drv && drv->driver.name ? drv->driver.name : "(unnamed)");
+		return -EINVAL;
+	}
+	struct dk_pci_driver **pp = &g_drivers;
+	for (; *pp; pp = &(*pp)->next_) {
+		if (*pp == drv || strcmp((*pp)->driver.name, drv->driver.name) == 0) {
+			DK_ERR("PCI driver %s is already registered", drv->driver.name);
+			return -EEXIST;
+		}
+	}
+	drv->next_ = NULL;
+	*pp = drv;
+	return 0;
+}
+
+int dk_pci_driver_unregister(struct dk_pci_driver *drv)
+{
+	struct dk_pci_driver **pp = &g_drivers;
+	while (*pp && *pp != drv)
+		pp = &(*pp)->next_;
+	if (!*pp)
+		return -ENOENT;
+	for (unsigned int i = 0; i < dk__pci_ndev(); i++) {
+		struct dk__pci_dev *d = dk__pci_dev_at(i);
+		if (d->driver == drv)
+			dk_pci_remove_device(&d->pub);
+	}
+	*pp = drv->next_;
+	drv->next_ = NULL;
+	return 0;
+}
+
+static int is_vfio_driver(const char *kdrv)
+{
+	return strncmp(kdrv, "vfio", 4) == 0;
+}
+
+int dk_pci_probe_device(struct dk_pci_device *dev)
+{
+	if (!dev)
+		return -EINVAL;
+	struct dk__pci_dev *d = dk__pci_dev(dev);
+	if (d->driver)
+		return -EALREADY;
+	const struct dk_devargs *da;
+	if (dk_bus_device_policy(d->name, &da) == DK_DEV_POLICY_SKIP) {
+		DK_DEBUG("%s: not probed (allow/deny list)", d->name);
+		return -EPERM;
+	}
+	dev->device.devargs = da;
+	for (struct dk_pci_driver *drv = g_drivers; drv; drv = drv->next_) {
+		if (!dk_pci_id_match(drv->id_table, &dev->id))
+			continue;
+		if ((drv->flags & DK_PCI_DRV_NEED_VFIO) && !is_vfio_driver(dev->kernel_driver)) {
+			DK_NOTICE("%s matches driver %s but is bound to %s: run `dmakit bind %s` to use it",
+				  d->name, drv->driver.name,
+				  dev->kernel_driver[0] ? dev->kernel_driver : "no driver", d->name);
+			continue;
+		}
+		int rc = drv->probe(drv, dev);
+		if (rc == -ENODEV)
+			continue;
+		if (rc < 0) {
+			DK_ERR("%s: probe by driver %s failed: %s", d->name, drv->driver.name,
+			       strerror(-rc));
+			return rc;
+		}
+		d->driver = drv;
+		dev->device.driver = &drv->driver;
+		DK_INFO("%s: probed by %s", d->name, drv->driver.name);
+		return 0;
+	}
+	return -ENODEV;
+}
+
+int dk_pci_remove_device(struct dk_pci_device *dev)
+{
+	if (!dev)
+		return -EINVAL;
+	struct dk__pci_dev *d = dk__pci_dev(dev);
+	if (!d->driver)
+		return -ENODEV;
+	int rc = 0;
+	if (d->driver->remove) {
+		rc = d->driver->remove(dev);
+		if (rc < 0)
+			DK_WARN("%s: remove by driver %s failed: %s", d->name, d->driver->driver.name,
+				strerror(-rc));
+	}
+	d->driver = NULL;
+	dev->device.driver = NULL;
+	return rc;
+}
+
+int dk_pci_probe_all(void)
+{
+	int n = 0;
+	for (unsigned int i = 0; i < dk__pci_ndev(); i++) {
+		struct dk__pci_dev *d = dk__pci_dev_at(i);
+		if (d->driver)
+			continue;
+		if (dk_pci_probe_device(&d->pub) == 0)
+			n++;
+	}
+	return n;
+}
+
+void dk__pci_remove_all(void)
+{
+	for (unsigned int i = dk__pci_ndev(); i-- > 0;) {
+		struct dk__pci_dev *d = dk__pci_dev_at(i);
+		if (d->driver)
+			dk_pci_remove_device(&d->pub);
+	}
+}
