@@ -99,8 +99,8 @@ int dk_init(const struct dk_init_params *params)
 		goto err_log;
 	if (access(dk_sysfs_root(), F_OK) != 0) {
 		rc = -ENOENT;
-		DK_ERR("sysfs root %s does not exist: mount sysfs or fix DMAKIT_SYSFS_ROOT",
-		       dk_sysfs_root());
+		DK_ERR("sysfs root %s does not exist: mount sysfs, or fix %s", dk_sysfs_root(),
+		       p.sysfs_root ? "dk_init_params.sysfs_root" : "DMAKIT_SYSFS_ROOT");
 		goto err_log;
 	}
 

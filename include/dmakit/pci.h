@@ -141,6 +141,8 @@ enum dk_pcie_port_type {
 #define DK_PCI_CAPS_LOOP (1u << 1)        /* a chain pointed back: walk stopped */
 #define DK_PCI_CAPS_BAD_POINTER (1u << 2) /* a pointer out of range: walk stopped */
 #define DK_PCI_CAPS_TOO_MANY (1u << 3)    /* more than DK_PCI_MAX_CAPS entries */
+#define DK_PCI_CAPS_TRUNCATED (1u << 4)   /* a valid pointer past the bytes read: walk stopped
+					    * (non-root reads of sysfs config see 64 bytes) */
 #define DK_PCI_CAPS_MALFORMED (DK_PCI_CAPS_LOOP | DK_PCI_CAPS_BAD_POINTER)
 
 #define DK_PCI_MAX_CAPS 48
@@ -336,7 +338,8 @@ DK_EXPORT int dk_pci_remove_device(struct dk_pci_device *dev);
  * trigger drivers_probe, and check the result.
  *   -ENOENT  no such device, or driver drv not loaded (message: modprobe it)
  *   -EACCES  not permitted (run as root)
- *   -EIO     the kernel did not bind (message: see dmesg)
+ *   -EIO     the kernel did not bind (message: see dmesg); the override is
+ *            cleared and the device offered back to the driver it had
  *   -EINVAL  bad name or driver name
  * Works on sysfs directly; dk_init is not needed.
  */

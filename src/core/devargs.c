@@ -27,8 +27,11 @@ static int is_name_char(char c)
 static void normalize_name(char *name, size_t len)
 {
 	struct dk_pci_addr a;
-	if (dk_pci_addr_parse(name, &a) == 0)
+	if (dk_pci_addr_parse(name, &a) == 0) {
+		/* Clear the tail too: a parsed struct compares equal byte for byte. */
+		memset(name, 0, len);
 		dk_pci_addr_format(&a, name, len);
+	}
 }
 
 static int fail(struct dk_devargs *out, const char *str, int rc, const char *fmt, ...)
@@ -63,8 +66,9 @@ int dk_devargs_parse(const char *str, struct dk_devargs *out)
 				    "character %zu is not allowed in a device name (no spaces, '=' or control characters)",
 				    (size_t)(p - str));
 		if (n + 1 >= sizeof(out->name))
-			return fail(out, str, -E2BIG, "device name longer than %zu characters",
-				    sizeof(out->name) - 1);
+			return fail(out, str, -E2BIG,
+				    "device name longer than %zu characters at character %zu",
+				    sizeof(out->name) - 1, (size_t)(p - str));
 		out->name[n++] = *p++;
 	}
 	if (n == 0)
@@ -77,8 +81,9 @@ int dk_devargs_parse(const char *str, struct dk_devargs *out)
 		if (*p == ',' || *p == '\0')
 			return fail(out, str, -EINVAL, "empty key=value pair at character %zu", pos);
 		if (out->n_kv == DK_DEVARGS_MAX_KV)
-			return fail(out, str, -E2BIG, "more than %zu key=value pairs",
-				    (size_t)DK_DEVARGS_MAX_KV);
+			return fail(out, str, -E2BIG,
+				    "more than %zu key=value pairs at character %zu",
+				    (size_t)DK_DEVARGS_MAX_KV, pos);
 		struct dk_devargs_kv *kv = &out->kv[out->n_kv];
 		size_t k = 0;
 		while (*p && *p != ',' && *p != '=') {

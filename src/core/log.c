@@ -14,7 +14,10 @@
 #include <dmakit/log.h>
 #include "core/log_internal.h"
 
-static int g_level;              /* 0: unset -> DK_LOG_NOTICE */
+/* Precedence: the application's dk_log_set_level, then dk_init's
+ * (params, then environment), then DK_LOG_NOTICE. 0 means unset. */
+static int g_user_level;
+static int g_level;
 static dk_log_sink_fn g_sink_fn; /* NULL: stderr */
 static void *g_sink_arg;
 static pthread_mutex_t g_sink_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -29,14 +32,26 @@ int dk_log_set_level(int level)
 {
 	if (level < DK_LOG_EMERG || level > DK_LOG_DEBUG)
 		return -EINVAL;
-	__atomic_store_n(&g_level, level, __ATOMIC_RELAXED);
+	__atomic_store_n(&g_user_level, level, __ATOMIC_RELAXED);
 	return 0;
 }
 
 enum dk_log_level dk_log_get_level(void)
 {
-	int l = __atomic_load_n(&g_level, __ATOMIC_RELAXED);
+	int l = __atomic_load_n(&g_user_level, __ATOMIC_RELAXED);
+	if (!l)
+		l = __atomic_load_n(&g_level, __ATOMIC_RELAXED);
 	return l ? (enum dk_log_level)l : DK_LOG_NOTICE;
+}
+
+int dk__log_user_level(void)
+{
+	return __atomic_load_n(&g_user_level, __ATOMIC_RELAXED);
+}
+
+void dk__log_set_user_level(int level)
+{
+	__atomic_store_n(&g_user_level, level, __ATOMIC_RELAXED);
 }
 
 int dk_log_level_parse(const char *s)
@@ -107,16 +122,18 @@ void dk_log(enum dk_log_level level, const char *component, const char *fmt, ...
 void dk__log_reset(void)
 {
 	__atomic_store_n(&g_level, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&g_user_level, 0, __ATOMIC_RELAXED);
 }
 
 int dk__log_init(int level)
 {
 	if (level) {
-		if (dk_log_set_level(level) < 0) {
+		if (level < DK_LOG_EMERG || level > DK_LOG_DEBUG) {
 			dk_log(DK_LOG_ERR, "log",
 			       "log_level %d is out of range: use 1 (emerg) .. 8 (debug)", level);
 			return -EINVAL;
 		}
+		__atomic_store_n(&g_level, level, __ATOMIC_RELAXED);
 		return 0;
 	}
 	const char *env = getenv("DMAKIT_LOG_LEVEL");
@@ -129,6 +146,6 @@ int dk__log_init(int level)
 		       env);
 		return -EINVAL;
 	}
-	dk_log_set_level(l);
+	__atomic_store_n(&g_level, l, __ATOMIC_RELAXED);
 	return 0;
 }

@@ -22,6 +22,10 @@ static char g_root[DK__PATH_MAX];
 
 int dk__sysfs_set_root(const char *root)
 {
+	if (root && !*root) {
+		DK_ERR("the sysfs root is an empty string: give a directory, or NULL for the default");
+		return -EINVAL;
+	}
 	if (!root)
 		root = getenv("DMAKIT_SYSFS_ROOT");
 	if (!root || !*root)

@@ -10,6 +10,8 @@
 
 #include <dmakit/log.h>
 
+#include "core/log_internal.h"
+
 #define MAX_TESTS 512
 
 static struct {
@@ -23,6 +25,8 @@ static char g_skip_reason[256];
 static jmp_buf g_jmp;
 static char g_tmpdir[256];
 
+static int g_saved_level;
+static int g_capturing;
 static char *g_log;
 static size_t g_log_len, g_log_cap;
 
@@ -40,11 +44,21 @@ void dk_test_register(const char *name, dk_test_fn fn)
 void dk_test_fail(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
-	printf("# FAIL %s:%d: ", file, line);
+	char msg[2048];
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	printf("\n");
+	/* One TAP diagnostic line: show control characters escaped. */
+	printf("# FAIL %s:%d: ", file, line);
+	for (const char *c = msg; *c; c++) {
+		if (*c == '\n')
+			fputs("\\n", stdout);
+		else if ((unsigned char)*c < 0x20)
+			printf("\\x%02x", (unsigned char)*c);
+		else
+			putchar(*c);
+	}
+	putchar('\n');
 	g_failed_now = 1;
 }
 
@@ -104,6 +118,9 @@ void dk_test_log_capture_start(void)
 	g_log_len = 0;
 	if (g_log)
 		g_log[0] = '\0';
+	if (!g_capturing)
+		g_saved_level = dk__log_user_level();
+	g_capturing = 1;
 	dk_log_set_sink(capture_sink, NULL);
 	dk_log_set_level(DK_LOG_DEBUG);
 }
@@ -115,7 +132,11 @@ const char *dk_test_log_captured(void)
 
 void dk_test_log_capture_stop(void)
 {
+	if (!g_capturing)
+		return;
+	g_capturing = 0;
 	dk_log_set_sink(NULL, NULL);
+	dk__log_set_user_level(g_saved_level);
 }
 
 static int selected(const char *name, int argc, char **argv)
@@ -138,15 +159,15 @@ static void rm_rf(const char *path)
 
 int main(int argc, char **argv)
 {
-	int n = 0, failed = 0;
+	/* volatile: live across the setjmp below. */
+	volatile int n = 0, failed = 0, k = 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("TAP version 13\n");
 	for (int i = 0; i < g_ntests; i++)
 		if (selected(g_tests[i].name, argc, argv))
 			n++;
 	printf("1..%d\n", n);
-	int k = 0;
-	for (int i = 0; i < g_ntests; i++) {
+	for (volatile int i = 0; i < g_ntests; i++) {
 		if (!selected(g_tests[i].name, argc, argv))
 			continue;
 		k++;

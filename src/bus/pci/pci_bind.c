@@ -85,7 +85,7 @@ static int unbind_current(const char *bdf, const char *cur)
 
 int dk_pci_bind(const char *name, const char *drv)
 {
-	char bdf[DK_PCI_ADDR_STR_LEN], cur[64], rel[DK__PATH_MAX];
+	char bdf[DK_PCI_ADDR_STR_LEN], orig[64], cur[64], rel[DK__PATH_MAX];
 	if (!drv)
 		drv = DK_DEFAULT_BIND_DRIVER;
 	if (!valid_driver_name(drv)) {
@@ -101,31 +101,44 @@ int dk_pci_bind(const char *name, const char *drv)
 		       dk_sysfs_root(), rel, drv);
 		return -ENOENT;
 	}
-	int bound = current_driver(bdf, cur, sizeof(cur));
+	int bound = current_driver(bdf, orig, sizeof(orig));
 	snprintf(rel, sizeof(rel), "bus/pci/devices/%s/driver_override", bdf);
 	rc = write_attr(rel, drv, bdf, "set driver_override");
 	if (rc < 0)
 		return rc;
-	if (bound && strcmp(cur, drv) == 0) {
+	if (bound && strcmp(orig, drv) == 0) {
 		DK_INFO("%s is already bound to %s", bdf, drv);
 		return 0;
 	}
 	if (bound) {
-		rc = unbind_current(bdf, cur);
+		rc = unbind_current(bdf, orig);
 		if (rc < 0)
 			goto err_clear_override;
 	}
 	rc = write_attr("bus/pci/drivers_probe", bdf, bdf, "trigger drivers_probe");
 	if (rc < 0)
-		goto err_clear_override;
+		goto err_rebind;
 	current_driver(bdf, cur, sizeof(cur));
 	if (strcmp(cur, drv) != 0) {
 		DK_ERR("%s: the kernel did not bind it to %s (now: %s): see `dmesg` for the reason",
 		       bdf, drv, cur[0] ? cur : "no driver");
-		return -EIO;
+		rc = -EIO;
+		goto err_rebind;
 	}
 	DK_INFO("%s bound to %s", bdf, drv);
 	return 0;
+
+err_rebind:
+	/* Give the device back to the driver it had, as far as the kernel lets us. */
+	snprintf(rel, sizeof(rel), "bus/pci/devices/%s/driver_override", bdf);
+	dk__sysfs_write_str(rel, "\n");
+	if (bound && !current_driver(bdf, cur, sizeof(cur))) {
+		snprintf(rel, sizeof(rel), "bus/pci/drivers/%s/bind", orig);
+		if (dk__sysfs_write_str(rel, bdf) < 0)
+			DK_WARN("%s: could not give it back to %s: run `dmakit bind %s %s`", bdf, orig,
+				bdf, orig);
+	}
+	return rc;
 
 err_clear_override:
 	/* Leave no override behind that would surprise the next probe. */

@@ -14,7 +14,8 @@
  *    present (the brief asks only for the bytes that are decoded); MSI:
  *    the whole structure as sized by its control register; MSI-X: 12
  *    bytes; ACS: 8 bytes; SR-IOV: 0x40 bytes.
- *  - When a capability id occurs twice, the first one is decoded.
+ *  - When a capability id occurs twice, the first one whose structure fits
+ *    is decoded.
  *  - An extended header of 0 or 0xffffffff ends the extended chain wherever
  *    it is met (0xffffffff is what a failed or absent read returns); it is
  *    not listed and sets no flag.
@@ -30,52 +31,52 @@
 #include "bus/pci/pci_caps.h"
 
 /* Config-space registers (PCI Local Bus specification, type 0/1/2 headers). */
-#define CFG_STATUS 0x06
-#define CFG_STATUS_CAP_LIST 0x10
-#define CFG_HEADER_TYPE 0x0e
+#define CFG_STATUS               0x06
+#define CFG_STATUS_CAP_LIST      0x10
+#define CFG_HEADER_TYPE          0x0e
 #define CFG_HEADER_MULTIFUNCTION 0x80
-#define CFG_CAP_PTR 0x34
-#define CFG_CB_CAP_PTR 0x14 /* CardBus bridge (header type 2) */
-#define CFG_HEADER_LEN 64
-#define CFG_STD_LEN 256
-#define CFG_EXT_LEN 4096
+#define CFG_CAP_PTR              0x34
+#define CFG_CB_CAP_PTR           0x14 /* CardBus bridge (header type 2) */
+#define CFG_HEADER_LEN           64
+#define CFG_STD_LEN              256
+#define CFG_EXT_LEN              4096
 
 /* PCI Express capability. */
-#define EXP_FLAGS 0x02
-#define EXP_DEVCAP 0x04
-#define EXP_LNKCAP 0x0c
-#define EXP_LNKSTA 0x12
+#define EXP_FLAGS       0x02
+#define EXP_DEVCAP      0x04
+#define EXP_LNKCAP      0x0c
+#define EXP_LNKSTA      0x12
 #define EXP_DECODED_LEN 0x14
 
 /* MSI capability. */
-#define MSI_CTRL 0x02
+#define MSI_CTRL        0x02
 #define MSI_CTRL_ENABLE 0x0001
-#define MSI_CTRL_64BIT 0x0080
-#define MSI_CTRL_PVM 0x0100
+#define MSI_CTRL_64BIT  0x0080
+#define MSI_CTRL_PVM    0x0100
 
 /* MSI-X capability. */
-#define MSIX_CTRL 0x02
-#define MSIX_TABLE 0x04
-#define MSIX_PBA 0x08
-#define MSIX_LEN 0x0c
-#define MSIX_CTRL_QSIZE 0x07ff
+#define MSIX_CTRL        0x02
+#define MSIX_TABLE       0x04
+#define MSIX_PBA         0x08
+#define MSIX_LEN         0x0c
+#define MSIX_CTRL_QSIZE  0x07ff
 #define MSIX_CTRL_ENABLE 0x8000
-#define MSIX_BIR_MASK 0x7u
+#define MSIX_BIR_MASK    0x7u
 
 /* ACS extended capability. */
-#define ACS_CAP 0x04
+#define ACS_CAP  0x04
 #define ACS_CTRL 0x06
-#define ACS_LEN 0x08
+#define ACS_LEN  0x08
 
 /* SR-IOV extended capability. */
-#define SRIOV_CTRL 0x08
+#define SRIOV_CTRL       0x08
 #define SRIOV_INITIAL_VF 0x0c
-#define SRIOV_TOTAL_VF 0x0e
-#define SRIOV_NUM_VF 0x10
-#define SRIOV_VF_OFFSET 0x14
-#define SRIOV_VF_STRIDE 0x16
-#define SRIOV_VF_DID 0x1a
-#define SRIOV_LEN 0x40
+#define SRIOV_TOTAL_VF   0x0e
+#define SRIOV_NUM_VF     0x10
+#define SRIOV_VF_OFFSET  0x14
+#define SRIOV_VF_STRIDE  0x16
+#define SRIOV_VF_DID     0x1a
+#define SRIOV_LEN        0x40
 
 static uint16_t rd16(const uint8_t *p)
 {
@@ -84,8 +85,7 @@ static uint16_t rd16(const uint8_t *p)
 
 static uint32_t rd32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 /* 1 when [off, off + size) lies in [0, limit). */
@@ -215,11 +215,16 @@ static int walk_standard(struct dk_pci_caps *caps, const uint8_t *cfg, size_t le
 		return 0;
 	}
 	size_t limit = len < CFG_STD_LEN ? len : CFG_STD_LEN;
-	uint8_t seen[CFG_STD_LEN / 4 / 8] = { 0 }; /* one bit per dword */
+	uint8_t seen[CFG_STD_LEN / 4 / 8] = {0}; /* one bit per dword */
 	size_t ptr = cfg[start] & 0xfcu;
 	while (ptr) {
-		if (ptr < CFG_HEADER_LEN || !fits(ptr, 2, limit)) {
+		if (ptr < CFG_HEADER_LEN || !fits(ptr, 2, CFG_STD_LEN)) {
 			caps->flags |= DK_PCI_CAPS_BAD_POINTER;
+			return 0;
+		}
+		if (!fits(ptr, 2, limit)) {
+			/* A valid pointer past what was read (non-root sees 64 bytes). */
+			caps->flags |= DK_PCI_CAPS_TRUNCATED;
 			return 0;
 		}
 		size_t dw = ptr / 4;
@@ -251,7 +256,7 @@ static int walk_standard(struct dk_pci_caps *caps, const uint8_t *cfg, size_t le
 
 static void walk_extended(struct dk_pci_caps *caps, const uint8_t *cfg, size_t limit)
 {
-	uint8_t seen[CFG_EXT_LEN / 4 / 8] = { 0 };
+	uint8_t seen[CFG_EXT_LEN / 4 / 8] = {0};
 	size_t off = CFG_STD_LEN;
 	for (;;) {
 		/* off is >= 0x100 and dword-aligned here; fits() was checked
@@ -281,8 +286,12 @@ static void walk_extended(struct dk_pci_caps *caps, const uint8_t *cfg, size_t l
 		size_t next = (hdr >> 20) & 0xffcu;
 		if (!next)
 			return;
-		if (next < CFG_STD_LEN || !fits(next, 4, limit)) {
+		if (next < CFG_STD_LEN || !fits(next, 4, CFG_EXT_LEN)) {
 			caps->flags |= DK_PCI_CAPS_BAD_POINTER;
+			return;
+		}
+		if (!fits(next, 4, limit)) {
+			caps->flags |= DK_PCI_CAPS_TRUNCATED;
 			return;
 		}
 		off = next;
@@ -329,73 +338,73 @@ const struct dk_pci_cap_entry *dk_pci_caps_find(const struct dk_pci_caps *caps, 
 /* Capability names, indexed by id (PCI Local Bus 3.0 / PCI Code and ID
  * Assignment; PCIe Base 6.0 extended capability ids). NULL: reserved. */
 static const char *const g_std_names[] = {
-	[0x01] = "PM",
-	[0x02] = "AGP",
-	[0x03] = "VPD",
-	[0x04] = "Slot ID",
-	[0x05] = "MSI",
-	[0x06] = "CompactPCI HotSwap",
-	[0x07] = "PCI-X",
-	[0x08] = "HT",
-	[0x09] = "Vendor Specific",
-	[0x0a] = "Debug port",
-	[0x0b] = "CompactPCI CRC",
-	[0x0c] = "HotPlug",
-	[0x0d] = "Subsystem ID",
-	[0x0e] = "AGP3",
-	[0x0f] = "Secure",
-	[0x10] = "PCIe",
-	[0x11] = "MSI-X",
-	[0x12] = "SATA",
-	[0x13] = "AF",
-	[0x14] = "EA",
-	[0x15] = "FPB",
+    [0x01] = "PM",
+    [0x02] = "AGP",
+    [0x03] = "VPD",
+    [0x04] = "Slot ID",
+    [0x05] = "MSI",
+    [0x06] = "CompactPCI HotSwap",
+    [0x07] = "PCI-X",
+    [0x08] = "HT",
+    [0x09] = "Vendor Specific",
+    [0x0a] = "Debug port",
+    [0x0b] = "CompactPCI CRC",
+    [0x0c] = "HotPlug",
+    [0x0d] = "Subsystem ID",
+    [0x0e] = "AGP3",
+    [0x0f] = "Secure",
+    [0x10] = "PCIe",
+    [0x11] = "MSI-X",
+    [0x12] = "SATA",
+    [0x13] = "AF",
+    [0x14] = "EA",
+    [0x15] = "FPB",
 };
 
 static const char *const g_ext_names[] = {
-	[0x01] = "AER",
-	[0x02] = "VC",
-	[0x03] = "Serial Number",
-	[0x04] = "Power Budgeting",
-	[0x05] = "RC Link Declaration",
-	[0x06] = "RC Internal Link Control",
-	[0x07] = "RC Event Collector",
-	[0x08] = "MFVC",
-	[0x09] = "VC",
-	[0x0a] = "RCRB",
-	[0x0b] = "Vendor Specific",
-	[0x0c] = "Config Access",
-	[0x0d] = "ACS",
-	[0x0e] = "ARI",
-	[0x0f] = "ATS",
-	[0x10] = "SR-IOV",
-	[0x11] = "MR-IOV",
-	[0x12] = "Multicast",
-	[0x13] = "PRI",
-	[0x15] = "Resizable BAR",
-	[0x16] = "DPA",
-	[0x17] = "TPH",
-	[0x18] = "LTR",
-	[0x19] = "Secondary PCIe",
-	[0x1a] = "PMUX",
-	[0x1b] = "PASID",
-	[0x1c] = "LN Requester",
-	[0x1d] = "DPC",
-	[0x1e] = "L1 PM Substates",
-	[0x1f] = "PTM",
-	[0x20] = "M-PCIe",
-	[0x21] = "FRS Queueing",
-	[0x22] = "Readiness Time Reporting",
-	[0x23] = "Designated Vendor Specific",
-	[0x24] = "VF Resizable BAR",
-	[0x25] = "Data Link Feature",
-	[0x26] = "Physical Layer 16 GT/s",
-	[0x27] = "Lane Margining",
-	[0x28] = "Hierarchy ID",
-	[0x29] = "NPEM",
-	[0x2a] = "Physical Layer 32 GT/s",
-	[0x2b] = "Alternate Protocol",
-	[0x2e] = "DOE",
+    [0x01] = "AER",
+    [0x02] = "VC",
+    [0x03] = "Serial Number",
+    [0x04] = "Power Budgeting",
+    [0x05] = "RC Link Declaration",
+    [0x06] = "RC Internal Link Control",
+    [0x07] = "RC Event Collector",
+    [0x08] = "MFVC",
+    [0x09] = "VC",
+    [0x0a] = "RCRB",
+    [0x0b] = "Vendor Specific",
+    [0x0c] = "Config Access",
+    [0x0d] = "ACS",
+    [0x0e] = "ARI",
+    [0x0f] = "ATS",
+    [0x10] = "SR-IOV",
+    [0x11] = "MR-IOV",
+    [0x12] = "Multicast",
+    [0x13] = "PRI",
+    [0x15] = "Resizable BAR",
+    [0x16] = "DPA",
+    [0x17] = "TPH",
+    [0x18] = "LTR",
+    [0x19] = "Secondary PCIe",
+    [0x1a] = "PMUX",
+    [0x1b] = "PASID",
+    [0x1c] = "LN Requester",
+    [0x1d] = "DPC",
+    [0x1e] = "L1 PM Substates",
+    [0x1f] = "PTM",
+    [0x20] = "M-PCIe",
+    [0x21] = "FRS Queueing",
+    [0x22] = "Readiness Time Reporting",
+    [0x23] = "Designated Vendor Specific",
+    [0x24] = "VF Resizable BAR",
+    [0x25] = "Data Link Feature",
+    [0x26] = "Physical Layer 16 GT/s",
+    [0x27] = "Lane Margining",
+    [0x28] = "Hierarchy ID",
+    [0x29] = "NPEM",
+    [0x2a] = "Physical Layer 32 GT/s",
+    [0x2b] = "Alternate Protocol",
+    [0x2e] = "DOE",
 };
 
 const char *dk_pci_cap_name(uint16_t id, int extended)

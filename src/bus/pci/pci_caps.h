@@ -7,12 +7,14 @@
  *  - len < 64: -EINVAL (no complete header); caps zeroed.
  *  - standard chain from 0x34 (only when the status register has the
  *    capability-list bit); pointers have their low two bits masked; a
- *    pointer below 0x40 or whose 2-byte header would not fit in len or in
- *    the first 256 bytes stops the walk with DK_PCI_CAPS_BAD_POINTER; a
- *    revisited offset stops it with DK_PCI_CAPS_LOOP. 
+ *    pointer below 0x40 or whose 2-byte header would not fit in the first
+ *    256 bytes stops the walk with DK_PCI_CAPS_BAD_POINTER; a valid pointer
+ *    whose header lies beyond len stops it with DK_PCI_CAPS_TRUNCATED (a
+ *    short read, not a malformed chain); a revisited offset stops it with
+ *    DK_PCI_CAPS_LOOP.
  *  - extended chain from 0x100 when len >= 4096 (else DK_PCI_CAPS_NO_EXTENDED):
- *    header 0 or 0xffffffff at 0x100 means none; next pointers below 0x100,
- *    or with the header beyond len, stop the walk (BAD_POINTER); loops as above.
+ *    header 0 or 0xffffffff at 0x100 means none; next pointers below 0x100
+ *    or beyond 4096 stop the walk (BAD_POINTER); loops as above.
  *  - for PCIe, ACS, SR-IOV, MSI and MSI-X the decoded fields are filled only
  *    when the whole structure lies within len (else the entry is listed but
  *    the decoded offset stays 0).

@@ -36,6 +36,7 @@
 
 static struct dk__pci_dev **g_devs;
 static unsigned int g_ndev;
+static int g_truncation_noted; /* said once per scan */
 
 unsigned int dk__pci_ndev(void)
 {
@@ -82,10 +83,11 @@ static int read_id(int dirfd, const char *devname, const char *attr, const uint8
 	}
 	if (rc == 0)
 		rc = -ERANGE;
-	if (cfg_len >= off + width) {
-		uint32_t c = 0;
-		for (int i = width - 1; i >= 0; i--)
-			c = c << 8 | cfg[off + i];
+	uint32_t c = 0;
+	for (int i = width - 1; cfg_len >= off + width && i >= 0; i--)
+		c = c << 8 | cfg[off + i];
+	/* All ones is no ID: a VF's vendor/device registers and a gone device read so. */
+	if (cfg_len >= off + width && c != (uint32_t)max) {
 		DK_WARN("%s/bus/pci/devices/%s/%s: %s: using the value from config space (0x%x)",
 			dk_sysfs_root(), devname, attr,
 			rc == -EINVAL ? "not a hex number" : strerror(-rc), c);
@@ -169,6 +171,12 @@ static void parse_caps(struct dk__pci_dev *d, const uint8_t *cfg, int len)
 		return;
 	}
 	dk__pci_caps_parse(cfg, (size_t)len, &d->pub.caps);
+	if ((d->pub.caps.flags & DK_PCI_CAPS_TRUNCATED) && !g_truncation_noted) {
+		g_truncation_noted = 1;
+		DK_NOTICE("%s/%s/config: only %d bytes readable: capabilities not parsed%s",
+			  dk_sysfs_root(), d->sysfs_rel, len,
+			  geteuid() ? " (reading config space beyond 64 bytes needs root)" : "");
+	}
 	if (d->pub.caps.flags & DK_PCI_CAPS_MALFORMED)
 		DK_WARN("%s/%s/config: malformed capability chain (%s): capabilities after it ignored",
 			dk_sysfs_root(), d->sysfs_rel,
@@ -397,6 +405,7 @@ int dk__pci_scan(void)
 	if (rc < 0)
 		return rc;
 	dk__pci_free_all();
+	g_truncation_noted = 0;
 	int busfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (busfd < 0) {
 		if (errno == ENOENT && access(dk_sysfs_root(), F_OK) == 0) {
