@@ -22,6 +22,7 @@
 #ifndef DK_TESTS_FIXTURE_H
 #define DK_TESTS_FIXTURE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct dk_fx;
@@ -54,6 +55,11 @@ struct dk_fx_spec {
 	const char *driver; /* NULL: unbound; the driver directory is created */
 	struct dk_fx_bar bars[7];
 	unsigned int config_len; /* bytes of config written: 0 means 4096 */
+	/* PCIe Link Capabilities / Status (speed encoded 1 = 2.5 GT/s .. 6 = 64
+	 * GT/s; width in lanes). 0: a default for the port type (root and
+	 * upstream ports 16 GT/s x16, downstream ports 16 GT/s x4, endpoints
+	 * 8 GT/s x4, root-complex integrated endpoints no link). */
+	uint8_t link_speed, link_width;
 };
 
 /* A spec with sane defaults: endpoint, vendor 0x1b36 device 0x0010, class
@@ -99,5 +105,34 @@ void dk_fx_remove_device(struct dk_fx_dev *dev);
 size_t dk_fx_read(const struct dk_fx_dev *dev, const char *attr, char *buf, size_t len);
 /* Register a driver directory bus/pci/drivers/<name> without binding anything. */
 void dk_fx_driver(struct dk_fx *fx, const char *name);
+
+/*
+ * Remove only the device's directory (and everything below it), leaving
+ * bus/pci/devices/<bdf> and the other links to it dangling: a device that
+ * vanished between readdir and open.
+ */
+void dk_fx_remove_device_dir(struct dk_fx_dev *dev);
+
+/* "DDDD:BB:DD.F" of the function. */
+const char *dk_fx_dev_bdf(const struct dk_fx_dev *dev);
+
+/*
+ * Offset where the builder put capability id (standard when extended == 0,
+ * else extended) in dev's config, or 0 when it wrote none. The layout:
+ * standard capabilities from 0x40 in the order PCIe (0x3c bytes, version 2),
+ * MSI (64-bit, per-vector masking), MSI-X (table at 0x2000 of BAR msix_bar,
+ * PBA after it on the next 4 KiB), and, for a bridge with non-zero
+ * subsystem IDs, Subsystem ID (0x0d); each starts on a 16-byte boundary.
+ * Extended capabilities from 0x100: ACS, then SR-IOV. With none, the dword
+ * at 0x100 is 0.
+ *
+ * Config notes: a VF's config reads 0xffff for vendor and device and 0 for
+ * its BARs, as on hardware (the sysfs files carry the real values). A
+ * bridge's bus numbers (0x18..0x1a, and the files secondary_bus_number /
+ * subordinate_bus_number) and a PF's First VF Offset / VF Stride
+ * (and sriov_offset / sriov_stride) are patched in place as children and
+ * VFs are added: build the whole tree before damaging files.
+ */
+unsigned int dk_fx_cap_offset(const struct dk_fx_dev *dev, unsigned int id, int extended);
 
 #endif

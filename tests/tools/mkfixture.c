@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * mkfixture - build the sysfs tree the CLI tests (test_cli.sh) run against
+ * and print its root directory on stdout.
+ *
+ *   mkfixture [--keep]
+ *
+ * With --keep the tree stays for the caller (who removes it: rm -rf ROOT);
+ * without, it is removed again before exit (a self-check of the builder).
+ *
+ * The tree (domain 0000), with IOMMU groups in brackets:
+ *
+ *   pci0000:00
+ *   +-00:00.0 host bridge 8086:29c0                                  [0]
+ *   +-00:02.0 GPU 10de:1eb8, vfio-pci                                [9]
+ *   +-00:02.1 its HD audio function 10de:10f8, snd_hda_intel          [9]
+ *   \-00:1c.0 root port (pcieport)                                   [1]
+ *     \-01:00.0 switch upstream port (pcieport)                      [2]
+ *       +-02:00.0 downstream port, ACS cap SV TB RR CR UF, ctrl SV RR CR UF [3]
+ *       | \-03:00.0 NVMe 1b36:0010, nvme, NUMA 0, MSI-X 32 in BAR0     [5]
+ *       \-02:01.0 downstream port, default ACS (SV RR CR UF)         [4]
+ *         +-04:00.0 PF 8086:1572, i40e, SR-IOV 4 total / 2 VFs (154c) [6]
+ *         +-04:00.1 second PF function 8086:1572, i40e               [6]
+ *         +-04:02.0 VF0 8086:154c, iavf                              [7]
+ *         \-04:02.1 VF1 8086:154c, unbound                           [8]
+ *
+ * test_cli.sh depends on these values: change both together.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <dmakit/pci.h>
+
+#include "fixture.h"
+
+#define MEM      (0x200ull)    /* IORESOURCE_MEM */
+#define MEM64    (0x100000ull) /* IORESOURCE_MEM_64 */
+#define PREFETCH (0x2000ull)   /* IORESOURCE_PREFETCH */
+
+static struct dk_fx_spec endpoint(uint16_t vendor, uint16_t device, uint32_t class_code, int group,
+				  const char *driver)
+{
+	struct dk_fx_spec s = dk_fx_spec_endpoint();
+	s.vendor = vendor;
+	s.device = device;
+	s.subsys_vendor = vendor;
+	s.subsys_device = 0x0001;
+	s.class_code = class_code;
+	s.revision = 0x01;
+	s.iommu_group = group;
+	s.driver = driver;
+	return s;
+}
+
+static void build(struct dk_fx *fx)
+{
+	/* Root bus. */
+	struct dk_fx_spec hb = endpoint(0x8086, 0x29c0, 0x060000, 0, NULL);
+	hb.pcie_type = -1;
+	hb.subsys_vendor = 0;
+	hb.subsys_device = 0;
+	hb.revision = 0;
+	memset(hb.bars, 0, sizeof(hb.bars));
+	hb.config_len = 256;
+	dk_fx_add(fx, "0000:00:00.0", NULL, &hb);
+
+	struct dk_fx_spec gpu = endpoint(0x10de, 0x1eb8, 0x030000, 9, "vfio-pci");
+	gpu.multifunction = 1;
+	gpu.revision = 0xa1;
+	gpu.bars[0].start = 0xfd000000ull;
+	gpu.bars[0].len = 0x1000000;
+	gpu.bars[0].flags = MEM;
+	gpu.bars[1].start = 0x3800000000ull;
+	gpu.bars[1].len = 0x10000000;
+	gpu.bars[1].flags = MEM | MEM64 | PREFETCH;
+	gpu.msi_vectors = 1;
+	dk_fx_add(fx, "0000:00:02.0", NULL, &gpu);
+	struct dk_fx_spec audio = endpoint(0x10de, 0x10f8, 0x040300, 9, "snd_hda_intel");
+	audio.revision = 0xa1;
+	audio.bars[0].start = 0xfe080000ull;
+	audio.bars[0].len = 0x4000;
+	audio.bars[0].flags = MEM;
+	dk_fx_add(fx, "0000:00:02.1", NULL, &audio);
+
+	/* Root port -> switch. */
+	struct dk_fx_spec rp = dk_fx_spec_bridge(DK_PCIE_TYPE_ROOT_PORT);
+	rp.iommu_group = 1;
+	struct dk_fx_dev *rpd = dk_fx_add(fx, "0000:00:1c.0", NULL, &rp);
+	struct dk_fx_spec up = dk_fx_spec_bridge(DK_PCIE_TYPE_UPSTREAM);
+	up.iommu_group = 2;
+	struct dk_fx_dev *upd = dk_fx_add(fx, "0000:01:00.0", rpd, &up);
+
+	struct dk_fx_spec dn1 = dk_fx_spec_bridge(DK_PCIE_TYPE_DOWNSTREAM);
+	dn1.iommu_group = 3;
+	dn1.has_acs = 1;
+	dn1.acs_cap = DK_PCI_ACS_SV | DK_PCI_ACS_TB | DK_PCI_ACS_RR | DK_PCI_ACS_CR | DK_PCI_ACS_UF;
+	dn1.acs_ctrl = DK_PCI_ACS_SV | DK_PCI_ACS_RR | DK_PCI_ACS_CR | DK_PCI_ACS_UF;
+	struct dk_fx_dev *dn1d = dk_fx_add(fx, "0000:02:00.0", upd, &dn1);
+	struct dk_fx_spec dn2 = dk_fx_spec_bridge(DK_PCIE_TYPE_DOWNSTREAM);
+	dn2.iommu_group = 4;
+	struct dk_fx_dev *dn2d = dk_fx_add(fx, "0000:02:01.0", upd, &dn2);
+
+	/* NVMe below the first downstream port. */
+	struct dk_fx_spec nvme = dk_fx_spec_endpoint();
+	nvme.iommu_group = 5;
+	nvme.driver = "nvme";
+	nvme.numa_node = 0;
+	nvme.msix_vectors = 32;
+	nvme.msix_bar = 0;
+	dk_fx_add(fx, "0000:03:00.0", dn1d, &nvme);
+
+	/* SR-IOV NIC below the second one. */
+	struct dk_fx_spec pf = endpoint(0x8086, 0x1572, 0x020000, 6, "i40e");
+	pf.multifunction = 1;
+	pf.sriov_total_vfs = 4;
+	pf.sriov_num_vfs = 2;
+	pf.sriov_vf_device = 0x154c;
+	pf.msix_vectors = 129;
+	pf.msix_bar = 3;
+	pf.bars[3].start = 0xfb000000ull;
+	pf.bars[3].len = 0x8000;
+	pf.bars[3].flags = MEM | MEM64 | PREFETCH;
+	pf.bars[0].start = 0xfc000000ull;
+	struct dk_fx_dev *pfd = dk_fx_add(fx, "0000:04:00.0", dn2d, &pf);
+	struct dk_fx_spec pf1 = endpoint(0x8086, 0x1572, 0x020000, 6, "i40e");
+	pf1.bars[0].start = 0xfc800000ull;
+	dk_fx_add(fx, "0000:04:00.1", dn2d, &pf1);
+
+	struct dk_fx_spec vf = endpoint(0x8086, 0x154c, 0x020000, 7, "iavf");
+	vf.msix_vectors = 5;
+	vf.bars[0].start = 0xfb100000ull;
+	dk_fx_add_vf(fx, pfd, 0, "0000:04:02.0", &vf);
+	vf.bars[0].start = 0xfb104000ull;
+	vf.iommu_group = 8;
+	vf.driver = NULL;
+	dk_fx_add_vf(fx, pfd, 1, "0000:04:02.1", &vf);
+}
+
+/* Kept reachable so that leak checkers accept the tree handle --keep leaves. */
+static struct dk_fx *g_fx;
+
+int main(int argc, char **argv)
+{
+	int keep = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--keep") == 0) {
+			keep = 1;
+		} else {
+			fprintf(stderr, "usage: mkfixture [--keep]\n");
+			return 2;
+		}
+	}
+	struct dk_fx *fx = dk_fx_new();
+	g_fx = fx;
+	build(fx);
+	printf("%s\n", dk_fx_root(fx));
+	if (fflush(stdout) != 0)
+		return 1;
+	/* With --keep the handle is left to the process exit: the fixture API
+	 * frees only together with removing the tree. */
+	if (!keep) {
+		dk_fx_free(fx);
+		g_fx = NULL;
+	}
+	return 0;
+}

@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# test_cli.sh DMAKIT MKFIXTURE - the dmakit CLI against a generated sysfs tree.
+#
+# MKFIXTURE (tests/tools/mkfixture.c) writes the tree and prints its root;
+# its header comment draws the topology these checks expect. Every check is
+# one TAP case; on failure the command's stdout/stderr follow as "#" lines.
+# The bind/unbind checks change the tree, so they run last.
+set -u
+
+DMAKIT=${1:?usage: test_cli.sh DMAKIT MKFIXTURE}
+MKFIXTURE=${2:?usage: test_cli.sh DMAKIT MKFIXTURE}
+
+echo "TAP version 13"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dk-cli.XXXXXX") || { echo "Bail out! mktemp failed"; exit 1; }
+root=""
+cleanup() {
+	[ -n "$root" ] && rm -rf -- "$root"
+	rm -rf -- "$tmp"
+}
+trap cleanup EXIT
+
+root=$("$MKFIXTURE" --keep) || { echo "Bail out! $MKFIXTURE failed"; exit 1; }
+if [ ! -d "$root/bus/pci/devices" ]; then
+	echo "Bail out! $MKFIXTURE printed \"$root\", not a fixture tree"
+	exit 1
+fi
+export DMAKIT_SYSFS_ROOT="$root"
+unset DMAKIT_LOG_LEVEL DMAKIT_ALLOW DMAKIT_DENY
+
+n=0
+failed=0
+rc=0
+
+# run ARGS...: run dmakit, keeping stdout, stderr and the exit code.
+run() {
+	"$DMAKIT" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+}
+
+# check NAME COMMAND...: one TAP case, passing when COMMAND succeeds.
+check() {
+	local name=$1
+	shift
+	n=$((n + 1))
+	if "$@"; then
+		echo "ok $n - $name"
+	else
+		echo "not ok $n - $name"
+		failed=$((failed + 1))
+		echo "#   last exit code: $rc"
+		sed 's/^/#   stdout: /' "$tmp/out" 2>/dev/null | head -40
+		sed 's/^/#   stderr: /' "$tmp/err" 2>/dev/null | head -20
+	fi
+}
+
+rc_is() { [ "$rc" -eq "$1" ]; }
+out_has() { grep -qF -- "$1" "$tmp/out"; }
+err_has() { grep -qF -- "$1" "$tmp/err"; }
+# file_is PATH TEXT: the whole file equals TEXT (trailing newlines ignored).
+file_is() { [ "$(cat -- "$1")" = "$2" ]; }
+
+# pyjson CODE: run python CODE with d = the JSON document on stdout.
+pyjson() {
+	python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+$1
+" "$tmp/out"
+}
+
+# ---- global options ---------------------------------------------------------
+
+run --version
+check "--version prints the version" eval 'rc_is 0 && grep -qE "^dmakit [0-9]+\.[0-9]+\.[0-9]+$" "$tmp/out"'
+
+run --help
+check "--help lists every command" eval 'rc_is 0 && out_has "devices" && out_has "tree" &&
+	out_has "show ADDR" && out_has "bind ADDR" && out_has "unbind ADDR" && out_has "--sysfs-root"'
+
+run help
+check "help is the same as --help" eval 'rc_is 0 && out_has "unbind ADDR"'
+
+run show --help
+check "show --help prints the command usage" eval 'rc_is 0 && out_has "usage: dmakit show ADDR"'
+
+run frobnicate
+check "unknown command: exit 2" eval 'rc_is 2 && err_has "dmakit: unknown command \"frobnicate\""'
+
+run
+check "no command: exit 2 with usage" eval 'rc_is 2 && err_has "usage: dmakit"'
+
+run --frob devices
+check "unknown global option: exit 2" eval 'rc_is 2 && err_has "unknown option --frob"'
+
+run devices --frob
+check "unknown command option: exit 2" eval 'rc_is 2 && err_has "unknown option --frob"'
+
+run devices extra
+check "unexpected argument: exit 2" eval 'rc_is 2 && err_has "unexpected argument"'
+
+run --sysfs-root
+check "--sysfs-root without a value: exit 2" eval 'rc_is 2 && err_has "--sysfs-root DIR"'
+
+run --sysfs-root "$tmp/nonexistent" devices
+check "missing sysfs root: exit 1, names the option" eval 'rc_is 1 && err_has "--sysfs-root"'
+
+# ---- devices ------------------------------------------------------------------
+
+run devices
+cp "$tmp/out" "$tmp/devices.env"
+check "devices: exit 0" rc_is 0
+check "devices: header line" eval 'head -n1 "$tmp/out" | grep -qE "^ADDRESS +VENDOR:DEV +SUBSYSTEM +CLASS +REV +DRIVER +GROUP +NUMA$"'
+check "devices: one line per function" eval '[ "$(($(wc -l <"$tmp/out") - 1))" -eq 12 ]'
+check "devices: NVMe row" eval '[ "$(awk "\$1 == \"0000:03:00.0\" { print \$2, \$3, \$4, \$5, \$6, \$7, \$8 }" "$tmp/out")" = "1b36:0010 1af4:1100 010802 02 nvme 5 0" ]'
+check "devices: unbound VF row uses -" eval '[ "$(awk "\$1 == \"0000:04:02.1\" { print \$2, \$6, \$7, \$8 }" "$tmp/out")" = "8086:154c - 8 -" ]'
+
+env -u DMAKIT_SYSFS_ROOT "$DMAKIT" --sysfs-root "$root" devices >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "--sysfs-root DIR replaces DMAKIT_SYSFS_ROOT" eval 'rc_is 0 && cmp -s "$tmp/out" "$tmp/devices.env"'
+
+env -u DMAKIT_SYSFS_ROOT "$DMAKIT" devices -v --sysfs-root="$root" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "global options after the command, --sysfs-root=DIR" eval 'rc_is 0 && cmp -s "$tmp/out" "$tmp/devices.env"'
+
+run devices --json
+check "devices --json: valid JSON, version 1, 12 devices" pyjson '
+assert d["version"] == 1, d["version"]
+assert len(d["devices"]) == 12, len(d["devices"])
+assert [x["address"] for x in d["devices"]] == sorted(x["address"] for x in d["devices"])'
+check "devices --json: NVMe fields exact" pyjson '
+nvme = [x for x in d["devices"] if x["address"] == "0000:03:00.0"][0]
+want = {"address": "0000:03:00.0", "kind": "function", "vendor": "1b36", "device": "0010",
+        "subsystem_vendor": "1af4", "subsystem_device": "1100", "class": "010802",
+        "revision": "02", "driver": "nvme", "iommu_group": 5, "numa_node": 0,
+        "upstream": "0000:02:00.0", "host_bridge": "pci0000:00", "physfn": None}
+assert nvme == want, nvme'
+check "devices --json: nulls, VF and root-bus fields" pyjson '
+by = {x["address"]: x for x in d["devices"]}
+vf = by["0000:04:02.1"]
+assert vf["driver"] is None and vf["physfn"] == "0000:04:00.0", vf
+assert vf["upstream"] == "0000:02:01.0" and vf["iommu_group"] == 8, vf
+hb = by["0000:00:00.0"]
+assert hb["upstream"] is None and hb["driver"] is None and hb["revision"] == "00", hb
+assert hb["subsystem_vendor"] == "0000" and hb["numa_node"] == -1, hb
+assert by["0000:00:02.0"]["revision"] == "a1" and by["0000:00:02.0"]["class"] == "030000"'
+
+# ---- tree ---------------------------------------------------------------------
+
+run tree
+cat >"$tmp/tree.want" <<'EOF'
+pci0000:00
++-0000:00:00.0  8086:29c0  -
++-0000:00:02.0  10de:1eb8  vfio-pci
++-0000:00:02.1  10de:10f8  snd_hda_intel
+\-0000:00:1c.0  1b36:000c  pcieport
+  \-0000:01:00.0  104c:8232  pcieport
+    +-0000:02:00.0  104c:8233  pcieport
+    | \-0000:03:00.0  1b36:0010  nvme
+    \-0000:02:01.0  104c:8233  pcieport
+      +-0000:04:00.0  8086:1572  i40e
+      +-0000:04:00.1  8086:1572  i40e
+      +-0000:04:02.0  8086:154c  iavf  [VF of 0000:04:00.0]
+      \-0000:04:02.1  8086:154c  -  [VF of 0000:04:00.0]
+EOF
+check "tree: exact nesting and order" eval 'rc_is 0 && diff -u "$tmp/tree.want" "$tmp/out" >&2'
+
+run tree --json
+check "tree --json: nesting and order" pyjson '
+assert d["version"] == 1
+hbs = d["host_bridges"]
+assert [h["name"] for h in hbs] == ["pci0000:00"], hbs
+flat = []
+def walk(nodes, depth):
+    for x in nodes:
+        flat.append((depth, x["address"]))
+        walk(x["children"], depth + 1)
+walk(hbs[0]["children"], 0)
+want = [(0, "0000:00:00.0"), (0, "0000:00:02.0"), (0, "0000:00:02.1"), (0, "0000:00:1c.0"),
+        (1, "0000:01:00.0"), (2, "0000:02:00.0"), (3, "0000:03:00.0"), (2, "0000:02:01.0"),
+        (3, "0000:04:00.0"), (3, "0000:04:00.1"), (3, "0000:04:02.0"), (3, "0000:04:02.1")]
+assert flat == want, flat'
+check "tree --json: node fields" pyjson '
+rp = d["host_bridges"][0]["children"][3]
+sw = rp["children"][0]
+vf = sw["children"][1]["children"][2]
+assert vf["address"] == "0000:04:02.0" and vf["physfn"] == "0000:04:00.0", vf
+assert vf["vendor"] == "8086" and vf["device"] == "154c" and vf["driver"] == "iavf", vf
+assert rp["driver"] == "pcieport" and rp["class"] == "060400", rp'
+
+# ---- show ---------------------------------------------------------------------
+
+run show 0000:02:00.0
+check "show: ACS capability bits by name" eval 'rc_is 0 && grep -qE "^  capability +SV TB RR CR UF " "$tmp/out"'
+check "show: ACS control bits by name" eval 'grep -qE "^  control +SV RR CR UF " "$tmp/out"'
+check "show: PCIe port type" eval 'grep -qE "^  port type +switch downstream port$" "$tmp/out"'
+
+run show 03:00.0
+check "show: short address, upstream chain to the host bridge" eval 'rc_is 0 &&
+	grep -qE "^  upstream +0000:02:00.0 -> 0000:01:00.0 -> 0000:00:1c.0 -> pci0000:00$" "$tmp/out"'
+check "show: BAR and MSI-X" eval 'grep -qE "^  BAR0 +0x00000000fe000000 +16 KiB +mem 64$" "$tmp/out" &&
+	out_has "table size 32, table BAR0 + 0x2000"'
+
+run show 0000:02:00.0 --json
+check "show --json: ACS and upstream chain" pyjson '
+x = d["device"]
+assert d["version"] == 1
+assert x["acs"]["cap"] == ["SV", "TB", "RR", "CR", "UF"], x["acs"]
+assert x["acs"]["ctrl"] == ["SV", "RR", "CR", "UF"], x["acs"]
+assert x["acs"]["cap_raw"] == 0x1f and x["acs"]["ctrl_raw"] == 0x1d, x["acs"]
+assert x["upstream_chain"] == ["0000:01:00.0", "0000:00:1c.0"], x["upstream_chain"]
+assert x["pcie"]["port_type"] == "switch downstream port", x["pcie"]
+caps = [(c["name"], c["extended"]) for c in x["capabilities"]]
+assert ("ACS", True) in caps and ("PCIe", False) in caps, caps
+assert x["sriov"] is None and x["msix"] is None'
+
+run show 0000:04:00.0 --json
+check "show --json: SR-IOV, MSI-X and BARs" pyjson '
+x = d["device"]
+s = x["sriov"]
+assert s["total_vfs"] == 4 and s["num_vfs"] == 2 and s["vf_device"] == "154c", s
+assert s["vfs"] == ["0000:04:02.0", "0000:04:02.1"], s
+m = x["msix"]
+assert m["table_size"] == 129 and m["table_bar"] == 3 and m["table_offset"] == 0x2000, m
+bars = {b["index"]: b for b in x["bars"]}
+assert sorted(bars) == [0, 3], bars
+assert bars[3]["phys_addr"] == "00000000fb000000" and bars[3]["size"] == 0x8000, bars[3]
+assert bars[3]["flags"] == ["mem", "64", "prefetch"], bars[3]'
+
+run show 0000:09:00.0
+check "show: unknown address: exit 1 and message" eval 'rc_is 1 &&
+	err_has "dmakit: no PCI device 0000:09:00.0 (see \`dmakit devices\`)"'
+
+run show 0000:3:00
+check "show: bad address syntax: exit 2, names DDDD:BB:DD.F" eval 'rc_is 2 && err_has "DDDD:BB:DD.F"'
+
+run show
+check "show: no address: exit 2" rc_is 2
+
+# ---- bind / unbind (these change the tree) -------------------------------------
+
+dev="$root/bus/pci/devices"
+
+run bind 0000:03:00.0 dk_not_loaded
+check "bind to a driver that is not loaded: exit 1, says to load it" eval 'rc_is 1 &&
+	err_has "modprobe dk_not_loaded" && err_has "dmakit: cannot bind 0000:03:00.0 to dk_not_loaded: "'
+check "bind to a driver that is not loaded: driver_override untouched" \
+	file_is "$dev/0000:03:00.0/driver_override" "(null)"
+
+run bind 3:00
+check "bind: bad address syntax: exit 2" eval 'rc_is 2 && err_has "DDDD:BB:DD.F"'
+
+run bind 0000:09:00.0
+check "bind: unknown device: exit 1" eval 'rc_is 1 && err_has "0000:09:00.0"'
+
+run bind 0000:00:02.0
+check "bind: exit 0 when bound to vfio-pci" eval 'rc_is 0 && out_has "0000:00:02.0: bound to vfio-pci"'
+check "bind: writes driver_override" file_is "$dev/0000:00:02.0/driver_override" "vfio-pci"
+check "bind: names the group member that blocks VFIO" \
+	err_has 'group 9 is not viable: 0000:00:02.1 is bound to snd_hda_intel; run `dmakit bind 0000:00:02.1`'
+
+run bind 0000:03:00.0
+check "bind: kernel did not bind (fixture): exit 1, strerror and library message" eval 'rc_is 1 &&
+	err_has "dmakit: cannot bind 0000:03:00.0 to vfio-pci: " && err_has "dmesg"'
+
+run unbind 0000:00:02.0
+check "unbind: exit 0, reports the old driver" eval 'rc_is 0 && out_has "0000:00:02.0: unbound from vfio-pci"'
+check "unbind: writes the address to the driver's unbind" \
+	file_is "$root/bus/pci/drivers/vfio-pci/unbind" "0000:00:02.0"
+check "unbind: clears driver_override" file_is "$dev/0000:00:02.0/driver_override" ""
+
+run unbind 0000:09:00.0
+check "unbind: unknown device: exit 1" rc_is 1
+
+run unbind
+check "unbind: no address: exit 2" rc_is 2
+
+echo "1..$n"
+[ "$failed" -eq 0 ]

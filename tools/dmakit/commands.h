@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * commands.h - what the files of the dmakit CLI share.
+ *
+ * main.c owns dispatch and the global options (--sysfs-root, --verbose) and
+ * offers the helpers every command uses: argument parsing, error messages,
+ * library start-up. Each cmd_*.c file implements one command (or a pair,
+ * bind/unbind) on top of the public API only (<dmakit/dmakit.h>).
+ *
+ * Exit codes: CLI_EXIT_OK (0), CLI_EXIT_ERROR (1: the command failed at run
+ * time), CLI_EXIT_USAGE (2: the command line is wrong).
+ */
+#ifndef DMAKIT_CLI_COMMANDS_H
+#define DMAKIT_CLI_COMMANDS_H
+
+#include <stdbool.h>
+
+#include <dmakit/dmakit.h>
+
+#include "json.h"
+
+enum {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_ERROR = 1,
+	CLI_EXIT_USAGE = 2,
+};
+
+struct cli_command {
+	const char *name;
+	const char *args;    /* argument synopsis, "" for none */
+	const char *summary; /* one line */
+	const char *details; /* extra help lines, or NULL */
+	/* argv[0] is the command name. Returns a CLI_EXIT_* code. */
+	int (*run)(const struct cli_command *cmd, int argc, char **argv);
+};
+
+/* ---- main.c ------------------------------------------------------------- */
+
+/* "dmakit: <message>\n" on stderr. */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "dmakit: <message>" and the command's usage on stderr; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Result of cli_parse_args() when --help was given (usage already printed). */
+#define CLI_ARGS_HELP (-2)
+/*
+ * Parse a command's arguments: "-h"/"--help", "--json" (only when json is
+ * non-NULL) and up to max_pos positional arguments into pos[]. Options and
+ * positionals may come in any order; "--" ends the options. Returns the
+ * number of positionals, CLI_ARGS_HELP, or -1 after printing a usage error.
+ */
+int cli_parse_args(const struct cli_command *cmd, int argc, char **argv, bool *json,
+		   const char **pos, int max_pos);
+
+/*
+ * Parse a PCI address argument ("0000:03:00.0" or "03:00.0") into its long
+ * form (buf of DK_PCI_ADDR_STR_LEN bytes). On bad syntax prints a usage
+ * error naming the form DDDD:BB:DD.F and returns -1; 0 on success.
+ */
+int cli_parse_addr(const struct cli_command *cmd, const char *arg, char *buf, size_t len);
+
+/*
+ * Start the library with the global options (sysfs root, log level) and
+ * flags (DK_INIT_*). Returns CLI_EXIT_OK, or CLI_EXIT_ERROR after printing
+ * why. main() calls dk_cleanup() after the command returns.
+ */
+int cli_open(unsigned int flags);
+
+/* ---- cmd_devices.c ------------------------------------------------------ */
+
+/* "function" or "mdev". */
+const char *cli_kind_name(const struct dk_pci_device *dev);
+/* The members of one device in the `devices --json` schema (inside an open object). */
+void cli_json_device_fields(struct cli_json *j, const struct dk_pci_device *dev);
+
+/* ---- commands ----------------------------------------------------------- */
+
+int cli_cmd_devices(const struct cli_command *cmd, int argc, char **argv);
+int cli_cmd_tree(const struct cli_command *cmd, int argc, char **argv);
+int cli_cmd_show(const struct cli_command *cmd, int argc, char **argv);
+int cli_cmd_bind(const struct cli_command *cmd, int argc, char **argv);
+int cli_cmd_unbind(const struct cli_command *cmd, int argc, char **argv);
+
+#endif

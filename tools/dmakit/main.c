@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * main.c - the dmakit command-line tool: global options, dispatch to the
+ * commands (cmd_*.c), and the helpers they share (see commands.h).
+ *
+ *   dmakit [--sysfs-root DIR] [-v] COMMAND [ARGS]
+ *
+ * Global options may also follow the command ("dmakit devices -v"); --help
+ * and --version before the command apply to the tool, after it to the
+ * command. The sysfs root is --sysfs-root, else $DMAKIT_SYSFS_ROOT, else
+ * /sys (the library resolves the last two).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+
+static struct {
+	const char *sysfs_root; /* NULL: the library's default */
+	bool verbose;
+} g_opts;
+
+static int cmd_help(const struct cli_command *cmd, int argc, char **argv);
+
+static const struct cli_command g_commands[] = {
+    {"devices", "[--json]", "list every PCI function with IDs, driver, IOMMU group and NUMA node",
+     NULL, cli_cmd_devices},
+    {"tree", "[--json]", "show the PCI topology: host bridges, bridges and what sits below them",
+     NULL, cli_cmd_tree},
+    {"show", "ADDR [--json]",
+     "show one device: IDs, upstream chain, BARs, capabilities, PCIe link, ACS, SR-IOV, MSI/MSI-X",
+     "ADDR is DDDD:BB:DD.F (e.g. 0000:03:00.0) or BB:DD.F for domain 0", cli_cmd_show},
+    {"bind", "ADDR [DRIVER]",
+     "bind a device to a kernel driver (default vfio-pci) through driver_override",
+     "after binding to a vfio driver, reports IOMMU group members that keep the group\n"
+     "from being usable by VFIO; binding needs root",
+     cli_cmd_bind},
+    {"unbind", "ADDR", "unbind a device from its kernel driver and clear driver_override", NULL,
+     cli_cmd_unbind},
+    {"help", "[COMMAND]", "show this help, or the help of one command", NULL, cmd_help},
+};
+
+static const struct cli_command *find_command(const char *name)
+{
+	for (size_t i = 0; i < DK_ARRAY_SIZE(g_commands); i++)
+		if (strcmp(g_commands[i].name, name) == 0)
+			return &g_commands[i];
+	return NULL;
+}
+
+static void print_command_usage(FILE *f, const struct cli_command *cmd)
+{
+	fprintf(f, "usage: dmakit %s%s%s\n", cmd->name, cmd->args[0] ? " " : "", cmd->args);
+	fprintf(f, "  %s\n", cmd->summary);
+	if (cmd->details) {
+		const char *p = cmd->details;
+		while (*p) {
+			const char *nl = strchr(p, '\n');
+			int n = nl ? (int)(nl - p) : (int)strlen(p);
+			fprintf(f, "  %.*s\n", n, p);
+			p += n + (nl ? 1 : 0);
+		}
+	}
+}
+
+static void print_usage(FILE *f)
+{
+	fputs("usage: dmakit [--sysfs-root DIR] [-v] COMMAND [ARGS]\n"
+	      "       dmakit --help | --version\n"
+	      "\n"
+	      "commands:\n",
+	      f);
+	for (size_t i = 0; i < DK_ARRAY_SIZE(g_commands); i++) {
+		const struct cli_command *c = &g_commands[i];
+		char synopsis[64];
+		snprintf(synopsis, sizeof(synopsis), "%s %s", c->name, c->args);
+		fprintf(f, "  %-22s %s\n", synopsis, c->summary);
+	}
+	fputs("\n"
+	      "global options:\n"
+	      "  --sysfs-root DIR  read sysfs from DIR (default: $DMAKIT_SYSFS_ROOT, else /sys)\n"
+	      "  -v, --verbose     log at debug level\n"
+	      "  -h, --help        show this help\n"
+	      "  --version         show the version\n"
+	      "\n"
+	      "exit status: 0 success, 1 runtime error, 2 usage error\n"
+	      "JSON output is documented in docs/cli.md (schema \"version\": 1).\n",
+	      f);
+}
+
+void cli_err(const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	fputs("dmakit: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	fputs("dmakit: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (cmd)
+		print_command_usage(stderr, cmd);
+	else
+		fputs("run `dmakit help` for the list of commands\n", stderr);
+	return CLI_EXIT_USAGE;
+}
+
+int cli_parse_args(const struct cli_command *cmd, int argc, char **argv, bool *json,
+		   const char **pos, int max_pos)
+{
+	int npos = 0;
+	bool opts_done = false;
+	if (json)
+		*json = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!opts_done && a[0] == '-' && a[1] != '\0') {
+			if (strcmp(a, "--") == 0) {
+				opts_done = true;
+			} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+				print_command_usage(stdout, cmd);
+				return CLI_ARGS_HELP;
+			} else if (json && strcmp(a, "--json") == 0) {
+				*json = true;
+			} else {
+				cli_usage_error(cmd, "%s: unknown option %s", cmd->name, a);
+				return -1;
+			}
+			continue;
+		}
+		if (npos == max_pos) {
+			cli_usage_error(cmd, "%s: unexpected argument \"%s\"", cmd->name, a);
+			return -1;
+		}
+		pos[npos++] = a;
+	}
+	return npos;
+}
+
+int cli_parse_addr(const struct cli_command *cmd, const char *arg, char *buf, size_t len)
+{
+	struct dk_pci_addr a;
+	if (dk_pci_addr_parse(arg, &a) < 0) {
+		cli_usage_error(
+		    cmd, "\"%s\" is not a PCI address: expected DDDD:BB:DD.F, e.g. 0000:03:00.0",
+		    arg);
+		return -1;
+	}
+	dk_pci_addr_format(&a, buf, len);
+	return 0;
+}
+
+int cli_open(unsigned int flags)
+{
+	struct dk_init_params p;
+	dk_init_params_default(&p);
+	p.sysfs_root = g_opts.sysfs_root;
+	p.flags = flags;
+	if (g_opts.verbose)
+		p.log_level = DK_LOG_DEBUG;
+	int rc = dk_init(&p);
+	if (rc < 0) {
+		/* The library has logged the details; add what the user controls. */
+		cli_err("cannot read PCI devices under %s: %s (set the root with --sysfs-root DIR "
+			"or DMAKIT_SYSFS_ROOT)",
+			g_opts.sysfs_root ? g_opts.sysfs_root : dk_sysfs_root(), strerror(-rc));
+		return CLI_EXIT_ERROR;
+	}
+	return CLI_EXIT_OK;
+}
+
+static int cmd_help(const struct cli_command *cmd, int argc, char **argv)
+{
+	const char *pos[1];
+	int n = cli_parse_args(cmd, argc, argv, NULL, pos, 1);
+	if (n == CLI_ARGS_HELP)
+		return CLI_EXIT_OK;
+	if (n < 0)
+		return CLI_EXIT_USAGE;
+	if (n == 0) {
+		print_usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	const struct cli_command *c = find_command(pos[0]);
+	if (!c)
+		return cli_usage_error(NULL, "unknown command \"%s\"", pos[0]);
+	print_command_usage(stdout, c);
+	return CLI_EXIT_OK;
+}
+
+/*
+ * Take the global option at argv[*i] if it is one: returns 1 when taken
+ * (advancing *i past a separate value), 0 when not a global option, -1 on a
+ * missing value (usage error printed).
+ */
+static int take_global(int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+	if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+		g_opts.verbose = true;
+		return 1;
+	}
+	if (strcmp(a, "--sysfs-root") == 0) {
+		if (*i + 1 >= argc || argv[*i + 1][0] == '\0') {
+			cli_usage_error(NULL, "--sysfs-root needs a directory: --sysfs-root DIR");
+			return -1;
+		}
+		g_opts.sysfs_root = argv[++*i];
+		return 1;
+	}
+	if (strncmp(a, "--sysfs-root=", 13) == 0) {
+		if (a[13] == '\0') {
+			cli_usage_error(NULL, "--sysfs-root needs a directory: --sysfs-root DIR");
+			return -1;
+		}
+		g_opts.sysfs_root = a + 13;
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	/* Command arguments without the global options; argv[0] = command name. */
+	char **cargv = calloc((size_t)argc + 1, sizeof(*cargv));
+	if (!cargv) {
+		cli_err("out of memory");
+		return CLI_EXIT_ERROR;
+	}
+	int cargc = 0, status;
+	bool opts_done = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!opts_done && a[0] == '-' && a[1] != '\0') {
+			int t = take_global(argc, argv, &i);
+			if (t < 0) {
+				status = CLI_EXIT_USAGE;
+				goto out;
+			}
+			if (t > 0)
+				continue;
+			if (strcmp(a, "--") == 0)
+				opts_done = true; /* kept: the command sees it too */
+			if (cargc == 0) {
+				if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+					print_usage(stdout);
+					status = CLI_EXIT_OK;
+					goto out;
+				}
+				if (strcmp(a, "--version") == 0) {
+					printf("dmakit %s\n", dk_version());
+					status = CLI_EXIT_OK;
+					goto out;
+				}
+				if (!opts_done) {
+					status = cli_usage_error(NULL, "unknown option %s", a);
+					goto out;
+				}
+				continue;
+			}
+		}
+		cargv[cargc++] = argv[i];
+	}
+	if (cargc == 0) {
+		cli_err("no command given");
+		print_usage(stderr);
+		status = CLI_EXIT_USAGE;
+		goto out;
+	}
+	const struct cli_command *cmd = find_command(cargv[0]);
+	if (!cmd) {
+		status = cli_usage_error(NULL, "unknown command \"%s\"", cargv[0]);
+		goto out;
+	}
+	status = cmd->run(cmd, cargc, cargv);
+	dk_cleanup();
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_err("cannot write the output: %s", strerror(errno));
+		if (status == CLI_EXIT_OK)
+			status = CLI_EXIT_ERROR;
+	}
+out:
+	free(cargv);
+	return status;
+}
