@@ -49,20 +49,20 @@
 #include <dmakit/pci.h>
 
 /* Kernel IORESOURCE_* bits (include/linux/ioport.h). */
-#define FX_IORESOURCE_IO 0x00000100ull
-#define FX_IORESOURCE_MEM 0x00000200ull
-#define FX_IORESOURCE_PREFETCH 0x00002000ull
+#define FX_IORESOURCE_IO        0x00000100ull
+#define FX_IORESOURCE_MEM       0x00000200ull
+#define FX_IORESOURCE_PREFETCH  0x00002000ull
 #define FX_IORESOURCE_SIZEALIGN 0x00040000ull
-#define FX_IORESOURCE_MEM_64 0x00100000ull
+#define FX_IORESOURCE_MEM_64    0x00100000ull
 
-#define FX_CFG_SIZE 4096u
-#define FX_PCIE_CAP_SIZE 0x3c /* version 2 structure, through Slot Status 2 */
-#define FX_MSI_CAP_SIZE 0x18  /* 64-bit with per-vector masking */
-#define FX_MSIX_CAP_SIZE 0x0c
-#define FX_SSVID_CAP_SIZE 0x08
-#define FX_SRIOV_CAP_SIZE 0x40
-#define FX_MSIX_TABLE_OFFSET 0x2000u
-#define FX_NUM_RES_LINES 13
+#define FX_CFG_SIZE             4096u
+#define FX_PCIE_CAP_SIZE        0x3c /* version 2 structure, through Slot Status 2 */
+#define FX_MSI_CAP_SIZE         0x18 /* 64-bit with per-vector masking */
+#define FX_MSIX_CAP_SIZE        0x0c
+#define FX_SSVID_CAP_SIZE       0x08
+#define FX_SRIOV_CAP_SIZE       0x40
+#define FX_MSIX_TABLE_OFFSET    0x2000u
+#define FX_NUM_RES_LINES        13
 #define FX_NUM_RES_LINES_BRIDGE 17
 
 struct dk_fx_dev {
@@ -70,9 +70,9 @@ struct dk_fx_dev {
 	char bdf[24];
 	uint32_t domain;
 	uint8_t bus, slot, func;
-	char *rel;        /* directory relative to the root: "devices/pci0000:00/..." */
-	char *parent_rel; /* its parent directory, relative */
-	char *path;       /* absolute directory */
+	char *rel;                /* directory relative to the root: "devices/pci0000:00/..." */
+	char *parent_rel;         /* its parent directory, relative */
+	char *path;               /* absolute directory */
 	struct dk_fx_dev *parent; /* upstream bridge, NULL on a root bus */
 	struct dk_fx_dev *pf;     /* for VFs */
 	struct dk_fx_spec spec;   /* spec.driver points to driver below */
@@ -117,7 +117,8 @@ __attribute__((format(printf, 3, 4))) static void fx_fmt(char *buf, size_t len, 
 	int n = vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= len)
-		fx_die("path or value too long (%d bytes, room for %zu): \"%.80s...\"", n, len, buf);
+		fx_die("path or value too long (%d bytes, room for %zu): \"%.80s...\"", n, len,
+		       buf);
 }
 
 /* Allocated formatted string. */
@@ -261,9 +262,8 @@ static void fx_write_at(int dirfd, const char *dirpath, const char *name, const 
 		fx_die("close %s: %s", what, strerror(errno));
 }
 
-__attribute__((format(printf, 4, 5))) static void fx_printf_at(int dirfd, const char *dirpath,
-							       const char *name, const char *fmt,
-							       ...)
+__attribute__((format(printf, 4, 5))) static void
+fx_printf_at(int dirfd, const char *dirpath, const char *name, const char *fmt, ...)
 {
 	char buf[4096];
 	va_list ap;
@@ -430,8 +430,7 @@ struct dk_fx *dk_fx_new(void)
 	struct dk_fx *fx = fx_calloc(1, sizeof(*fx));
 	fx->root = fx_strf("%s", tmpl);
 	static const char *const dirs[] = {
-		"devices", "bus/pci/devices", "bus/pci/drivers", "bus/pci/slots",
-		"kernel/iommu_groups",
+	    "devices", "bus/pci/devices", "bus/pci/drivers", "bus/pci/slots", "kernel/iommu_groups",
 	};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		fx_mkdirs(fx->root, dirs[i]);
@@ -500,7 +499,7 @@ void dk_fx_driver(struct dk_fx *fx, const char *name)
 	if (!fx_mkdir(path))
 		return;
 	int dfd = fx_open_dir(path);
-	static const char *const files[] = { "bind", "unbind", "new_id", "remove_id", "uevent" };
+	static const char *const files[] = {"bind", "unbind", "new_id", "remove_id", "uevent"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		fx_write_at(dfd, path, files[i], "", 0);
 	fx_close(dfd, path);
@@ -696,7 +695,8 @@ static void build_pcie_cap(const struct dk_fx_dev *d, uint8_t *c, unsigned int o
 	}
 	if (port)
 		put32(c, o + 0x14, (uint32_t)(d->slot + 1u) << 19); /* physical slot number */
-	/* Device Capabilities 2: completion timeout ranges A-D, disable; ARI forwarding for ports. */
+	/* Device Capabilities 2: completion timeout ranges A-D, disable; ARI forwarding for ports.
+	 */
 	put32(c, o + 0x24, 0x1fu | (port ? 1u << 5 : 0));
 }
 
@@ -706,7 +706,8 @@ static void build_config(const struct dk_fx_dev *d, uint8_t *c)
 	int bridge = is_bridge_spec(s);
 	memset(c, 0, FX_CFG_SIZE);
 
-	/* A VF reads 0xffff for its IDs (SR-IOV 1.1, 3.4.1.1/2): software takes them from the PF. */
+	/* A VF reads 0xffff for its IDs (SR-IOV 1.1, 3.4.1.1/2): software takes them from the PF.
+	 */
 	put16(c, 0x00, d->is_vf ? 0xffff : s->vendor);
 	put16(c, 0x02, d->is_vf ? 0xffff : s->device);
 	int has_io = 0;
@@ -768,9 +769,9 @@ static void build_config(const struct dk_fx_dev *d, uint8_t *c)
 		put8(c, 0x3d, 1); /* INTA */
 
 	/* Standard capability chain. */
-	uint16_t offs[4] = { d->off_pcie, d->off_msi, d->off_msix, d->off_ssvid };
-	static const uint8_t ids[4] = { DK_PCI_CAP_ID_EXP, DK_PCI_CAP_ID_MSI, DK_PCI_CAP_ID_MSIX,
-					0x0d };
+	uint16_t offs[4] = {d->off_pcie, d->off_msi, d->off_msix, d->off_ssvid};
+	static const uint8_t ids[4] = {DK_PCI_CAP_ID_EXP, DK_PCI_CAP_ID_MSI, DK_PCI_CAP_ID_MSIX,
+				       0x0d};
 	unsigned int prev = 0x34;
 	for (int i = 0; i < 4; i++) {
 		if (!offs[i])
@@ -801,8 +802,8 @@ static void build_config(const struct dk_fx_dev *d, uint8_t *c)
 	}
 
 	/* Extended capabilities: header = id | version << 16 | next << 20. */
-	uint16_t eoffs[2] = { d->off_acs, d->off_sriov };
-	static const uint16_t eids[2] = { DK_PCI_EXT_CAP_ID_ACS, DK_PCI_EXT_CAP_ID_SRIOV };
+	uint16_t eoffs[2] = {d->off_acs, d->off_sriov};
+	static const uint16_t eids[2] = {DK_PCI_EXT_CAP_ID_ACS, DK_PCI_EXT_CAP_ID_SRIOV};
 	int last = -1;
 	for (int i = 0; i < 2; i++) {
 		if (!eoffs[i])
@@ -820,7 +821,7 @@ static void build_config(const struct dk_fx_dev *d, uint8_t *c)
 	if (d->off_sriov) {
 		unsigned int o = d->off_sriov;
 		put16(c, o + 0x08, s->sriov_num_vfs ? 0x0009 : 0); /* VF enable, VF MSE */
-		put16(c, o + 0x0c, s->sriov_total_vfs);             /* InitialVFs */
+		put16(c, o + 0x0c, s->sriov_total_vfs);            /* InitialVFs */
 		put16(c, o + 0x0e, s->sriov_total_vfs);
 		put16(c, o + 0x10, s->sriov_num_vfs);
 		put8(c, o + 0x12, d->func); /* function dependency link */
@@ -833,8 +834,7 @@ static void build_config(const struct dk_fx_dev *d, uint8_t *c)
 }
 
 /* Overwrite len bytes of dev's config at off, when the file holds them. */
-static void patch_config(const struct dk_fx_dev *d, unsigned int off, const void *data,
-			 size_t len)
+static void patch_config(const struct dk_fx_dev *d, unsigned int off, const void *data, size_t len)
 {
 	if (d->removed || off + len > d->cfg_len)
 		return;
@@ -882,7 +882,8 @@ static void note_child_bus(struct dk_fx_dev *parent, struct dk_fx_dev *child)
 		patch_config(parent, 0x19, &bus, 1);
 		dev_printf(parent, "secondary_bus_number", "%u\n", bus);
 		char path[PATH_MAX];
-		fx_fmt(path, sizeof(path), "%s/pci_bus/%04x:%02x", parent->path, parent->domain, bus);
+		fx_fmt(path, sizeof(path), "%s/pci_bus/%04x:%02x", parent->path, parent->domain,
+		       bus);
 		fx_mkdir(path);
 	} else if (bus != parent->secondary && !child->is_vf) {
 		fx_die("%s: bus %02x differs from the secondary bus %02x of its bridge %s",
@@ -1052,8 +1053,8 @@ static struct dk_fx_dev *add_common(struct dk_fx *fx, const char *bdf, struct dk
 		if (parent->removed)
 			fx_die("%s: parent %s was removed", d->bdf, parent->bdf);
 		if (!is_bridge_spec(&parent->spec))
-			fx_die("%s: parent %s is not a bridge (header type %u)", d->bdf, parent->bdf,
-			       parent->spec.header_type);
+			fx_die("%s: parent %s is not a bridge (header type %u)", d->bdf,
+			       parent->bdf, parent->spec.header_type);
 		if (parent->domain != d->domain)
 			fx_die("%s: parent %s is in another domain", d->bdf, parent->bdf);
 		d->parent = parent;
@@ -1122,7 +1123,7 @@ struct dk_fx_dev *dk_fx_add_vf(struct dk_fx *fx, struct dk_fx_dev *pf, unsigned 
 				       : routing_id(vf) - (routing_id(pf) + pf->vf_offset);
 		if (delta > 0 && delta <= 0xffff) {
 			uint16_t v = (uint16_t)delta;
-			uint8_t le[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
+			uint8_t le[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
 			if (index == 0) {
 				pf->vf_offset = v;
 				patch_config(pf, pf->off_sriov + 0x14u, le, 2);
@@ -1274,7 +1275,8 @@ static void remove_dev(struct dk_fx_dev *dev, int links)
 			fx_fmt(rel, sizeof(rel), "bus/pci/devices/%s", d->bdf);
 			fx_unlink_root_quiet(fx, rel);
 			if (d->driver) {
-				fx_fmt(rel, sizeof(rel), "bus/pci/drivers/%s/%s", d->driver, d->bdf);
+				fx_fmt(rel, sizeof(rel), "bus/pci/drivers/%s/%s", d->driver,
+				       d->bdf);
 				fx_unlink_root_quiet(fx, rel);
 			}
 			if (d->spec.iommu_group >= 0) {

@@ -67,6 +67,10 @@ struct dk_fx_spec {
 struct dk_fx_spec dk_fx_spec_endpoint(void);
 /* A PCIe bridge port spec (header type 1, class 0x060400) of the given type
  * (DK_PCIE_TYPE_ROOT_PORT, _UPSTREAM, _DOWNSTREAM), bound to "pcieport". */
+/* (IDs of QEMU's pcie-root-port / TI XIO3130 switch ports, 1 MSI vector;
+ * root and downstream ports have ACS with SV|RR|CR|UF supported and
+ * enabled, as the kernel leaves them with an IOMMU on: clear has_acs or
+ * acs_ctrl for a port without it.) */
 struct dk_fx_spec dk_fx_spec_bridge(int pcie_type);
 
 /* New empty tree in a temp dir (under $TMPDIR or /tmp). */

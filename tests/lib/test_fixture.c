@@ -235,11 +235,11 @@ DK_TEST(driver_dir_and_links_resolve)
 	char epdrv[PATH_MAX];
 	snprintf(epdrv, sizeof(epdrv), "%s/driver", dk_fx_dev_path(t.ep));
 	CHECK(same_place(epdrv, root_path(t.fx, "bus/pci/drivers/nvme")));
-	CHECK(same_place(root_path(t.fx, "bus/pci/drivers/nvme/0000:03:00.0"),
-			 dk_fx_dev_path(t.ep)));
+	CHECK(
+	    same_place(root_path(t.fx, "bus/pci/drivers/nvme/0000:03:00.0"), dk_fx_dev_path(t.ep)));
 	CHECK(same_place(root_path(t.fx, "bus/pci/drivers/pcieport/0000:01:00.0"),
 			 dk_fx_dev_path(t.up)));
-	static const char *const files[] = { "bind", "unbind", "new_id", "remove_id" };
+	static const char *const files[] = {"bind", "unbind", "new_id", "remove_id"};
 	for (int i = 0; i < 4; i++) {
 		char rel[128];
 		snprintf(rel, sizeof(rel), "bus/pci/drivers/nvme/%s", files[i]);
@@ -300,8 +300,8 @@ DK_TEST(resource_lines_match_bars)
 {
 	struct dk_fx *fx = dk_fx_new();
 	struct dk_fx_spec s = dk_fx_spec_endpoint();
-	s.bars[2] = (struct dk_fx_bar){ .start = 0xc000, .len = 0x20, .flags = 0x40101 };
-	s.bars[6] = (struct dk_fx_bar){ .start = 0xfeb80000, .len = 0x40000, .flags = 0x46200 };
+	s.bars[2] = (struct dk_fx_bar){.start = 0xc000, .len = 0x20, .flags = 0x40101};
+	s.bars[6] = (struct dk_fx_bar){.start = 0xfeb80000, .len = 0x40000, .flags = 0x46200};
 	struct dk_fx_dev *d = dk_fx_add(fx, "0000:00:02.0", NULL, &s);
 	const char *r = attr(d, "resource");
 	CHECK_INT_EQ(count_lines(r), 13);
@@ -330,11 +330,11 @@ DK_TEST(config_header_ids_and_bars)
 	s.class_code = 0x020000;
 	s.revision = 0x01;
 	s.multifunction = 1;
-	s.bars[0] = (struct dk_fx_bar){ .start = 0x38000000000ull, .len = 0x80000,
-					.flags = 0x14220c };
-	s.bars[2] = (struct dk_fx_bar){ .start = 0xe000, .len = 0x20, .flags = 0x40101 };
-	s.bars[3] = (struct dk_fx_bar){ .start = 0xfd000000, .len = 0x4000, .flags = 0x40200 };
-	s.bars[6] = (struct dk_fx_bar){ .start = 0xfeb80000, .len = 0x40000, .flags = 0x46200 };
+	s.bars[0] =
+	    (struct dk_fx_bar){.start = 0x38000000000ull, .len = 0x80000, .flags = 0x14220c};
+	s.bars[2] = (struct dk_fx_bar){.start = 0xe000, .len = 0x20, .flags = 0x40101};
+	s.bars[3] = (struct dk_fx_bar){.start = 0xfd000000, .len = 0x4000, .flags = 0x40200};
+	s.bars[6] = (struct dk_fx_bar){.start = 0xfeb80000, .len = 0x40000, .flags = 0x46200};
 	struct dk_fx_dev *d = dk_fx_add(fx, "0000:00:03.0", NULL, &s);
 	struct cfg c;
 	read_cfg(d, &c);
@@ -352,7 +352,7 @@ DK_TEST(config_header_ids_and_bars)
 	/* BAR0: 64-bit prefetchable memory, upper half in BAR1. */
 	CHECK_INT_EQ(c32(&c, 0x10), 0x0000000cu);
 	CHECK_INT_EQ(c32(&c, 0x14), 0x380u);
-	CHECK_INT_EQ(c32(&c, 0x18), 0xe001u); /* BAR2: I/O */
+	CHECK_INT_EQ(c32(&c, 0x18), 0xe001u);     /* BAR2: I/O */
 	CHECK_INT_EQ(c32(&c, 0x1c), 0xfd000000u); /* BAR3: 32-bit memory */
 	CHECK_INT_EQ(c32(&c, 0x20), 0);
 	CHECK_INT_EQ(c32(&c, 0x30), 0xfeb80000u); /* ROM, disabled */
@@ -565,7 +565,7 @@ DK_TEST(write_truncate_remove_read_back)
 	char buf[64];
 	CHECK_INT_EQ(dk_fx_read(t.ep, "vendor", buf, 4), 3);
 	CHECK_STR_EQ(buf, "gar");
-	uint8_t raw[3] = { 0x00, 0xff, 0x10 };
+	uint8_t raw[3] = {0x00, 0xff, 0x10};
 	dk_fx_write(t.ep, "class", raw, sizeof(raw));
 	CHECK_INT_EQ(dk_fx_read(t.ep, "class", buf, sizeof(buf)), 3);
 	dk_fx_truncate(t.ep, "config", 32);

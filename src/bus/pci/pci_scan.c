@@ -462,7 +462,8 @@ int dk__pci_scan(void)
 		dk__pci_free_all();
 		return rc;
 	}
-	qsort(g_devs, g_ndev, sizeof(*g_devs), cmp_dev);
+	if (g_ndev)
+		qsort(g_devs, g_ndev, sizeof(*g_devs), cmp_dev);
 	/* Resolve upstream bridges and PFs now that every device is known. */
 	for (unsigned int i = 0; i < g_ndev; i++) {
 		struct dk__pci_dev *d = g_devs[i];

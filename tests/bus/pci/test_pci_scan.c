@@ -135,11 +135,11 @@ DK_TEST(bars_decoded_from_resource)
 	struct dk_fx *fx = dk_fx_new();
 	struct dk_fx_spec s = dk_fx_spec_endpoint();
 	/* BAR0 64-bit prefetchable, BAR2 I/O, BAR3 32-bit memory, ROM. */
-	s.bars[0] = (struct dk_fx_bar){ .start = 0x38000000000ull, .len = 0x800000,
-					.flags = 0x14220c };
-	s.bars[2] = (struct dk_fx_bar){ .start = 0xe000, .len = 0x20, .flags = 0x40101 };
-	s.bars[3] = (struct dk_fx_bar){ .start = 0xfd000000, .len = 0x4000, .flags = 0x40200 };
-	s.bars[6] = (struct dk_fx_bar){ .start = 0xfeb80000, .len = 0x40000, .flags = 0x46200 };
+	s.bars[0] =
+	    (struct dk_fx_bar){.start = 0x38000000000ull, .len = 0x800000, .flags = 0x14220c};
+	s.bars[2] = (struct dk_fx_bar){.start = 0xe000, .len = 0x20, .flags = 0x40101};
+	s.bars[3] = (struct dk_fx_bar){.start = 0xfd000000, .len = 0x4000, .flags = 0x40200};
+	s.bars[6] = (struct dk_fx_bar){.start = 0xfeb80000, .len = 0x40000, .flags = 0x46200};
 	dk_fx_add(fx, "0000:00:05.0", NULL, &s);
 	REQUIRE_INT_EQ(init_at(fx, 0), 0);
 	struct dk_pci_device *d = dk_pci_find("0000:00:05.0");
@@ -271,18 +271,18 @@ DK_TEST(several_domains_sorted_with_their_host_bridges)
 	struct dk_fx *fx = dk_fx_new();
 	struct dk_fx_spec s = dk_fx_spec_endpoint();
 	/* Added out of order: the scan sorts by domain, bus, device, function. */
-	static const char *const order[] = { "0001:00:02.0", "10000:00:01.0", "0000:80:00.0",
-					     "0000:00:1f.3", "0001:00:01.1", "0000:00:1f.0",
-					     "0001:00:01.0" };
+	static const char *const order[] = {"0001:00:02.0", "10000:00:01.0", "0000:80:00.0",
+					    "0000:00:1f.3", "0001:00:01.1",  "0000:00:1f.0",
+					    "0001:00:01.0"};
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
 		dk_fx_add(fx, order[i], NULL, &s);
 	struct dk_fx_spec b = dk_fx_spec_bridge(DK_PCIE_TYPE_ROOT_PORT);
 	struct dk_fx_dev *rp = dk_fx_add(fx, "0002:00:00.0", NULL, &b);
 	dk_fx_add(fx, "0002:01:00.0", rp, &s);
 	REQUIRE_INT_EQ(init_at(fx, 0), 0);
-	static const char *const sorted[] = { "0000:00:1f.0", "0000:00:1f.3", "0000:80:00.0",
-					      "0001:00:01.0", "0001:00:01.1", "0001:00:02.0",
-					      "0002:00:00.0", "0002:01:00.0", "10000:00:01.0" };
+	static const char *const sorted[] = {"0000:00:1f.0", "0000:00:1f.3", "0000:80:00.0",
+					     "0001:00:01.0", "0001:00:01.1", "0001:00:02.0",
+					     "0002:00:00.0", "0002:01:00.0", "10000:00:01.0"};
 	REQUIRE_INT_EQ(dk_pci_count(), 9);
 	for (unsigned int i = 0; i < 9; i++) {
 		struct dk_pci_device *d = dk_pci_get(i);
