@@ -27,9 +27,6 @@ struct dk__pci_dev {
 	char sysfs_rel[64];
 	/* resolved location under devices/, for topology ("devices/pci0000:00/..."). */
 	char *devpath;
-	/* PF address from the physfn link, resolved to pub.physfn after the scan. */
-	int has_physfn_addr;
-	struct dk_pci_addr physfn_addr;
 	const struct dk__pci_config_ops *cfg_ops;
 	void *cfg_ctx;
 	struct dk_pci_driver *driver; /* dmakit driver probed on it */

@@ -3,18 +3,22 @@
  * PCI scan over sysfs: <root>/bus/pci/devices/<bdf>.
  *
  * Per device the scan reads, relative to the device directory (one dirfd,
- * no path re-resolution): config (IDs fallback, revision, capabilities),
- * vendor, device, subsystem_vendor, subsystem_device, class, numa_node,
- * resource, the links driver, iommu_group and physfn, and sriov_numvfs /
- * sriov_totalvfs when the function has an SR-IOV capability. The device's
- * place in the topology comes from the bus/pci/devices/<bdf> link target
- * (devices/pci0000:00/<bridge>/.../<bdf>).
+ * no path re-resolution): uevent (IDs, class, subsystem, bound driver in one
+ * read: the kernel's view, quirks included), config (revision,
+ * capabilities), numa_node, resource, the iommu_group link, and
+ * sriov_numvfs / sriov_totalvfs when the function has an SR-IOV capability.
+ * A PF's virtfn<N> links name its VFs. The device's place in the topology
+ * comes from the bus/pci/devices/<bdf> link target
+ * (devices/pci0000:00/<bridge>/.../<bdf>). When uevent is missing or
+ * malformed, the scan reads vendor, device, class, subsystem_* and the
+ * driver link one by one instead.
  *
  * Bad input never stops the scan:
  *   - a directory that vanished (or a dangling link): warning, device skipped;
- *   - an ID file that is missing or not a hex number: warning naming the
- *     path, the ID taken from config space; skipped when config cannot
- *     supply it either;
+ *   - uevent malformed: warning naming it, the ID files read instead;
+ *   - an ID file that is missing or not a hex number (when uevent is not
+ *     usable): warning naming the path, the ID taken from config space;
+ *     skipped when config cannot supply it (all ones, or too short);
  *   - config shorter than 64 bytes: warning, no capabilities;
  *   - resource missing or malformed: warning, BARs left empty;
  *   - numa_node / iommu_group / driver missing: -1 / -1 / "" (normal).
@@ -29,6 +33,7 @@
 
 #include "bus/pci/pci_caps.h"
 #include "bus/pci/pci_internal.h"
+#include "bus/pci/pci_uevent.h"
 #include "core/parse.h"
 
 #define DK_LOG_COMPONENT "pci"
@@ -64,6 +69,8 @@ void dk__pci_free_all(void)
 	g_devs = NULL;
 	g_ndev = 0;
 }
+
+static struct dk__pci_dev *find_addr(const struct dk_pci_addr *a);
 
 static uint16_t le16(const uint8_t *p)
 {
@@ -248,6 +255,82 @@ static int parent_addr(const struct dk__pci_dev *d, struct dk_pci_addr *out)
 	return dk_pci_addr_parse(comp, out);
 }
 
+/*
+ * IDs, class and bound driver from "uevent": one read instead of six.
+ * Returns 0, or -ENOENT / -EINVAL when the caller must read the ID files.
+ */
+static int read_ids_uevent(int dirfd, struct dk__pci_dev *d)
+{
+	char buf[1024];
+	struct dk__pci_uevent ue;
+	int n = dk__sysfs_read_str_at(dirfd, "uevent", buf, sizeof(buf));
+	if (n < 0) {
+		DK_DEBUG("%s/%s/uevent: %s: reading the ID files instead", dk_sysfs_root(),
+			 d->sysfs_rel, strerror(-n));
+		return -ENOENT;
+	}
+	const unsigned int need = DK__UEV_CLASS | DK__UEV_ID;
+	if (dk__pci_parse_uevent(buf, (size_t)n, &ue) < 0 || (ue.have & need) != need) {
+		DK_WARN("%s/%s/uevent: malformed (expected PCI_CLASS=, PCI_ID=VVVV:DDDD lines): reading the ID files instead",
+			dk_sysfs_root(), d->sysfs_rel);
+		return -EINVAL;
+	}
+	struct dk_pci_device *p = &d->pub;
+	p->id.vendor_id = ue.vendor_id;
+	p->id.device_id = ue.device_id;
+	p->id.class_id = ue.class_id;
+	p->id.subsystem_vendor_id = ue.subsystem_vendor_id;
+	p->id.subsystem_device_id = ue.subsystem_device_id;
+	snprintf(p->kernel_driver, sizeof(p->kernel_driver), "%s", ue.driver);
+	return 0;
+}
+
+/* The slow path: one attribute per value, config space as a fallback. */
+static int read_ids_files(int dirfd, struct dk__pci_dev *d, const uint8_t *cfg, int cfg_len)
+{
+	struct dk_pci_device *p = &d->pub;
+	const char *name = d->name;
+	uint32_t v, dv, cls;
+	uint64_t x;
+	if (read_id(dirfd, name, "vendor", cfg, cfg_len, 0, 2, &v) < 0 ||
+	    read_id(dirfd, name, "device", cfg, cfg_len, 2, 2, &dv) < 0 ||
+	    read_id(dirfd, name, "class", cfg, cfg_len, 9, 3, &cls) < 0)
+		return -EINVAL;
+	p->id.vendor_id = (uint16_t)v;
+	p->id.device_id = (uint16_t)dv;
+	p->id.class_id = cls;
+	/* Subsystem IDs: absent files are normal for some bridges. */
+	int type0 = cfg_len >= 0x30 && (cfg[0x0e] & 0x7f) == 0;
+	if (dk__sysfs_read_u64_at(dirfd, "subsystem_vendor", 16, &x) == 0 && x <= 0xffff)
+		p->id.subsystem_vendor_id = (uint16_t)x;
+	else if (type0)
+		p->id.subsystem_vendor_id = le16(cfg + 0x2c);
+	if (dk__sysfs_read_u64_at(dirfd, "subsystem_device", 16, &x) == 0 && x <= 0xffff)
+		p->id.subsystem_device_id = (uint16_t)x;
+	else if (type0)
+		p->id.subsystem_device_id = le16(cfg + 0x2e);
+	if (dk__sysfs_read_link_name_at(dirfd, "driver", p->kernel_driver,
+					sizeof(p->kernel_driver)) < 0)
+		p->kernel_driver[0] = '\0';
+	return 0;
+}
+
+/* Point every VF listed by a PF's virtfn<N> links at its PF. */
+static void link_vfs(int busfd, struct dk__pci_dev *pf)
+{
+	char rel[96], buf[64];
+	for (unsigned int i = 0; i < pf->pub.sriov_numvfs; i++) {
+		snprintf(rel, sizeof(rel), "%s/virtfn%u", pf->name, i);
+		struct dk_pci_addr a;
+		if (dk__sysfs_read_link_name_at(busfd, rel, buf, sizeof(buf)) < 0 ||
+		    dk_pci_addr_parse(buf, &a) < 0)
+			continue;
+		struct dk__pci_dev *vf = find_addr(&a);
+		if (vf)
+			vf->pub.physfn = &pf->pub;
+	}
+}
+
 static struct dk__pci_dev *scan_one(int busfd, const char *name, const struct dk_pci_addr *addr)
 {
 	int dirfd = openat(busfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -281,26 +364,9 @@ static struct dk__pci_dev *scan_one(int busfd, const char *name, const struct dk
 		DK_WARN("%s/%s/config: %s: capabilities unknown", dk_sysfs_root(), d->sysfs_rel,
 			strerror(-cfg_len));
 
-	uint32_t v, dv, sv, sd, cls;
-	if (read_id(dirfd, name, "vendor", cfg, cfg_len, 0, 2, &v) < 0 ||
-	    read_id(dirfd, name, "device", cfg, cfg_len, 2, 2, &dv) < 0 ||
-	    read_id(dirfd, name, "class", cfg, cfg_len, 9, 3, &cls) < 0)
-		goto err_free;
-	p->id.vendor_id = (uint16_t)v;
-	p->id.device_id = (uint16_t)dv;
-	p->id.class_id = cls;
-	/* Subsystem IDs: absent files are normal for some bridges. */
 	uint64_t x;
-	if (dk__sysfs_read_u64_at(dirfd, "subsystem_vendor", 16, &x) == 0 && x <= 0xffff)
-		sv = (uint32_t)x;
-	else
-		sv = cfg_len >= 0x30 && (cfg[0x0e] & 0x7f) == 0 ? le16(cfg + 0x2c) : 0;
-	if (dk__sysfs_read_u64_at(dirfd, "subsystem_device", 16, &x) == 0 && x <= 0xffff)
-		sd = (uint32_t)x;
-	else
-		sd = cfg_len >= 0x30 && (cfg[0x0e] & 0x7f) == 0 ? le16(cfg + 0x2e) : 0;
-	p->id.subsystem_vendor_id = (uint16_t)sv;
-	p->id.subsystem_device_id = (uint16_t)sd;
+	if (read_ids_uevent(dirfd, d) < 0 && read_ids_files(dirfd, d, cfg, cfg_len) < 0)
+		goto err_free;
 	if (cfg_len > 8)
 		p->revision = cfg[8];
 	else if (dk__sysfs_read_u64_at(dirfd, "revision", 16, &x) == 0 && x <= 0xff)
@@ -320,9 +386,6 @@ static struct dk__pci_dev *scan_one(int busfd, const char *name, const struct dk
 		if (dk__parse_u64(buf, strlen(buf), 10, &g) == 0 && g <= INT32_MAX)
 			p->iommu_group = (int)g;
 	}
-	if (dk__sysfs_read_link_name_at(dirfd, "driver", p->kernel_driver,
-					sizeof(p->kernel_driver)) < 0)
-		p->kernel_driver[0] = '\0';
 	read_bars(dirfd, d);
 	parse_caps(d, cfg, cfg_len);
 	if (p->caps.sriov.offset) {
@@ -331,14 +394,7 @@ static struct dk__pci_dev *scan_one(int busfd, const char *name, const struct dk
 		if (dk__sysfs_read_u64_at(dirfd, "sriov_numvfs", 10, &x) == 0 && x <= 0xffff)
 			p->sriov_numvfs = (uint16_t)x;
 	}
-	/* physfn is resolved to a pointer once every device is known. */
-	if (dk__sysfs_read_link_name_at(dirfd, "physfn", buf, sizeof(buf)) > 0) {
-		struct dk_pci_addr pf;
-		if (dk_pci_addr_parse(buf, &pf) == 0) {
-			d->physfn_addr = pf;
-			d->has_physfn_addr = 1;
-		}
-	}
+	/* VFs learn their PF from the PF's virtfn links after the scan. */
 	close(dirfd);
 	read_topology(busfd, d, name);
 	return d;
@@ -456,9 +512,9 @@ int dk__pci_scan(void)
 		g_devs[g_ndev++] = d;
 	}
 	closedir(dir);
-	close(busfd);
 	if (rc < 0) {
 		DK_ERR("PCI scan ran out of memory after %u devices", g_ndev);
+		close(busfd);
 		dk__pci_free_all();
 		return rc;
 	}
@@ -472,11 +528,10 @@ int dk__pci_scan(void)
 			struct dk__pci_dev *u = find_addr(&up);
 			d->pub.upstream = u ? &u->pub : NULL;
 		}
-		if (d->has_physfn_addr) {
-			struct dk__pci_dev *pf = find_addr(&d->physfn_addr);
-			d->pub.physfn = pf ? &pf->pub : NULL;
-		}
+		if (d->pub.sriov_numvfs)
+			link_vfs(busfd, d);
 	}
+	close(busfd);
 	return (int)g_ndev;
 }
 

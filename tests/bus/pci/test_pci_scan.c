@@ -462,6 +462,7 @@ DK_TEST(garbage_vendor_taken_from_config_with_path_in_message)
 	struct dk_fx_spec s = dk_fx_spec_endpoint();
 	struct dk_fx_dev *bad = dk_fx_add(fx, "0000:00:02.0", NULL, &s);
 	dk_fx_add(fx, "0000:00:03.0", NULL, &s);
+	dk_fx_remove(bad, "uevent"); /* the ID files are read only without uevent */
 	dk_fx_write_str(bad, "vendor", "garbage\n");
 	REQUIRE_INT_EQ(init_at(fx, 1), 0);
 	/* Documented: warning naming the path, the ID taken from config space. */
@@ -478,6 +479,51 @@ DK_TEST(garbage_vendor_taken_from_config_with_path_in_message)
 	done(fx);
 }
 
+DK_TEST(uevent_gives_ids_class_and_driver)
+{
+	struct dk_fx *fx = dk_fx_new();
+	struct dk_fx_spec s = dk_fx_spec_endpoint();
+	s.driver = "nvme";
+	struct dk_fx_dev *a = dk_fx_add(fx, "0000:00:02.0", NULL, &s);
+	/* uevent is the kernel's view and wins over the single files. */
+	dk_fx_write_str(a, "uevent",
+			"DRIVER=vfio-pci\nPCI_CLASS=10803\nPCI_ID=1B36:0011\n"
+			"PCI_SUBSYS_ID=1AF4:1101\nPCI_SLOT_NAME=0000:00:02.0\n");
+	REQUIRE_INT_EQ(init_at(fx, 1), 0);
+	struct dk_pci_device *d = dk_pci_find("0000:00:02.0");
+	REQUIRE(d != NULL);
+	CHECK_INT_EQ(d->id.device_id, 0x0011);
+	CHECK_INT_EQ(d->id.class_id, 0x010803);
+	CHECK_INT_EQ(d->id.subsystem_device_id, 0x1101);
+	CHECK_STR_EQ(d->kernel_driver, "vfio-pci");
+	done(fx);
+}
+
+DK_TEST(malformed_uevent_falls_back_to_id_files)
+{
+	struct dk_fx *fx = dk_fx_new();
+	struct dk_fx_spec s = dk_fx_spec_endpoint();
+	s.driver = "nvme";
+	struct dk_fx_dev *a = dk_fx_add(fx, "0000:00:02.0", NULL, &s);
+	struct dk_fx_dev *b = dk_fx_add(fx, "0000:00:03.0", NULL, &s);
+	dk_fx_write_str(a, "uevent", "PCI_CLASS=10802\nPCI_ID=1B36\n");
+	dk_fx_write_str(b, "uevent", "no equals sign here\n");
+	REQUIRE_INT_EQ(init_at(fx, 1), 0);
+	CHECK_INT_EQ(dk_pci_count(), 2);
+	for (int i = 0; i < 2; i++) {
+		struct dk_pci_device *d = dk_pci_get((unsigned int)i);
+		REQUIRE(d != NULL);
+		CHECK_INT_EQ(d->id.vendor_id, 0x1b36);
+		CHECK_INT_EQ(d->id.device_id, 0x0010);
+		CHECK_INT_EQ(d->id.class_id, 0x010802);
+		CHECK_STR_EQ(d->kernel_driver, "nvme");
+	}
+	CHECK_STR_CONTAINS(dk_test_log_captured(), attr_path(fx, "0000:00:02.0", "uevent"));
+	CHECK_STR_CONTAINS(dk_test_log_captured(), attr_path(fx, "0000:00:03.0", "uevent"));
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "reading the ID files instead");
+	done(fx);
+}
+
 DK_TEST(garbage_ids_without_config_skip_the_device)
 {
 	struct dk_fx *fx = dk_fx_new();
@@ -485,8 +531,10 @@ DK_TEST(garbage_ids_without_config_skip_the_device)
 	struct dk_fx_dev *bad = dk_fx_add(fx, "0000:00:02.0", NULL, &s);
 	struct dk_fx_dev *cls = dk_fx_add(fx, "0000:00:03.0", NULL, &s);
 	dk_fx_add(fx, "0000:00:04.0", NULL, &s);
+	dk_fx_write_str(bad, "uevent", "PCI_ID=zz\n"); /* malformed: ID files next */
 	dk_fx_write_str(bad, "device", "0x12345\n"); /* out of range */
 	dk_fx_truncate(bad, "config", 2);            /* vendor only */
+	dk_fx_remove(cls, "uevent");
 	dk_fx_remove(cls, "class");
 	dk_fx_remove(cls, "config");
 	REQUIRE_INT_EQ(init_at(fx, 1), 0);
@@ -512,6 +560,7 @@ DK_TEST(garbage_vendor_of_a_vf_is_not_taken_as_0xffff)
 	s.sriov_num_vfs = 1;
 	struct dk_fx_dev *pf = dk_fx_add(fx, "0000:00:02.0", NULL, &s);
 	struct dk_fx_dev *vf = dk_fx_add_vf(fx, pf, 0, "0000:00:02.1", &s);
+	dk_fx_remove(vf, "uevent");
 	dk_fx_write_str(vf, "vendor", "junk\n");
 	REQUIRE_INT_EQ(init_at(fx, 1), 0);
 	CHECK(dk_pci_find("0000:00:02.0") != NULL);
@@ -707,6 +756,7 @@ DK_TEST(bad_numa_node_and_missing_optional_files)
 	dk_fx_remove(b, "numa_node");
 	dk_fx_remove(b, "iommu_group");
 	dk_fx_remove(b, "driver");
+	dk_fx_remove(b, "uevent"); /* so that the driver link and subsystem files count */
 	dk_fx_remove(b, "subsystem_vendor");
 	REQUIRE_INT_EQ(init_at(fx, 1), 0);
 	CHECK_INT_EQ(dk_pci_count(), 2);
