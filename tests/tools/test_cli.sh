@@ -112,7 +112,7 @@ check "missing sysfs root: exit 1, names the option" eval 'rc_is 1 && err_has "-
 run devices
 cp "$tmp/out" "$tmp/devices.env"
 check "devices: exit 0" rc_is 0
-check "devices: header line" eval 'head -n1 "$tmp/out" | grep -qE "^ADDRESS +VENDOR:DEV +SUBSYSTEM +CLASS +REV +DRIVER +GROUP +NUMA$"'
+check "devices: header line" eval 'head -n1 "$tmp/out" | grep -qE "^ADDRESS +ID +SUBSYSTEM +CLASS +REV +DRIVER +GROUP +NUMA$"'
 check "devices: one line per function" eval '[ "$(($(wc -l <"$tmp/out") - 1))" -eq 12 ]'
 check "devices: NVMe row" eval '[ "$(awk "\$1 == \"0000:03:00.0\" { print \$2, \$3, \$4, \$5, \$6, \$7, \$8 }" "$tmp/out")" = "1b36:0010 1af4:1100 010802 02 nvme 5 0" ]'
 check "devices: unbound VF row uses -" eval '[ "$(awk "\$1 == \"0000:04:02.1\" { print \$2, \$6, \$7, \$8 }" "$tmp/out")" = "8086:154c - 8 -" ]'

@@ -78,7 +78,7 @@ static int print_table(void)
 		w_addr = max_int(w_addr, (int)strlen(dev->device.name));
 		w_drv = max_int(w_drv, (int)strlen(dev->kernel_driver));
 	}
-	printf("%-*s  %-9s  %-9s  %-6s  %-3s  %-*s  %-5s  %s\n", w_addr, "ADDRESS", "VENDOR:DEV",
+	printf("%-*s  %-9s  %-9s  %-6s  %-3s  %-*s  %-5s  %s\n", w_addr, "ADDRESS", "ID",
 	       "SUBSYSTEM", "CLASS", "REV", w_drv, "DRIVER", "GROUP", "NUMA");
 	for (unsigned int i = 0; i < dk_pci_count(); i++) {
 		const struct dk_pci_device *dev = dk_pci_get(i);
