@@ -15,17 +15,10 @@
 
 #include <dmakit/devargs.h>
 #include <dmakit/log.h>
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* A broken promise: name it, then crash so libFuzzer keeps the input. */
-#define REQUIRE(c)                                                                                 \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);      \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* Parse errors are logged; keep them (formatted) but off stderr. */
 static void quiet_sink(enum dk_log_level level, const char *comp, const char *msg, void *arg)

@@ -15,17 +15,10 @@
 #include <dmakit/pci.h>
 
 #include "bus/pci/pci_caps.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* A broken promise: name it, then crash so libFuzzer keeps the input. */
-#define REQUIRE(c)                                                                                 \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);      \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* 1 when a listed entry has this offset, id and kind. */
 static int listed(const struct dk_pci_caps *c, uint16_t off, uint16_t id, int ext)

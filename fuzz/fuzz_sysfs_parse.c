@@ -16,17 +16,10 @@
 
 #include "bus/pci/pci_uevent.h"
 #include "core/parse.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* A broken promise: name it, then crash so libFuzzer keeps the input. */
-#define REQUIRE(c)                                                                                 \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);      \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static void check_rc(int rc)
 {

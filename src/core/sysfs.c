@@ -196,21 +196,19 @@ int dk__sysfs_read_link_name(const char *rel, char *buf, size_t len)
 	return dk__sysfs_read_link_name_at(AT_FDCWD, path, buf, len);
 }
 
-ssize_t dk__sysfs_read_bin(const char *rel, void *buf, size_t len, off_t off)
+/* Whole-buffer pread/pwrite loop on dirfd/name; short only at EOF. */
+static ssize_t rw_bin_at(int dirfd, const char *name, void *buf, size_t len, off_t off, int wr)
 {
-	char path[DK__PATH_MAX];
-	int rc = dk__sysfs_path(path, sizeof(path), rel);
-	if (rc < 0)
-		return rc;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dirfd, name, (wr ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	size_t done = 0;
 	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, off + (off_t)done);
+		ssize_t n = wr ? pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done)
+			       : pread(fd, (char *)buf + done, len - done, off + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
 			int err = errno;
 			close(fd);
 			return -err;
@@ -223,31 +221,27 @@ ssize_t dk__sysfs_read_bin(const char *rel, void *buf, size_t len, off_t off)
 	return (ssize_t)done;
 }
 
+ssize_t dk__sysfs_read_bin_at(int dirfd, const char *name, void *buf, size_t len, off_t off)
+{
+	return rw_bin_at(dirfd, name, buf, len, off, 0);
+}
+
+ssize_t dk__sysfs_read_bin(const char *rel, void *buf, size_t len, off_t off)
+{
+	char path[DK__PATH_MAX];
+	int rc = dk__sysfs_path(path, sizeof(path), rel);
+	if (rc < 0)
+		return rc;
+	return rw_bin_at(AT_FDCWD, path, buf, len, off, 0);
+}
+
 ssize_t dk__sysfs_write_bin(const char *rel, const void *buf, size_t len, off_t off)
 {
 	char path[DK__PATH_MAX];
 	int rc = dk__sysfs_path(path, sizeof(path), rel);
 	if (rc < 0)
 		return rc;
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			int err = errno;
-			close(fd);
-			return -err;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	close(fd);
-	return (ssize_t)done;
+	return rw_bin_at(AT_FDCWD, path, (void *)(uintptr_t)buf, len, off, 1);
 }
 
 int dk__sysfs_write_str(const char *rel, const char *val)

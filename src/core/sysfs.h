@@ -51,5 +51,6 @@ int dk__sysfs_exists(const char *rel);
 int dk__sysfs_read_str_at(int dirfd, const char *name, char *buf, size_t len);
 int dk__sysfs_read_u64_at(int dirfd, const char *name, int base, uint64_t *out);
 int dk__sysfs_read_link_name_at(int dirfd, const char *name, char *buf, size_t len);
+ssize_t dk__sysfs_read_bin_at(int dirfd, const char *name, void *buf, size_t len, off_t off);
 
 #endif

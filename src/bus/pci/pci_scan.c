@@ -143,30 +143,6 @@ static void read_bars(int dirfd, struct dk__pci_dev *d)
 	}
 }
 
-/* Read config (up to 4096 bytes) of the device at dirfd. Returns length or -errno. */
-static int read_config_at(int dirfd, uint8_t *cfg, size_t len)
-{
-	int fd = openat(dirfd, "config", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pread(fd, cfg + done, len - done, (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = errno;
-			close(fd);
-			return -err;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	close(fd);
-	return (int)done;
-}
-
 static void parse_caps(struct dk__pci_dev *d, const uint8_t *cfg, int len)
 {
 	if (len < 64) {
@@ -359,7 +335,7 @@ static struct dk__pci_dev *scan_one(int busfd, const char *name, const struct dk
 	p->iommu_group = -1;
 
 	uint8_t cfg[4096];
-	int cfg_len = read_config_at(dirfd, cfg, sizeof(cfg));
+	int cfg_len = (int)dk__sysfs_read_bin_at(dirfd, "config", cfg, sizeof(cfg), 0);
 	if (cfg_len < 0)
 		DK_WARN("%s/%s/config: %s: capabilities unknown", dk_sysfs_root(), d->sysfs_rel,
 			strerror(-cfg_len));
