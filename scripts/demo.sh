@@ -29,6 +29,8 @@ say "a generated tree: root port -> switch -> NVMe with ACS, a PF with VFs"
 root=$(build/gcc/tests/tools/mkfixture --keep)
 trap 'rm -rf "$root"' EXIT
 $dk --sysfs-root "$root" tree
-dev=$($dk --sysfs-root "$root" devices --json | python3 -c 'import json,sys; print([d["address"] for d in json.load(sys.stdin)["devices"] if d["class"].startswith("0108")][0])')
+read -r dev port < <($dk --sysfs-root "$root" devices --json | python3 -c 'import json,sys; d=[d for d in json.load(sys.stdin)["devices"] if d["class"].startswith("0108")][0]; print(d["address"], d["upstream"])')
 $dk --sysfs-root "$root" show "$dev"
+say "the switch port above it: ACS control decides whether its peers may talk directly"
+$dk --sysfs-root "$root" show "$port"
 say "done"
