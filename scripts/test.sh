@@ -33,7 +33,7 @@ cp build/gcc/meson-logs/testlog.json "$out/gcc.json"
 if [ "${DK_SKIP_ASAN:-0}" != 1 ]; then
   step "build (ASan + UBSan)"
   if [ ! -f build/asan/build.ninja ]; then
-    meson setup build/asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
+    meson setup build/asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false -Db_lto=false \
       -Dbench=false >build/asan-setup.log 2>&1 || { cat build/asan-setup.log; exit 1; }
   fi
   ninja -C build/asan || exit 1
@@ -47,7 +47,7 @@ fi
 if [ "${DK_SKIP_FUZZ:-0}" != 1 ]; then
   step "build (clang + libFuzzer)"
   if [ ! -f build/fuzz/build.ninja ]; then
-    CC=clang meson setup build/fuzz --buildtype=debugoptimized -Dfuzz=true \
+    CC=clang meson setup build/fuzz --buildtype=debugoptimized -Dfuzz=true -Db_lto=false \
       -Db_sanitize=address,undefined -Db_lundef=false -Dtests=false -Dbench=false \
       >build/fuzz-setup.log 2>&1 || { cat build/fuzz-setup.log; exit 1; }
   fi

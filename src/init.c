@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The library's composition root: the one place that knows every layer.
- * dk_init brings them up bottom-up (core, buses); dk_cleanup tears them
- * down in reverse. Failures undo everything done so far.
+ * dk_init brings them up bottom-up (core, memory, buses); dk_cleanup tears
+ * them down in reverse. Failures undo everything done so far.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 #include "bus/bus_internal.h"
 #include "bus/pci/pci_internal.h"
 #include "core/sysfs.h"
+#include "mem/mem_init.h"
 
 #define DK_LOG_COMPONENT "init"
 #include "core/log_internal.h"
@@ -121,11 +122,14 @@ int dk_init(const struct dk_init_params *params)
 	rc = dk__bus_policy_set(allow, deny);
 	if (rc < 0)
 		goto err_log;
+	rc = dk__mem_init(&p);
+	if (rc < 0)
+		goto err_policy;
 
 	if (!dk_bus_find_by_name(dk__pci_bus.name)) {
 		rc = dk_bus_register(&dk__pci_bus);
 		if (rc < 0)
-			goto err_policy;
+			goto err_mem;
 	}
 	if (!(p.flags & DK_INIT_NO_SCAN)) {
 		rc = dk__bus_scan_all();
@@ -142,6 +146,8 @@ int dk_init(const struct dk_init_params *params)
 
 err_buses:
 	dk__bus_cleanup_all();
+err_mem:
+	dk__mem_cleanup();
 err_policy:
 	dk__bus_policy_clear();
 err_log:
@@ -154,6 +160,7 @@ void dk_cleanup(void)
 	if (!g_initialized)
 		return;
 	dk__bus_cleanup_all();
+	dk__mem_cleanup();
 	dk__bus_policy_clear();
 	g_initialized = 0;
 }

@@ -9,5 +9,8 @@
 #include <dmakit/init.h>
 #include <dmakit/bus.h>
 #include <dmakit/pci.h>
+#include <dmakit/memory.h>
+#include <dmakit/malloc.h>
+#include <dmakit/memzone.h>
 
 #endif

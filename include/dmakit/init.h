@@ -14,6 +14,7 @@
  *   sysfs_root     DMAKIT_SYSFS_ROOT    "/sys"
  *   allow          DMAKIT_ALLOW         (none: every device)
  *   deny           DMAKIT_DENY          (none)
+ *   memory fields  see the struct below
  * DMAKIT_ALLOW / DMAKIT_DENY hold devargs separated by ';' or spaces.
  *
  * Thread-safety: dk_init and dk_cleanup must not run concurrently with
@@ -44,7 +45,24 @@ struct dk_init_params {
 	const char *const *allow;
 	const char *const *deny;
 	unsigned int flags; /* DK_INIT_* */
+
+	/* Memory (dmakit/memory.h, dmakit/malloc.h). 0 / NULL: environment, then default. */
+	int huge;                /* DK_HUGE_*           DMAKIT_HUGE=auto|never|always */
+	size_t huge_page_size;   /* 2 MiB or 1 GiB      DMAKIT_HUGE_PAGE_SIZE=2M|1G (default: system's) */
+	int iova_mode;           /* enum dk_iova_mode   DMAKIT_IOVA_MODE=auto|va|pa */
+	int proc_type;           /* DK_PROC_*           DMAKIT_PROC_TYPE=auto|primary|secondary */
+	const char *prefix;      /* instance name       DMAKIT_PREFIX (default "dmakit") */
+	const char *runtime_dir; /* shared files        DMAKIT_RUNTIME_DIR */
+	uint64_t mem_limit;      /* bytes of internal memory at most; DMAKIT_MEM_LIMIT (K/M/G suffix) */
 };
+
+#define DK_HUGE_AUTO 0   /* hugepages when free ones exist, else 4 KiB pages */
+#define DK_HUGE_NEVER 1  /* 4 KiB pages */
+#define DK_HUGE_ALWAYS 2 /* hugepages or fail */
+
+#define DK_PROC_AUTO 0
+#define DK_PROC_PRIMARY 1
+#define DK_PROC_SECONDARY 2
 
 /* Fill p with "everything unset" and p->size = sizeof(*p). */
 DK_EXPORT void dk_init_params_default(struct dk_init_params *p);
@@ -58,6 +76,8 @@ DK_EXPORT void dk_init_params_default(struct dk_init_params *p);
  *              allow/deny; both allow and deny given
  *   -ENOENT    sysfs root does not exist
  *   -E2BIG     more than DK_INIT_MAX_DEVARGS allow/deny entries
+ *   -ENOTSUP   DMAKIT_IOVA_MODE=pa without access to physical addresses, or
+ *              proc_type secondary (multi-process is not available yet)
  *   -ENOMEM    out of memory
  *   any error of a bus scan or probe that is fatal (a driver probe that
  *   fails is logged and is not fatal)

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dmakit/init.h>
 #include <dmakit/log.h>
 
 #include "core/log_internal.h"
@@ -176,6 +177,9 @@ int main(int argc, char **argv)
 		if (setjmp(g_jmp) == 0)
 			g_tests[i].fn();
 		dk_test_log_capture_stop();
+		/* A test that ended early (REQUIRE, SKIP) leaves no state to the next. */
+		if (dk_initialized())
+			dk_cleanup();
 		if (g_failed_now) {
 			printf("not ok %d - %s\n", k, g_tests[i].name);
 			failed++;

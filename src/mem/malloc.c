@@ -1,0 +1,611 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The allocation API (dmakit/malloc.h): heap table, internal heaps that
+ * grow from pages.c and give whole free regions back, and per-thread caches.
+ *
+ * Thread cache: for internal heaps 0..DK__TC_HEAPS-1, blocks of usable size
+ * up to DK__TC_MAX_SIZE freed go to a per-thread, per-heap, per-class LIFO
+ * list (at most DK__TC_DEPTH each; classes 16 bytes wide up to 1 KiB, 256
+ * bytes wide up to 4 KiB) and are handed out again without taking the heap
+ * lock. Cached blocks stay
+ * allocated in the heap's books (statistics count them as live).
+ * dk_cleanup bumps a generation so caches of other threads are dropped, not
+ * returned, the next time those threads use them.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <dmakit/malloc.h>
+
+#include "mem/heap.h"
+#include "mem/memseg.h"
+#include "mem/pages.h"
+
+#define DK_LOG_COMPONENT "malloc"
+#include "core/log_internal.h"
+
+#define DK__TC_HEAPS 8
+#define DK__TC_FINE 64     /* classes 0..63: 16-byte steps, sizes 1..1024 */
+#define DK__TC_CLASSES 76  /* classes 64..75: 256-byte steps, sizes 1025..4096 */
+#define DK__TC_MAX_SIZE 4096u
+#define DK__TC_DEPTH 32
+#define DK__TC_BATCH 8 /* blocks moved per heap-lock round trip */
+/* A wholly free region goes back to the system only when the heap keeps at
+ * least max(DK__RETAIN_MIN, its allocated bytes) free besides: small
+ * alloc/free cycles do not map and unmap pages every time, and an idle heap
+ * shrinks to twice what it uses (or DK__RETAIN_MIN). */
+#define DK__RETAIN_MIN (64ull << 20)
+#define DK__GROW_MIN (2u << 20) /* grow internal heaps by at least 2 MiB */
+#define DK__DEFAULT_ALIGN 16u
+
+static struct dk__heap_table g_table;
+struct dk__heap_table *dk__heaps;
+static unsigned int g_generation = 1;
+
+/* ---- heap table ----------------------------------------------------------- */
+
+static int init_mutex(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	int rc = -pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+	return rc;
+}
+
+int dk__heap_slot_init(struct dk__heap *h, const char *name, int socket, int external)
+{
+	memset(h, 0, sizeof(*h));
+	int rc = init_mutex(&h->lock);
+	if (rc < 0)
+		return rc;
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	h->socket_id = socket;
+	h->external = external;
+	dk__tlsf_init(&h->tlsf);
+	h->in_use = 1;
+	return 0;
+}
+
+void dk__heap_slot_fini(struct dk__heap *h)
+{
+	pthread_mutex_destroy(&h->lock);
+	memset(h, 0, sizeof(*h));
+}
+
+int dk__heap_init(int n_nodes)
+{
+	if (n_nodes < 1 || n_nodes > DK_MAX_HEAPS / 2)
+		return -EINVAL;
+	memset(&g_table, 0, sizeof(g_table));
+	int rc = init_mutex(&g_table.lock);
+	if (rc < 0)
+		return rc;
+	g_table.next_ext_socket = DK_EXTERNAL_SOCKET_BASE;
+	for (int i = 0; i < n_nodes; i++) {
+		char name[DK_HEAP_NAME_MAX];
+		snprintf(name, sizeof(name), "socket_%d", i);
+		rc = dk__heap_slot_init(&g_table.heaps[i], name, i, 0);
+		if (rc < 0) {
+			while (i-- > 0)
+				dk__heap_slot_fini(&g_table.heaps[i]);
+			return rc;
+		}
+	}
+	g_table.n_internal = n_nodes;
+	__atomic_add_fetch(&g_generation, 1, __ATOMIC_RELEASE);
+	dk__heaps = &g_table;
+	return 0;
+}
+
+void dk__heap_cleanup(void)
+{
+	if (!dk__heaps)
+		return;
+	/* Pages themselves go with dk__mem_pages_cleanup; external chunks with
+	 * the memseg cleanup. Only the books are dropped here. */
+	__atomic_add_fetch(&g_generation, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < DK_MAX_HEAPS; i++)
+		if (g_table.heaps[i].in_use)
+			dk__heap_slot_fini(&g_table.heaps[i]);
+	pthread_mutex_destroy(&g_table.lock);
+	dk__heaps = NULL;
+}
+
+int dk__heap_by_socket(int socket)
+{
+	if (!dk__heaps)
+		return -ENODEV;
+	if (socket >= 0 && socket < dk__heaps->n_internal)
+		return socket;
+	if (socket < DK_EXTERNAL_SOCKET_BASE)
+		return -ENOENT;
+	for (int i = dk__heaps->n_internal; i < DK_MAX_HEAPS; i++) {
+		const struct dk__heap *h = &dk__heaps->heaps[i];
+		if (h->in_use && h->socket_id == socket)
+			return i;
+	}
+	return -ENOENT;
+}
+
+int dk__heap_by_name(const char *name, const char *what)
+{
+	size_t len = name ? strnlen(name, DK_HEAP_NAME_MAX) : 0;
+	if (len == 0 || len >= DK_HEAP_NAME_MAX) {
+		DK_ERR("%s: heap name %s: use 1..%d characters", what,
+		       !name ? "is NULL" : len ? "is too long" : "is empty", DK_HEAP_NAME_MAX - 1);
+		return -EINVAL;
+	}
+	if (!dk__heaps) {
+		DK_ERR("%s: dmakit is not initialised: call dk_init first", what);
+		return -ENODEV;
+	}
+	for (int i = 0; i < DK_MAX_HEAPS; i++) {
+		const struct dk__heap *h = &dk__heaps->heaps[i];
+		if (h->in_use && strcmp(h->name, name) == 0)
+			return i;
+	}
+	return -ENOENT;
+}
+
+/* ---- thread cache ----------------------------------------------------------- */
+
+struct tc_bin {
+	void *head;
+	unsigned int count;
+};
+
+struct tcache {
+	unsigned int generation;
+	struct tc_bin bins[DK__TC_HEAPS][DK__TC_CLASSES];
+};
+
+struct tcache_tls {
+	struct tcache *cache;
+	int node; /* NUMA node of the thread, sampled at its first allocation; -1 unknown */
+};
+static __thread struct tcache_tls t_tls __attribute__((tls_model("initial-exec"))) = { NULL, -1 };
+
+/* Class serving a request of size bytes (1..DK__TC_MAX_SIZE). */
+static inline unsigned int tc_class_of_request(size_t size)
+{
+	if (size <= 1024)
+		return (unsigned int)((size - 1) >> 4);
+	return DK__TC_FINE + (unsigned int)((size - 1025) >> 8);
+}
+
+/* Largest request a class serves. */
+static inline size_t tc_class_size(unsigned int c)
+{
+	return c < DK__TC_FINE ? 16u * (c + 1) : 1024u + 256u * (c - DK__TC_FINE + 1);
+}
+
+/* Largest class whose every request fits in usable bytes; usable >= 16. */
+static inline unsigned int tc_class_of_block(size_t usable)
+{
+	if (usable < 1280)
+		return (unsigned int)(((usable < 1024 ? usable : 1024) >> 4) - 1);
+	return DK__TC_FINE - 1 + (unsigned int)((usable - 1024) >> 8);
+}
+static pthread_key_t g_tc_key;
+static pthread_once_t g_tc_once = PTHREAD_ONCE_INIT;
+
+static void tc_return_all(struct tcache *tc)
+{
+	if (tc->generation != __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE) || !dk__heaps) {
+		memset(tc->bins, 0, sizeof(tc->bins)); /* heaps are gone: drop */
+		return;
+	}
+	for (int h = 0; h < DK__TC_HEAPS; h++) {
+		struct dk__heap *heap = &dk__heaps->heaps[h];
+		int locked = 0;
+		for (int c = 0; c < DK__TC_CLASSES; c++) {
+			struct tc_bin *b = &tc->bins[h][c];
+			if (!b->head)
+				continue;
+			if (!locked) {
+				pthread_mutex_lock(&heap->lock);
+				locked = 1;
+			}
+			while (b->head) {
+				void *p = b->head;
+				b->head = *(void **)p;
+				dk__tlsf_free(&heap->tlsf, p, NULL, NULL);
+			}
+			b->count = 0;
+		}
+		if (locked)
+			pthread_mutex_unlock(&heap->lock);
+	}
+}
+
+static void tc_destroy(void *arg)
+{
+	struct tcache *tc = arg;
+	if (!tc)
+		return;
+	tc_return_all(tc);
+	free(tc);
+}
+
+static void tc_key_init(void)
+{
+	pthread_key_create(&g_tc_key, tc_destroy);
+}
+
+/* The calling thread's cache, valid for the current generation, or NULL. */
+static struct tcache *tc_get(void)
+{
+	struct tcache *tc = t_tls.cache;
+	unsigned int gen = __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE);
+	if (__builtin_expect(tc != NULL && tc->generation == gen, 1))
+		return tc;
+	if (!tc) {
+		pthread_once(&g_tc_once, tc_key_init);
+		tc = calloc(1, sizeof(*tc));
+		if (!tc)
+			return NULL;
+		t_tls.cache = tc;
+		pthread_setspecific(g_tc_key, tc);
+	} else {
+		memset(tc->bins, 0, sizeof(tc->bins)); /* stale: the heaps were rebuilt */
+	}
+	tc->generation = gen;
+	return tc;
+}
+
+void dk__heap_thread_flush(void)
+{
+	if (t_tls.cache)
+		tc_return_all(t_tls.cache);
+}
+
+void dk_malloc_thread_flush(void)
+{
+	dk__heap_thread_flush();
+}
+
+/* ---- allocation ------------------------------------------------------------- */
+
+static int valid_align(unsigned int align)
+{
+	return (align & (align - 1)) == 0;
+}
+
+/* Is [p, p+size) IOVA-contiguous (every page present)? */
+static int iova_contig(const void *p, size_t size)
+{
+	dk_iova_t first = dk_mem_virt2iova(p);
+	if (first == DK_BAD_IOVA)
+		return 0;
+	struct dk_memseg ms;
+	if (dk_mem_virt2memseg(p, &ms) < 0)
+		return 0;
+	uintptr_t a = (uintptr_t)ms.addr + ms.len;
+	uintptr_t end = (uintptr_t)p + size;
+	for (; a < end; a += ms.len)
+		if (dk_mem_virt2iova((void *)a) != first + (a - (uintptr_t)p))
+			return 0;
+	return 1;
+}
+
+/* Grow an internal heap by enough pages for size/align. Heap lock held. */
+static int heap_grow(int idx, struct dk__heap *h, size_t size, size_t align, int contig)
+{
+	size_t need = size + align + 2 * DK__TLSF_MIN_REGION;
+	size_t pg = dk__mem_pages_size(h->socket_id);
+	if (pg == 0)
+		return -ENOMEM;
+	size_t want = need < DK__GROW_MIN ? DK__GROW_MIN : need;
+	want = (want + pg - 1) & ~(pg - 1);
+	void *va;
+	size_t mapped;
+	int rc = dk__mem_pages_map(idx, h->socket_id, want, contig, &va, &mapped);
+	if (rc < 0)
+		return rc;
+	rc = dk__tlsf_add_region(&h->tlsf, va, mapped);
+	if (rc < 0) {
+		dk__mem_pages_unmap(va, mapped);
+		return rc;
+	}
+	return 0;
+}
+
+/* Allocate from one heap (lock taken here). NULL + errno. */
+static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsigned int flags)
+{
+	struct dk__heap *h = &dk__heaps->heaps[idx];
+	/* VA mode makes internal memory IOVA-contiguous; external chunks carry
+	 * their own IOVAs and are always checked. */
+	int contig = (flags & DK_MALLOC_IOVA_CONTIG) &&
+		     (h->external || dk_iova_mode() != DK_IOVA_MODE_VA);
+	/* A block inside one page is IOVA-contiguous by construction: ask for
+	 * that (still verified below: older regions may use other page sizes). */
+	size_t pg = h->external ? 0 : dk__mem_pages_size(h->socket_id);
+	if (contig && pg && size <= pg && (!bound || bound > pg))
+		bound = pg;
+	void *held[16];
+	int n_held = 0, grown = 0;
+	void *p;
+
+	pthread_mutex_lock(&h->lock);
+	for (;;) {
+		p = dk__tlsf_alloc(&h->tlsf, size, align, bound);
+		if (p && contig && !iova_contig(p, size)) {
+			/* Keep it aside so the next try finds another block. */
+			if (n_held < (int)DK_ARRAY_SIZE(held)) {
+				held[n_held++] = p;
+				continue;
+			}
+			dk__tlsf_free(&h->tlsf, p, NULL, NULL);
+			p = NULL;
+		}
+		if (p || h->external || grown)
+			break;
+		int rc = heap_grow(idx, h, size, align, contig);
+		if (rc < 0) {
+			errno = -rc;
+			break;
+		}
+		grown = 1;
+	}
+	while (n_held > 0)
+		dk__tlsf_free(&h->tlsf, held[--n_held], NULL, NULL);
+	pthread_mutex_unlock(&h->lock);
+	if (!p && errno != EINVAL)
+		errno = ENOMEM;
+	return p;
+}
+
+/* Free one block; give its region back if the retention rule allows. Lock held. */
+static void heap_free_locked(struct dk__heap *h, void *p)
+{
+	void *region;
+	size_t region_len;
+	int whole = dk__tlsf_free(&h->tlsf, p, &region, &region_len);
+	if (!whole || h->external || h->tlsf.region_count <= 1)
+		return;
+	uint64_t free_after = h->tlsf.region_bytes - h->tlsf.used_bytes - region_len;
+	uint64_t keep = h->tlsf.used_bytes > DK__RETAIN_MIN ? h->tlsf.used_bytes : DK__RETAIN_MIN;
+	if (free_after >= keep && dk__tlsf_remove_region(&h->tlsf, region, region_len) == 0)
+		dk__mem_pages_unmap(region, region_len);
+}
+
+/* Fill an empty bin with up to DK__TC_BATCH blocks of class size csize. */
+static int tc_refill(int idx, struct tc_bin *b, size_t csize)
+{
+	struct dk__heap *h = &dk__heaps->heaps[idx];
+	int n = 0;
+	pthread_mutex_lock(&h->lock);
+	for (; n < DK__TC_BATCH; n++) {
+		void *p = dk__tlsf_alloc(&h->tlsf, csize, DK__DEFAULT_ALIGN, 0);
+		if (!p)
+			break;
+		*(void **)p = b->head;
+		b->head = p;
+		b->count++;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return n; /* 0: the heap must grow: the caller takes the slow path */
+}
+
+/* Return half of a full bin to its heap in one lock round trip. */
+static void tc_spill(struct dk__heap *h, struct tc_bin *b)
+{
+	pthread_mutex_lock(&h->lock);
+	for (unsigned int i = 0; i < DK__TC_DEPTH / 2 && b->head; i++) {
+		void *p = b->head;
+		b->head = *(void **)p;
+		b->count--;
+		heap_free_locked(h, p);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+static int current_node(void)
+{
+	if (__builtin_expect(t_tls.node >= 0, 1))
+		return t_tls.node;
+	unsigned int cpu, node;
+	t_tls.node = getcpu(&cpu, &node) == 0 ? (int)node : 0;
+	return t_tls.node;
+}
+
+void *dk_malloc_flags(const char *type, size_t size, unsigned int align, size_t bound,
+		      int socket, unsigned int flags)
+{
+	(void)type;
+	if (!dk__heaps) {
+		errno = ENODEV;
+		return NULL;
+	}
+	if (size == 0 || !valid_align(align) || (flags & ~DK_MALLOC_IOVA_CONTIG) ||
+	    (bound && ((bound & (bound - 1)) || bound < size)) || size > (SIZE_MAX >> 2)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (align < DK__DEFAULT_ALIGN)
+		align = DK__DEFAULT_ALIGN;
+
+	int any = socket == DK_SOCKET_ANY;
+	int idx = dk__heap_by_socket(any ? current_node() : socket);
+	if (idx < 0 && any)
+		idx = 0;
+	if (idx < 0) {
+		DK_ERR("no heap for socket %d: use a NUMA node below %d, an external heap's socket id, or DK_SOCKET_ANY",
+		       socket, dk__heaps->n_internal);
+		errno = EINVAL;
+		return NULL;
+	}
+
+	/* Thread-cache fast path. */
+	if (idx < DK__TC_HEAPS && align == DK__DEFAULT_ALIGN && !bound && !flags &&
+	    size <= DK__TC_MAX_SIZE && !dk__heaps->heaps[idx].external) {
+		struct tcache *tc = tc_get();
+		if (tc) {
+			unsigned int c = tc_class_of_request(size);
+			struct tc_bin *b = &tc->bins[idx][c];
+			void *p = b->head;
+			if (p || tc_refill(idx, b, tc_class_size(c)) > 0) {
+				p = b->head;
+				b->head = *(void **)p;
+				b->count--;
+				return p;
+			}
+		}
+	}
+
+	void *p = heap_alloc(idx, size, align, bound, flags);
+	if (p || !any || dk__heaps->heaps[idx].external)
+		return p;
+	/* Any socket: try the other internal heaps. */
+	for (int i = 0; i < dk__heaps->n_internal && !p; i++)
+		if (i != idx)
+			p = heap_alloc(i, size, align, bound, flags);
+	return p;
+}
+
+void *dk_malloc_socket(const char *type, size_t size, unsigned int align, int socket)
+{
+	return dk_malloc_flags(type, size, align, 0, socket, 0);
+}
+
+void *dk_malloc(const char *type, size_t size, unsigned int align)
+{
+	return dk_malloc_flags(type, size, align, 0, DK_SOCKET_ANY, 0);
+}
+
+void *dk_zmalloc_socket(const char *type, size_t size, unsigned int align, int socket)
+{
+	void *p = dk_malloc_flags(type, size, align, 0, socket, 0);
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
+void *dk_zmalloc(const char *type, size_t size, unsigned int align)
+{
+	return dk_zmalloc_socket(type, size, align, DK_SOCKET_ANY);
+}
+
+void *dk_calloc(const char *type, size_t num, size_t size, unsigned int align)
+{
+	size_t total;
+	if (__builtin_mul_overflow(num, size, &total)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return dk_zmalloc(type, total, align);
+}
+
+/* Heap index of a block, or -1 (logged) when p is not a dmakit heap block. */
+static int block_heap(const void *p, const char *what)
+{
+	struct dk__memseg_list *l = dk__memseg_list_find(p);
+	if (!l || l->heap_idx < 0 || !dk__heaps || !dk__heaps->heaps[l->heap_idx].in_use) {
+		DK_ERR("%s(%p): not a block of a dmakit heap (freed twice, or from another allocator?)",
+		       what, p);
+		return -1;
+	}
+	return l->heap_idx;
+}
+
+void dk_free(void *p)
+{
+	if (!p)
+		return;
+	int idx = block_heap(p, "dk_free");
+	if (idx < 0)
+		return;
+	struct dk__heap *h = &dk__heaps->heaps[idx];
+	size_t usable = dk__tlsf_usable_size(p);
+	if (idx < DK__TC_HEAPS && usable <= DK__TC_MAX_SIZE + 255 && !h->external) {
+		struct tcache *tc = tc_get();
+		if (tc) {
+			struct tc_bin *b = &tc->bins[idx][tc_class_of_block(usable)];
+			if (b->count >= DK__TC_DEPTH)
+				tc_spill(h, b);
+			*(void **)p = b->head;
+			b->head = p;
+			b->count++;
+			return;
+		}
+	}
+	pthread_mutex_lock(&h->lock);
+	heap_free_locked(h, p);
+	pthread_mutex_unlock(&h->lock);
+}
+
+size_t dk_malloc_usable_size(const void *p)
+{
+	if (!p || block_heap(p, "dk_malloc_usable_size") < 0)
+		return 0;
+	return dk__tlsf_usable_size(p);
+}
+
+void *dk_realloc(void *p, size_t size, unsigned int align)
+{
+	if (!p)
+		return dk_malloc(NULL, size, align);
+	if (size == 0) {
+		dk_free(p);
+		return NULL;
+	}
+	if (!valid_align(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	int idx = block_heap(p, "dk_realloc");
+	if (idx < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct dk__heap *h = &dk__heaps->heaps[idx];
+	size_t old = dk__tlsf_usable_size(p);
+	if (((uintptr_t)p & ((align ? align : 1) - 1)) == 0) {
+		if (size <= old && size > old / 2)
+			return p;
+		pthread_mutex_lock(&h->lock);
+		void *q = dk__tlsf_resize_inplace(&h->tlsf, p, size);
+		pthread_mutex_unlock(&h->lock);
+		if (q)
+			return q;
+	}
+	void *n = dk_malloc_flags(NULL, size, align, 0, h->socket_id, 0);
+	if (!n)
+		return NULL;
+	memcpy(n, p, old < size ? old : size);
+	dk_free(p);
+	return n;
+}
+
+dk_iova_t dk_malloc_virt2iova(const void *p)
+{
+	return p ? dk_mem_virt2iova(p) : DK_BAD_IOVA;
+}
+
+int dk_malloc_get_stats(int socket, struct dk_heap_stats *out)
+{
+	if (!out)
+		return -EINVAL;
+	int idx = dk__heap_by_socket(socket);
+	if (idx < 0)
+		return idx == -ENODEV ? -ENODEV : -ENOENT;
+	struct dk__heap *h = &dk__heaps->heaps[idx];
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&h->lock);
+	snprintf(out->name, sizeof(out->name), "%s", h->name);
+	out->socket_id = h->socket_id;
+	out->heap_bytes = h->tlsf.region_bytes;
+	out->alloc_bytes = h->tlsf.used_bytes;
+	out->free_bytes = h->tlsf.region_bytes - h->tlsf.used_bytes;
+	out->greatest_free = dk__tlsf_largest_free(&h->tlsf);
+	out->alloc_count = h->tlsf.used_count;
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+}

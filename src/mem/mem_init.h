@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Bring-up and tear-down of the memory layer, for the library's init.
+ * dk__mem_init applies the memory options of dk_init_params (already merged
+ * with the DMAKIT_* environment) and creates the internal heaps;
+ * dk__mem_cleanup undoes all of it.
+ */
+#ifndef DK_MEM_MEM_INIT_H
+#define DK_MEM_MEM_INIT_H
+
+#include <dmakit/init.h>
+
+int dk__mem_init(const struct dk_init_params *p);
+void dk__mem_cleanup(void);
+
+/* Pieces (each file's own cleanup). */
+void dk__memzone_cleanup(void);
+
+#endif

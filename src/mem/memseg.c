@@ -1,0 +1,655 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Memseg lists and IOVA translation (contracts: src/mem/memseg.h and
+ * include/dmakit/memory.h).
+ *
+ * All list state is in one struct dk__mem_layout (the table, the IOVA mode,
+ * the layout lock) so that it can move into memory shared by processes. What
+ * is per process stays outside it: the radix table dk__iova_l1 and its
+ * per-window counts (publication is what attach/detach change).
+ *
+ * Radix publication: dk__iova_l1[va >> 30] points to the slot of the only
+ * attached list that touches that 1 GiB window, or to g_shared_slot (end 0:
+ * every address is "outside" it) when two or more lists touch it, so the
+ * inline lookup falls to dk__mem_virt2iova_slow, which searches under the
+ * read lock. g_win_users counts the lists per window; when it drops back to
+ * one the remaining list's slot is published again.
+ *
+ * Slots of contiguous (delta) lists do not use the NULL-table form of the
+ * inline: they point to a one-entry table (base_iova) with a page shift of
+ * 47, so every lookup runs the same instructions and a mix of table and
+ * delta lists costs no branch misprediction (bench/iova: 8.8 -> see
+ * docs/performance.md).
+ *
+ * Per-page tables are anonymous NORESERVE mappings: pages of a table that is
+ * never written cost nothing. Large tables of lists created without a given
+ * table are filled in 1 GiB steps of VA (see iova_init in memseg.h).
+ *
+ * Locking: the layout rwlock (writers: create, destroy, attach, detach,
+ * set_iova, cleanup; readers: walks, slow lookups, find's slow part). No
+ * callback into user code runs under the write side; walk callbacks run
+ * under the read side. dk_mem_virt2iova and find's fast part take no lock.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <dmakit/memory.h>
+
+#include "mem/memseg.h"
+
+#define DK_LOG_COMPONENT "memseg"
+#include "core/log_internal.h"
+
+#define L1_SIZE        (1u << DK__IOVA_L1_BITS)
+#define VA_LIMIT       ((uintptr_t)1 << (DK__IOVA_L1_SHIFT + DK__IOVA_L1_BITS))
+#define WIN_SIZE       ((uintptr_t)1 << DK__IOVA_L1_SHIFT)
+#define MIN_PAGE_SHIFT 12
+#define MAX_PAGE_SHIFT 30
+/* Per-page tables up to this size are filled at creation; larger ones lazily. */
+#define EAGER_TABLE_BYTES ((size_t)2 << 20)
+
+struct dk__mem_layout {
+	pthread_rwlock_t lock;
+	enum dk_iova_mode iova_mode;
+	unsigned int n_lists;
+	struct dk__memseg_list lists[DK__MAX_MEMSEG_LISTS];
+};
+
+static struct dk__mem_layout g_layout = {
+    .lock = PTHREAD_RWLOCK_INITIALIZER,
+    .iova_mode = DK_IOVA_MODE_VA,
+};
+static struct dk__mem_layout *const g_ml = &g_layout;
+
+/* Per process. */
+DK_EXPORT const struct dk__iova_slot *volatile dk__iova_l1[1u << DK__IOVA_L1_BITS];
+static uint16_t g_win_users[L1_SIZE];
+static const struct dk__iova_slot g_shared_slot; /* base 0, end 0: always slow */
+
+/* ---- lock --------------------------------------------------------------- */
+
+void dk__mem_layout_rdlock(void)
+{
+	pthread_rwlock_rdlock(&g_ml->lock);
+}
+
+void dk__mem_layout_rdunlock(void)
+{
+	pthread_rwlock_unlock(&g_ml->lock);
+}
+
+void dk__mem_layout_wrlock(void)
+{
+	pthread_rwlock_wrlock(&g_ml->lock);
+}
+
+void dk__mem_layout_wrunlock(void)
+{
+	pthread_rwlock_unlock(&g_ml->lock);
+}
+
+/* ---- IOVA mode ---------------------------------------------------------- */
+
+enum dk_iova_mode dk_iova_mode(void)
+{
+	return __atomic_load_n(&g_ml->iova_mode, __ATOMIC_ACQUIRE);
+}
+
+void dk__memseg_set_iova_mode(enum dk_iova_mode mode)
+{
+	__atomic_store_n(&g_ml->iova_mode, mode, __ATOMIC_RELEASE);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static struct dk__memseg_list *slot_list(const struct dk__iova_slot *s)
+{
+	return (struct dk__memseg_list *)((uintptr_t)s - offsetof(struct dk__memseg_list, slot));
+}
+
+static int contains(const struct dk__memseg_list *l, uintptr_t a)
+{
+	return a >= l->base && a - l->base < l->len;
+}
+
+static size_t table_bytes(unsigned int n_pages)
+{
+	size_t b = (size_t)n_pages * sizeof(dk_iova_t);
+	return (b + 4095) & ~(size_t)4095;
+}
+
+static dk_iova_t *table_alloc(unsigned int n_pages)
+{
+	void *p = mmap(NULL, table_bytes(n_pages), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void table_free(dk_iova_t *t, unsigned int n_pages)
+{
+	if (t)
+		munmap(t, table_bytes(n_pages));
+}
+
+/* Entries per lazy fill step: 1 GiB of VA. */
+static unsigned int fill_step(const struct dk__memseg_list *l)
+{
+	return (unsigned int)(WIN_SIZE >> l->page_shift);
+}
+
+/* IOVA of page i (lock held). */
+static dk_iova_t page_iova(const struct dk__memseg_list *l, size_t i)
+{
+	if (!l->iova)
+		return (dk_iova_t)(l->base + (i << l->page_shift)) + (dk_iova_t)l->delta;
+	if (i >= l->iova_init)
+		return DK_BAD_IOVA;
+	return __atomic_load_n(&l->iova[i], __ATOMIC_RELAXED);
+}
+
+/* Pages a walk visits: internal lists end where their table is filled. */
+static size_t walk_limit(const struct dk__memseg_list *l)
+{
+	if (l->iova && !(l->flags & DK_MEMSEG_EXTERNAL))
+		return l->iova_init;
+	return l->n_pages;
+}
+
+/* Is page i part of the layout (internal pages without IOVA are unmapped)? */
+static int page_known(const struct dk__memseg_list *l, dk_iova_t io)
+{
+	return io != DK_BAD_IOVA || (l->flags & DK_MEMSEG_EXTERNAL);
+}
+
+/* ---- radix publication (write lock held) -------------------------------- */
+
+static void l1_store(size_t w, const struct dk__iova_slot *s)
+{
+	__atomic_store_n(&dk__iova_l1[w], s, __ATOMIC_RELEASE);
+}
+
+static void publish(struct dk__memseg_list *l)
+{
+	size_t w0 = l->base >> DK__IOVA_L1_SHIFT;
+	size_t w1 = (l->base + l->len - 1) >> DK__IOVA_L1_SHIFT;
+	l->attached = 1;
+	for (size_t w = w0; w <= w1; w++) {
+		g_win_users[w]++;
+		l1_store(w, g_win_users[w] == 1 ? &l->slot : &g_shared_slot);
+	}
+}
+
+/* The one attached list touching window w (its count is 1). */
+static struct dk__memseg_list *window_owner(size_t w)
+{
+	uintptr_t lo = (uintptr_t)w << DK__IOVA_L1_SHIFT;
+	uintptr_t hi = lo + WIN_SIZE;
+	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
+		struct dk__memseg_list *l = &g_ml->lists[i];
+		if (l->in_use && l->attached && l->base < hi && l->base + l->len > lo)
+			return l;
+	}
+	return NULL;
+}
+
+static void unpublish(struct dk__memseg_list *l)
+{
+	size_t w0 = l->base >> DK__IOVA_L1_SHIFT;
+	size_t w1 = (l->base + l->len - 1) >> DK__IOVA_L1_SHIFT;
+	l->attached = 0;
+	for (size_t w = w0; w <= w1; w++) {
+		g_win_users[w]--;
+		if (g_win_users[w] == 0) {
+			l1_store(w, NULL);
+		} else if (g_win_users[w] == 1) {
+			struct dk__memseg_list *o = window_owner(w);
+			l1_store(w, o ? &o->slot : NULL);
+		}
+	}
+}
+
+/* ---- lookups ------------------------------------------------------------ */
+
+/* The attached list containing a (lock held, or racing only with lists
+ * that the caller does not use). */
+static struct dk__memseg_list *find_locked(uintptr_t a)
+{
+	if (a >= VA_LIMIT)
+		return NULL;
+	const struct dk__iova_slot *s =
+	    __atomic_load_n(&dk__iova_l1[a >> DK__IOVA_L1_SHIFT], __ATOMIC_ACQUIRE);
+	if (!s)
+		return NULL;
+	if (s != &g_shared_slot) {
+		struct dk__memseg_list *l = slot_list(s);
+		return contains(l, a) ? l : NULL;
+	}
+	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
+		struct dk__memseg_list *l = &g_ml->lists[i];
+		if (l->in_use && l->attached && contains(l, a))
+			return l;
+	}
+	return NULL;
+}
+
+dk_iova_t dk__mem_virt2iova_slow(const void *va)
+{
+	uintptr_t a = (uintptr_t)va;
+	dk_iova_t io = DK_BAD_IOVA;
+	dk__mem_layout_rdlock();
+	struct dk__memseg_list *l = find_locked(a);
+	if (l) {
+		uintptr_t off = a - l->base;
+		io = page_iova(l, off >> l->page_shift);
+		if (io != DK_BAD_IOVA)
+			io += off & (((uintptr_t)1 << l->page_shift) - 1);
+	}
+	dk__mem_layout_rdunlock();
+	return io;
+}
+
+struct dk__memseg_list *dk__memseg_list_find(const void *va)
+{
+	uintptr_t a = (uintptr_t)va;
+	if (a >= VA_LIMIT)
+		return NULL;
+	/* Fast part: a window with one list needs no lock. */
+	const struct dk__iova_slot *s =
+	    __atomic_load_n(&dk__iova_l1[a >> DK__IOVA_L1_SHIFT], __ATOMIC_ACQUIRE);
+	if (!s)
+		return NULL;
+	if (s != &g_shared_slot) {
+		struct dk__memseg_list *l = slot_list(s);
+		return contains(l, a) ? l : NULL;
+	}
+	dk__mem_layout_rdlock();
+	struct dk__memseg_list *l = find_locked(a);
+	dk__mem_layout_rdunlock();
+	return l;
+}
+
+struct dk__memseg_list *dk__memseg_list_find_exact(uintptr_t base, size_t len)
+{
+	struct dk__memseg_list *found = NULL;
+	dk__mem_layout_rdlock();
+	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS && !found; i++) {
+		struct dk__memseg_list *l = &g_ml->lists[i];
+		if (l->in_use && l->base == base && l->len == len)
+			found = l;
+	}
+	dk__mem_layout_rdunlock();
+	return found;
+}
+
+/* ---- create / destroy --------------------------------------------------- */
+
+static int check_geometry(uintptr_t base, size_t len, size_t page_sz)
+{
+	if (page_sz < ((size_t)1 << MIN_PAGE_SHIFT) || page_sz > ((size_t)1 << MAX_PAGE_SHIFT) ||
+	    (page_sz & (page_sz - 1))) {
+		DK_ERR("memory [%#lx, +%#zx): page size %zu is not a power of two from 4096 to 1 GiB: give the size of the pages backing the range",
+		    (unsigned long)base, len, page_sz);
+		return -EINVAL;
+	}
+	if (!base || !len || (base & (page_sz - 1)) || (len & (page_sz - 1))) {
+		DK_ERR("memory [%#lx, +%#zx): address and length must be nonzero multiples of the page size %zu: align the range to its pages",
+		    (unsigned long)base, len, page_sz);
+		return -EINVAL;
+	}
+	if (base >= VA_LIMIT || len > VA_LIMIT - base) {
+		DK_ERR("memory [%#lx, +%#zx) ends above 2^47, beyond the IOVA lookup table: use memory below 0x%lx (no 5-level-paging hint to mmap)",
+		    (unsigned long)base, len, (unsigned long)VA_LIMIT);
+		return -EINVAL;
+	}
+	if ((len / page_sz) > UINT32_MAX) {
+		DK_ERR("memory [%#lx, +%#zx) has more than 2^32 pages of %zu bytes: register it in smaller pieces or with larger pages",
+		    (unsigned long)base, len, page_sz);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int dk__memseg_list_create(uintptr_t base, size_t len, size_t page_sz, int socket_id,
+			   uint32_t flags, int heap_idx, const dk_iova_t *iova, int iova_contig,
+			   int64_t delta, struct dk__memseg_list **out)
+{
+	int rc = check_geometry(base, len, page_sz);
+	if (rc < 0)
+		return rc;
+	uint32_t shift = (uint32_t)__builtin_ctzll(page_sz);
+	unsigned int n_pages = (unsigned int)(len >> shift);
+	dk_iova_t *table = NULL;
+	unsigned int init = 0;
+
+	if (iova || !iova_contig) {
+		table = table_alloc(n_pages);
+		if (!table) {
+			DK_ERR("memory [%#lx, +%#zx): no memory for a table of %u IOVAs: free memory or use larger pages",
+			    (unsigned long)base, len, n_pages);
+			return -ENOMEM;
+		}
+		if (iova) {
+			memcpy(table, iova, (size_t)n_pages * sizeof(*table));
+			init = n_pages;
+		} else if ((size_t)n_pages * sizeof(*table) <= EAGER_TABLE_BYTES) {
+			memset(table, 0xff, (size_t)n_pages * sizeof(*table));
+			init = n_pages;
+		}
+	}
+
+	dk__mem_layout_wrlock();
+	struct dk__memseg_list *slot = NULL;
+	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
+		struct dk__memseg_list *l = &g_ml->lists[i];
+		if (!l->in_use) {
+			if (!slot)
+				slot = l;
+			continue;
+		}
+		if (base < l->base + l->len && l->base < base + len) {
+			uintptr_t ob = l->base;
+			size_t olen = l->len;
+			int ext = !!(l->flags & DK_MEMSEG_EXTERNAL);
+			dk__mem_layout_wrunlock();
+			DK_ERR("memory [%#lx, +%#zx) overlaps %s memory [%#lx, +%#zx) that dmakit knows already: unregister that range first or use another one",
+			    (unsigned long)base, len, ext ? "external" : "internal",
+			    (unsigned long)ob, olen);
+			rc = -EEXIST;
+			goto err_free_table;
+		}
+	}
+	if (!slot) {
+		dk__mem_layout_wrunlock();
+		DK_ERR("memory [%#lx, +%#zx): all %d memseg lists are in use: unregister memory first, or register larger ranges",
+		    (unsigned long)base, len, DK__MAX_MEMSEG_LISTS);
+		rc = -ENOSPC;
+		goto err_free_table;
+	}
+	memset(slot, 0, sizeof(*slot));
+	slot->base = base;
+	slot->len = len;
+	slot->page_shift = shift;
+	slot->socket_id = socket_id;
+	slot->flags = flags;
+	slot->heap_idx = heap_idx;
+	slot->n_pages = n_pages;
+	slot->iova = table;
+	slot->delta = table ? 0 : delta;
+	slot->iova_init = table ? init : n_pages;
+	slot->base_iova = (dk_iova_t)base + (dk_iova_t)slot->delta; /* modulo 2^64 */
+	slot->slot.base = base;
+	slot->slot.end = table ? base + ((uintptr_t)init << shift) : base + len;
+	slot->slot.delta = slot->delta;
+	if (table) {
+		slot->slot.iova = table;
+		slot->slot.page_shift = shift;
+	} else {
+		/* One "page" covering the list: iova[0] + offset = va + delta. */
+		slot->slot.iova = &slot->base_iova;
+		slot->slot.page_shift = DK__IOVA_L1_SHIFT + DK__IOVA_L1_BITS;
+	}
+	slot->in_use = 1;
+	g_ml->n_lists++;
+	publish(slot);
+	dk__mem_layout_wrunlock();
+	if (out)
+		*out = slot;
+	return 0;
+
+err_free_table:
+	table_free(table, n_pages);
+	return rc;
+}
+
+void dk__memseg_list_destroy(struct dk__memseg_list *l)
+{
+	if (!l)
+		return;
+	dk__mem_layout_wrlock();
+	if (!l->in_use) {
+		dk__mem_layout_wrunlock();
+		return;
+	}
+	if (l->attached)
+		unpublish(l);
+	dk_iova_t *table = l->iova;
+	unsigned int n = l->n_pages;
+	/* A racing lookup that still holds the slot falls to the slow path. */
+	__atomic_store_n(&l->slot.end, 0, __ATOMIC_RELEASE);
+	l->in_use = 0;
+	g_ml->n_lists--;
+	dk__mem_layout_wrunlock();
+	table_free(table, n);
+}
+
+int dk__memseg_list_attach(struct dk__memseg_list *l)
+{
+	dk__mem_layout_wrlock();
+	int rc = l->attached ? -EEXIST : 0;
+	if (rc == 0)
+		publish(l);
+	dk__mem_layout_wrunlock();
+	return rc;
+}
+
+void dk__memseg_list_detach(struct dk__memseg_list *l)
+{
+	dk__mem_layout_wrlock();
+	if (l->attached)
+		unpublish(l);
+	dk__mem_layout_wrunlock();
+}
+
+void dk__memseg_set_iova(struct dk__memseg_list *l, unsigned int first, unsigned int n,
+			 const dk_iova_t *iova)
+{
+	dk__mem_layout_wrlock();
+	if (!l->in_use || !l->iova || first > l->n_pages || n > l->n_pages - first) {
+		dk__mem_layout_wrunlock();
+		DK_ERR("internal error: set_iova pages [%u, +%u) of a list of %u pages%s", first, n,
+		       l->n_pages, l->iova ? "" : " without a page table");
+		return;
+	}
+	if (first + n > l->iova_init) {
+		/* Grow the filled part in 1 GiB steps; slot.end follows. */
+		unsigned int step = fill_step(l);
+		uint64_t want = ((uint64_t)first + n + step - 1) / step * step;
+		unsigned int upto = want > l->n_pages ? l->n_pages : (unsigned int)want;
+		memset(l->iova + l->iova_init, 0xff,
+		       (size_t)(upto - l->iova_init) * sizeof(dk_iova_t));
+		l->iova_init = upto;
+		__atomic_store_n(&l->slot.end, l->base + ((uintptr_t)upto << l->page_shift),
+				 __ATOMIC_RELEASE);
+	}
+	for (unsigned int i = 0; i < n; i++)
+		__atomic_store_n(&l->iova[first + i], iova ? iova[i] : DK_BAD_IOVA,
+				 __ATOMIC_RELAXED);
+	dk__mem_layout_wrunlock();
+}
+
+void dk__memseg_cleanup(void)
+{
+	dk__mem_layout_wrlock();
+	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
+		struct dk__memseg_list *l = &g_ml->lists[i];
+		if (!l->in_use)
+			continue;
+		if (l->attached)
+			unpublish(l);
+		__atomic_store_n(&l->slot.end, 0, __ATOMIC_RELEASE);
+		table_free(l->iova, l->n_pages);
+		l->in_use = 0;
+	}
+	g_ml->n_lists = 0;
+	dk__mem_layout_wrunlock();
+}
+
+/* ---- public queries and walks ------------------------------------------- */
+
+static void fill_seg(const struct dk__memseg_list *l, size_t i, dk_iova_t io, struct dk_memseg *ms)
+{
+	ms->addr = (void *)(l->base + (i << l->page_shift));
+	ms->iova = io;
+	ms->len = (size_t)1 << l->page_shift;
+	ms->socket_id = l->socket_id;
+	ms->flags = l->flags;
+}
+
+int dk_mem_virt2memseg(const void *va, struct dk_memseg *out)
+{
+	if (!va || !out) {
+		DK_ERR("dk_mem_virt2memseg: NULL %s: pass an address and a struct dk_memseg to fill",
+		       va ? "output" : "address");
+		return -EINVAL;
+	}
+	int rc = -ENOENT;
+	dk__mem_layout_rdlock();
+	struct dk__memseg_list *l = find_locked((uintptr_t)va);
+	if (l) {
+		size_t i = ((uintptr_t)va - l->base) >> l->page_shift;
+		dk_iova_t io = page_iova(l, i);
+		if (page_known(l, io)) {
+			fill_seg(l, i, io, out);
+			rc = 0;
+		}
+	}
+	dk__mem_layout_rdunlock();
+	if (rc == -ENOENT)
+		DK_DEBUG("dk_mem_virt2memseg(%p): not dmakit memory: allocate it with dk_malloc or register it with dk_extmem_register",
+		         va);
+	return rc;
+}
+
+/* Attached lists in VA order (lock held). */
+static unsigned int sorted_lists(struct dk__memseg_list **v)
+{
+	unsigned int n = 0;
+	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
+		struct dk__memseg_list *l = &g_ml->lists[i];
+		if (!l->in_use || !l->attached)
+			continue;
+		unsigned int j = n++;
+		while (j > 0 && v[j - 1]->base > l->base) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = l;
+	}
+	return n;
+}
+
+int dk_memseg_walk(dk_memseg_walk_fn fn, void *arg)
+{
+	if (!fn) {
+		DK_ERR("dk_memseg_walk: NULL callback: pass a function to call for each page");
+		return -EINVAL;
+	}
+	struct dk__memseg_list *v[DK__MAX_MEMSEG_LISTS];
+	int rc = 0;
+	dk__mem_layout_rdlock();
+	unsigned int n = sorted_lists(v);
+	for (unsigned int k = 0; k < n && rc == 0; k++) {
+		struct dk__memseg_list *l = v[k];
+		size_t lim = walk_limit(l);
+		for (size_t i = 0; i < lim && rc == 0; i++) {
+			dk_iova_t io = page_iova(l, i);
+			if (!page_known(l, io))
+				continue;
+			struct dk_memseg ms;
+			fill_seg(l, i, io, &ms);
+			rc = fn(&ms, arg);
+		}
+	}
+	dk__mem_layout_rdunlock();
+	return rc;
+}
+
+/* Does page j continue the run that starts at page i with IOVA io? */
+static int continues(const struct dk__memseg_list *l, size_t i, dk_iova_t io, size_t j)
+{
+	dk_iova_t jo = page_iova(l, j);
+	if (io == DK_BAD_IOVA)
+		return jo == DK_BAD_IOVA && page_known(l, jo);
+	return jo != DK_BAD_IOVA && jo == io + ((dk_iova_t)(j - i) << l->page_shift);
+}
+
+/* Is page j the IOVA successor of page j - 1 (both with an IOVA)? */
+static int follows(const struct dk__memseg_list *l, size_t j)
+{
+	dk_iova_t a = page_iova(l, j - 1), b = page_iova(l, j);
+	return a != DK_BAD_IOVA && b != DK_BAD_IOVA && b == a + ((dk_iova_t)1 << l->page_shift);
+}
+
+int dk_memseg_contig_walk(dk_memseg_contig_fn fn, void *arg)
+{
+	if (!fn) {
+		DK_ERR("dk_memseg_contig_walk: NULL callback: pass a function to call for each chunk");
+		return -EINVAL;
+	}
+	struct dk__memseg_list *v[DK__MAX_MEMSEG_LISTS];
+	int rc = 0;
+	dk__mem_layout_rdlock();
+	unsigned int n = sorted_lists(v);
+	for (unsigned int k = 0; k < n && rc == 0; k++) {
+		struct dk__memseg_list *l = v[k];
+		size_t lim = walk_limit(l);
+		size_t i = 0;
+		while (i < lim && rc == 0) {
+			dk_iova_t io = page_iova(l, i);
+			if (!page_known(l, io)) {
+				i++;
+				continue;
+			}
+			size_t j = l->iova ? i + 1 : lim; /* a delta list is one chunk */
+			while (j < lim && continues(l, i, io, j))
+				j++;
+			struct dk_memseg ms;
+			fill_seg(l, i, io, &ms);
+			rc = fn(&ms, (j - i) << l->page_shift, arg);
+			i = j;
+		}
+	}
+	dk__mem_layout_rdunlock();
+	return rc;
+}
+
+int dk_mem_contig_chunk(const void *va, void **start, size_t *len, dk_iova_t *iova)
+{
+	if (!va) {
+		DK_ERR("dk_mem_contig_chunk: NULL address: pass an address inside dmakit memory");
+		return -EINVAL;
+	}
+	int rc = -ENOENT;
+	dk__mem_layout_rdlock();
+	struct dk__memseg_list *l = find_locked((uintptr_t)va);
+	if (l) {
+		size_t p = ((uintptr_t)va - l->base) >> l->page_shift;
+		dk_iova_t io = page_iova(l, p);
+		if (io != DK_BAD_IOVA) {
+			size_t first = 0, last = l->n_pages; /* [first, last) */
+			if (l->iova) {
+				first = p;
+				while (first > 0 && follows(l, first))
+					first--;
+				last = p + 1;
+				while (last < l->n_pages && follows(l, last))
+					last++;
+			}
+			if (start)
+				*start = (void *)(l->base + (first << l->page_shift));
+			if (len)
+				*len = (last - first) << l->page_shift;
+			if (iova)
+				*iova = page_iova(l, first);
+			rc = 0;
+		}
+	}
+	dk__mem_layout_rdunlock();
+	if (rc == -ENOENT)
+		DK_DEBUG("dk_mem_contig_chunk(%p): no IOVA for this address: allocate it with dk_malloc or register it with an IOVA table",
+		         va);
+	return rc;
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Memseg lists: the memory layout (see include/dmakit/memory.h).
+ *
+ * A list is one VA range [base, base+len) of pages of 2^page_shift bytes,
+ * with per-page IOVAs (or one delta when the whole list is IOVA-contiguous:
+ * iova = va + delta). Internal lists are VA reservations for a heap whose
+ * pages are mapped on demand (pages not mapped have DK_BAD_IOVA); external
+ * lists are memory the application brought.
+ *
+ * Lists live in a fixed table (DK__MAX_MEMSEG_LISTS) inside the memory
+ * config (mem_config.h), so that a secondary process sees the same layout;
+ * per-page IOVA tables are allocated by this file and are pointed to by
+ * lists (for multi-process they will move into shared memory as well).
+ *
+ * Publication for dk_mem_virt2iova: each list owns a struct dk__iova_slot;
+ * every 1 GiB window of the VA range points to it in dk__iova_l1, or to a
+ * shared marker slot when two lists share a window (then the slow path
+ * searches the table). Slots are written before they are published with a
+ * release store, and cleared before a list goes away.
+ *
+ * Locking: one process-wide rwlock (the layout lock). Create/destroy/
+ * set_iova take it for writing; walks and slow lookups for reading;
+ * dk_mem_virt2iova takes none.
+ */
+#ifndef DK_MEM_MEMSEG_H
+#define DK_MEM_MEMSEG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <dmakit/memory.h>
+
+#define DK__MAX_MEMSEG_LISTS 256
+
+struct dk__memseg_list {
+	int in_use;
+	uintptr_t base;
+	size_t len;
+	uint32_t page_shift;
+	int socket_id;
+	uint32_t flags;       /* DK_MEMSEG_* */
+	int heap_idx;         /* owning heap, -1 for none */
+	unsigned int n_pages; /* len >> page_shift */
+	dk_iova_t *iova;      /* n_pages entries, or NULL: contiguous, iova = va + delta */
+	int64_t delta;
+	int attached;         /* published in this process's lookup table */
+	/* Entries of iova[] that hold a value (the rest are not set up yet and
+	 * read as DK_BAD_IOVA): large per-page tables without a given table (a
+	 * 64 GiB reservation of 4 KiB pages needs 128 MiB) are filled in 1 GiB
+	 * steps of VA as dk__memseg_set_iova reaches them, and slot.end covers
+	 * only that part (the rest of the list takes the slow path). */
+	unsigned int iova_init;
+	/* Contiguous lists: the IOVA of base, a one-entry table for the slot
+	 * (slot.iova = &base_iova, slot.page_shift = 47, so the inline lookup
+	 * takes the same branch for every list: no misprediction when lookups
+	 * alternate between table and delta lists). */
+	dk_iova_t base_iova;
+	struct dk__iova_slot slot;
+	void *priv;           /* owner's data (pages.c: backing fd and page bitmap) */
+};
+
+/*
+ * Create a list. iova: n_pages entries copied, or NULL with iova_contig = 1
+ * (iova = va + delta) or 0 (every page DK_BAD_IOVA). Publishes it.
+ * -EINVAL bad geometry (base/len not page aligned, len 0, page size not a
+ * power of two in [4096, 1 GiB], more than UINT_MAX pages, the range ends
+ * above 2^47 where dk_mem_virt2iova cannot reach), -EEXIST overlaps a list
+ * (attached here or not; the message names it), -ENOSPC table full,
+ * -ENOMEM. Every error is logged.
+ */
+int dk__memseg_list_create(uintptr_t base, size_t len, size_t page_sz, int socket_id,
+			   uint32_t flags, int heap_idx, const dk_iova_t *iova, int iova_contig,
+			   int64_t delta, struct dk__memseg_list **out);
+/* Unpublish and free a list. The caller has fired FREE already. */
+void dk__memseg_list_destroy(struct dk__memseg_list *l);
+/* Publish / unpublish in this process only (multi-process attach/detach).
+ * attach: 0, -EEXIST already attached. Both take the layout lock. */
+int dk__memseg_list_attach(struct dk__memseg_list *l);
+void dk__memseg_list_detach(struct dk__memseg_list *l);
+
+/* The list containing va (attached in this process), or NULL. O(1) common case. */
+struct dk__memseg_list *dk__memseg_list_find(const void *va);
+/* The list with exactly this range (attached or not), or NULL. */
+struct dk__memseg_list *dk__memseg_list_find_exact(uintptr_t base, size_t len);
+
+/* Set the IOVA of pages [first, first+n) (internal lists, after mapping them);
+ * iova NULL means DK_BAD_IOVA. Needs the list to have a per-page table.
+ * Takes the layout lock for writing itself.
+ *
+ * In a list without DK_MEMSEG_EXTERNAL a page whose IOVA is DK_BAD_IOVA is
+ * not mapped: walks skip it and dk_mem_virt2memseg() does not know it. */
+void dk__memseg_set_iova(struct dk__memseg_list *l, unsigned int first, unsigned int n,
+			 const dk_iova_t *iova);
+
+/* Layout lock. */
+void dk__mem_layout_rdlock(void);
+void dk__mem_layout_rdunlock(void);
+void dk__mem_layout_wrlock(void);
+void dk__mem_layout_wrunlock(void);
+
+/* Set by dk__mem_pages_init (and back to VA by its cleanup): what
+ * dk_iova_mode() reports. */
+void dk__memseg_set_iova_mode(enum dk_iova_mode mode);
+
+/* Drop every list (dk_cleanup). No events are fired. */
+void dk__memseg_cleanup(void);
+
+#endif

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Internal page backing for the heaps: VA reservations per (socket, page
+ * size), pages mapped into them on demand from a backing memfd (4 KiB pages,
+ * or MFD_HUGETLB with 2 MiB / 1 GiB pages), their IOVAs set (VA mode: the VA;
+ * PA mode: /proc/self/pagemap, once per page), published in the memseg list
+ * and announced with an ALLOC event; unmapped again with a FREE event first.
+ *
+ * Configuration comes from dk__mem_pages_init (dk_init): huge policy, IOVA
+ * mode, memory limit.
+ *
+ * Thread-safety: map/unmap serialise on an internal mutex and take the layout
+ * lock for writing around layout changes; events are fired after the lock is
+ * released.
+ */
+#ifndef DK_MEM_PAGES_H
+#define DK_MEM_PAGES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <dmakit/memory.h>
+
+enum dk__huge_policy { DK__HUGE_AUTO = 0, DK__HUGE_NEVER = 1, DK__HUGE_ALWAYS = 2 };
+
+struct dk__pages_config {
+	enum dk__huge_policy huge;
+	size_t huge_page_sz;       /* 0: the system default hugepage size */
+	enum dk_iova_mode iova_mode; /* VA or PA (AUTO resolved by the caller) */
+	uint64_t mem_limit;        /* bytes of internal pages at most; 0 unlimited */
+	uint64_t va_per_list;      /* VA reserved per internal list; 0: 64 GiB */
+};
+
+/*
+ * Apply the configuration. -EINVAL bad values (huge_page_sz other than 0,
+ * 2 MiB, 1 GiB; va_per_list not a multiple of 1 GiB); -ENOTSUP PA mode
+ * without access to physical addresses (message: run as root, or use va);
+ * -EBUSY set up already (cleanup first). Sets what dk_iova_mode() reports;
+ * cleanup puts it back to VA.
+ */
+int dk__mem_pages_init(const struct dk__pages_config *cfg);
+/* Fire FREE for every mapped run, unmap everything, destroy the lists. */
+void dk__mem_pages_cleanup(void);
+
+/*
+ * Map at least len bytes (rounded up to the page size) of new pages for heap
+ * heap_idx on socket (a NUMA node; -1 = any), contiguous in VA. Fires ALLOC.
+ * With iova_contig, the pages' IOVAs are contiguous too (always true in VA
+ * mode; in PA mode retried/failed: -ENOMEM).
+ * Returns 0 and *va, *mapped_len; -ENOMEM (limit reached, no hugepages under
+ * DK__HUGE_ALWAYS, VA reservation full), -EINVAL.
+ */
+int dk__mem_pages_map(int heap_idx, int socket, size_t len, int iova_contig, void **va,
+		      size_t *mapped_len);
+/* Fire FREE, then unmap [va, va+len) (exactly a range map returned, or whole
+ * pages inside one): the IOVAs are cleared first, then the range goes back
+ * to the PROT_NONE reservation and the pages back to the system. -EINVAL.
+ * Events of map and unmap fire with the pages mutex held (never the layout
+ * lock): callbacks must not map or unmap pages. */
+int dk__mem_pages_unmap(void *va, size_t len);
+/* Page size the next map for this socket will use (AUTO: the hugepage size
+ * while free hugepages exist); 0 before dk__mem_pages_init. */
+size_t dk__mem_pages_size(int socket);
+/* Bytes of internal pages mapped now. */
+uint64_t dk__mem_pages_mapped(void);
+
+#endif

@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Tests for src/mem/malloc.c: the allocation API, growth, thread caches. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <dmakit/dmakit.h>
+
+#include "core/log_internal.h"
+#include "tap.h"
+
+static int start(int huge, int iova_mode)
+{
+	struct dk_init_params p;
+	dk_init_params_default(&p);
+	p.flags = DK_INIT_NO_SCAN;
+	p.huge = huge;
+	p.iova_mode = iova_mode;
+	return dk_init(&p);
+}
+
+static uint64_t live_blocks(void)
+{
+	struct dk_heap_stats st;
+	if (dk_malloc_get_stats(0, &st) < 0)
+		return UINT64_MAX;
+	return st.alloc_count;
+}
+
+DK_TEST(before_init_is_enodev)
+{
+	errno = 0;
+	CHECK(dk_malloc(NULL, 64, 0) == NULL);
+	CHECK_INT_EQ(errno, ENODEV);
+	struct dk_heap_stats st;
+	CHECK(dk_malloc_get_stats(0, &st) < 0);
+}
+
+DK_TEST(basic_alloc_is_usable_aligned_and_has_iova)
+{
+	REQUIRE_INT_EQ(start(DK_HUGE_NEVER, 0), 0);
+	CHECK_INT_EQ(dk_iova_mode(), DK_IOVA_MODE_VA);
+	for (size_t size = 1; size <= 5000; size += 37) {
+		unsigned char *p = dk_malloc("t", size, 0);
+		REQUIRE(p != NULL);
+		CHECK_INT_EQ((uintptr_t)p % 16, 0);
+		CHECK(dk_malloc_usable_size(p) >= size);
+		memset(p, 0x5a, size);
+		CHECK_INT_EQ(dk_malloc_virt2iova(p), (uintptr_t)p);
+		CHECK_INT_EQ(dk_mem_virt2iova(p + size - 1), (uintptr_t)p + size - 1);
+		dk_free(p);
+	}
+	dk_cleanup();
+}
+
+DK_TEST(alignment_and_boundary)
+{
+	REQUIRE_INT_EQ(start(DK_HUGE_NEVER, 0), 0);
+	for (unsigned int align = 16; align <= 65536; align <<= 1) {
+		void *p = dk_malloc(NULL, 100, align);
+		REQUIRE(p != NULL);
+		CHECK_INT_EQ((uintptr_t)p % align, 0);
+		dk_free(p);
+	}
+	for (size_t size = 64; size <= 4096; size += 448) {
+		void *keep[32];
+		for (int i = 0; i < 32; i++) {
+			keep[i] = dk_malloc_flags(NULL, size, 0, 4096, DK_SOCKET_ANY, 0);
+			REQUIRE(keep[i] != NULL);
+			uintptr_t a = (uintptr_t)keep[i];
+			CHECK_INT_EQ(a / 4096, (a + size - 1) / 4096);
+		}
+		for (int i = 0; i < 32; i++)
+			dk_free(keep[i]);
+	}
+	dk_cleanup();
+}
+
+DK_TEST(bad_arguments_are_einval)
+{
+	REQUIRE_INT_EQ(start(DK_HUGE_NEVER, 0), 0);
+	errno = 0;
+	CHECK(dk_malloc(NULL, 0, 0) == NULL);
+	CHECK_INT_EQ(errno, EINVAL);
+	errno = 0;
+	CHECK(dk_malloc(NULL, 64, 48) == NULL);
+	CHECK_INT_EQ(errno, EINVAL);
+	errno = 0;
+	CHECK(dk_malloc_socket(NULL, 64, 0, 99) == NULL);
+	CHECK_INT_EQ(errno, EINVAL);
+	errno = 0;
+	CHECK(dk_malloc_flags(NULL, 64, 0, 32, DK_SOCKET_ANY, 0) == NULL); /* bound < size */
+	CHECK_INT_EQ(errno, EINVAL);
+	errno = 0;
+	CHECK(dk_malloc_flags(NULL, 64, 0, 0, DK_SOCKET_ANY, 0x80) == NULL);
+	CHECK_INT_EQ(errno, EINVAL);
+	errno = 0;
+	CHECK(dk_calloc(NULL, SIZE_MAX / 2, 4, 0) == NULL);
+	CHECK_INT_EQ(errno, EINVAL);
+	dk_free(NULL);
+	dk_cleanup();
+}
+
+DK_TEST(zmalloc_and_calloc_zero_reused_memory)
+{
+	REQUIRE_INT_EQ(start(DK_HUGE_NEVER, 0), 0);
+	for (int round = 0; round < 3; round++) {
+		unsigned char *p = dk_malloc(NULL, 3000, 0);
+		REQUIRE(p != NULL);
+		memset(p, 0xff, 3000);
+		dk_free(p);
+		unsigned char *z = round == 2 ? dk_calloc(NULL, 1000, 3, 0) : dk_zmalloc(NULL, 3000, 0);
+		REQUIRE(z != NULL);
+		int nonzero = 0;
+		for (int i = 0; i < 3000; i++)
+			nonzero |= z[i];
+		CHECK_INT_EQ(nonzero, 0);
+		dk_free(z);
+	}
+	dk_cleanup();
+}
+
+DK_TEST(realloc_keeps_contents)
+{
+	REQUIRE_INT_EQ(start(DK_HUGE_NEVER, 0), 0);
+	unsigned char *p = dk_realloc(NULL, 100, 0);
+	REQUIRE(p != NULL);
+	for (int i = 0; i < 100; i++)
+		p[i] = (unsigned char)i;
+	size_t sizes[] = { 5000, 200000, 50, 3 << 20, 64 };
+	for (size_t k = 0; k < DK_ARRAY_SIZE(sizes); k++) {
+		p = dk_realloc(p, sizes[k], 0);
+		REQUIRE(p != NULL);
+		size_t check = sizes[k] < 50 ? sizes[k] : 50;
+		for (size_t i = 0; i < check; i++)
+			if (p[i] != (unsigned char)i) {
+				dk_test_fail(__FILE__, __LINE__, "byte %zu lost after realloc to %zu", i,
+					     sizes[k]);
+				break;
+			}
+	}
+	unsigned char *q = dk_realloc(p, 256, 4096);
+	REQUIRE(q != NULL);
+	CHECK_INT_EQ((uintptr_t)q % 4096, 0);
+	CHECK_INT_EQ(q[49], 49);
+	CHECK(dk_realloc(q, 0, 0) == NULL); /* frees */
+	dk_malloc_thread_flush();
+	CHECK_INT_EQ(live_blocks(), 0);
+	dk_cleanup();
+}
+
+static int g_ev_alloc, g_ev_free;
+static size_t g_ev_bytes;
+static void count_events(enum dk_mem_event ev, const void *va, size_t len, void *arg)
+{
+	(void)va;
+	(void)arg;
+	if (ev == DK_MEM_EVENT_ALLOC) {
+		g_ev_alloc++;
+		g_ev_bytes += len;
+	} else {
+		g_ev_free++;
+	}
+}
+
+DK_TEST(large_blocks_grow_the_heap_and_give_pages_back)
+{
+	REQUIRE_INT_EQ(start(DK_HUGE_NEVER, 0), 0);
+	g_ev_alloc = g_ev_free = 0;
+	g_ev_bytes = 0;
+	REQUIRE_INT_EQ(dk_mem_event_callback_register("test", count_events, NULL), 0);
+	void *small = dk_malloc(NULL, 64, 0); /* keeps the first region */
+	REQUIRE(small != NULL);
+	struct dk_heap_stats before, during, mid, after;
+	REQUIRE_INT_EQ(dk_malloc_get_stats(0, &before), 0);
+	const size_t big = 96u << 20;
+	unsigned char *a = dk_malloc(NULL, big, 0);
+	unsigned char *b = dk_malloc(NULL, big, 0);
+	REQUIRE(a != NULL && b != NULL);
+	a[0] = b[0] = 1;
+	a[big - 1] = b[big - 1] = 2;
+	REQUIRE_INT_EQ(dk_malloc_get_stats(0, &during), 0);
+	CHECK(during.heap_bytes >= before.heap_bytes + 2 * big);
+	CHECK(g_ev_alloc >= 3);
+	CHECK(g_ev_bytes >= 2 * big);
+	/* The first free is kept: the heap's free memory would be below what it uses. */
+	dk_free(a);
+	REQUIRE_INT_EQ(dk_malloc_get_stats(0, &mid), 0);
+	CHECK_INT_EQ(mid.heap_bytes, during.heap_bytes);
+	CHECK_INT_EQ(g_ev_free, 0);
+	/* The second would leave 96 MiB free over almost nothing used: given back. */
+	dk_free(b);
+	REQUIRE_INT_EQ(dk_malloc_get_stats(0, &after), 0);
+	CHECK(after.heap_bytes <= during.heap_bytes - big);
+	CHECK(g_ev_free >= 1);
+	CHECK(dk_mem_virt2iova(a) == DK_BAD_IOVA || dk_mem_virt2iova(b) == DK_BAD_IOVA);
+	CHECK(after.free_bytes <= big + (4u << 20));
+	dk_free(small);
+	dk_mem_event_callback_unregister("test", NULL);
+	dk_cleanup();
+}
+
+DK_TEST(freeing_foreign_memory_is_refused_with_a_message)
+{
+	REQUIRE_INT_EQ(start(DK_HUGE_NEVER, 0), 0);
+	int on_stack;
+	void *libc = malloc(32);
+	dk_test_log_capture_start();
+	dk_free(&on_stack);
+	dk_free(libc);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "not a block of a dmakit heap");
+	CHECK_INT_EQ(dk_malloc_usable_size(libc), 0);
+	free(libc);
+	dk_cleanup();
+}
+
+DK_TEST(thread_cache_reuses_and_flushes)
+{
+	REQUIRE_INT_EQ(start(DK_HUGE_NEVER, 0), 0);
+	void *a = dk_malloc(NULL, 200, 0);
+	REQUIRE(a != NULL);
+	uint64_t live = live_blocks();
+	dk_free(a);
+	CHECK_INT_EQ(live_blocks(), live); /* cached: still live in the heap's books */
+	void *b = dk_malloc(NULL, 200, 0);
+	CHECK(b == a);
+	dk_free(b);
+	dk_malloc_thread_flush();
+	CHECK_INT_EQ(live_blocks(), live - 1);
+	dk_cleanup();
+}
+
+struct hammer_arg {
+	unsigned int seed;
+	int errors;
+};
+
+static void *hammer(void *argp)
+{
+	struct hammer_arg *arg = argp;
+	enum { SLOTS = 256 };
+	unsigned char *slot[SLOTS] = { 0 };
+	size_t len[SLOTS] = { 0 };
+	for (int i = 0; i < 200000; i++) {
+		unsigned int r = rand_r(&arg->seed);
+		int k = (int)(r % SLOTS);
+		if (slot[k]) {
+			unsigned char tag = (unsigned char)k;
+			if (slot[k][0] != tag || slot[k][len[k] - 1] != tag)
+				arg->errors++;
+			dk_free(slot[k]);
+			slot[k] = NULL;
+		} else {
+			len[k] = 1 + (r >> 8) % ((r & 1) ? 200 : 6000);
+			slot[k] = dk_malloc(NULL, len[k], 0);
+			if (!slot[k]) {
+				arg->errors++;
+				continue;
+			}
+			slot[k][0] = (unsigned char)k;
+			slot[k][len[k] - 1] = (unsigned char)k;
+		}
+	}
+	for (int k = 0; k < SLOTS; k++)
+		dk_free(slot[k]);
+	return NULL; /* the thread cache goes back to the heap at exit */
+}
+
+DK_TEST(threads_hammering_alloc_free)
+{
+	REQUIRE_INT_EQ(start(DK_HUGE_NEVER, 0), 0);
+	pthread_t t[4];
+	struct hammer_arg args[4];
+	for (int i = 0; i < 4; i++) {
+		args[i].seed = 1234u + (unsigned int)i;
+		args[i].errors = 0;
+		REQUIRE(pthread_create(&t[i], NULL, hammer, &args[i]) == 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_INT_EQ(args[i].errors, 0);
+	}
+	CHECK_INT_EQ(live_blocks(), 0);
+	dk_cleanup();
+}
+
+/* Root only: reserve hugepages for the test, give them back afterwards. */
+static long read_nr_hugepages(void)
+{
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "r");
+	long n = -1;
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+static int write_nr_hugepages(long n)
+{
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "w");
+	if (!f)
+		return -1;
+	int rc = fprintf(f, "%ld\n", n) > 0 ? 0 : -1;
+	return fclose(f) == 0 ? rc : -1;
+}
+
+DK_TEST(hugepage_heap_when_root)
+{
+	if (geteuid() != 0)
+		SKIP("needs root to reserve hugepages (echo N > /proc/sys/vm/nr_hugepages)");
+	long old = read_nr_hugepages();
+	REQUIRE(old >= 0);
+	REQUIRE_INT_EQ(write_nr_hugepages(old + 16), 0);
+	if (read_nr_hugepages() < old + 2) {
+		write_nr_hugepages(old);
+		SKIP("the kernel could not reserve 2 MiB hugepages (memory fragmented)");
+	}
+	int rc = start(DK_HUGE_ALWAYS, 0);
+	if (rc == 0) {
+		unsigned char *p = dk_malloc(NULL, 1 << 20, 0);
+		CHECK(p != NULL);
+		struct dk_memseg ms;
+		if (p) {
+			p[0] = 1;
+			CHECK_INT_EQ(dk_mem_virt2memseg(p, &ms), 0);
+			CHECK_INT_EQ(ms.len, 2u << 20);
+			CHECK(ms.flags & DK_MEMSEG_HUGE);
+			dk_free(p);
+		}
+		dk_cleanup();
+	}
+	CHECK_INT_EQ(rc, 0);
+	write_nr_hugepages(old);
+}
+
+static uint64_t pagemap_pa(const void *va)
+{
+	FILE *f = fopen("/proc/self/pagemap", "rb");
+	uint64_t e = 0;
+	long pg = sysconf(_SC_PAGESIZE);
+	if (!f)
+		return 0;
+	if (fseek(f, (long)((uintptr_t)va / (uintptr_t)pg * 8), SEEK_SET) == 0 &&
+	    fread(&e, 8, 1, f) != 1)
+		e = 0;
+	fclose(f);
+	if (!(e >> 63))
+		return 0;
+	return (e & ((1ull << 55) - 1)) * (uint64_t)pg + (uintptr_t)va % (uintptr_t)pg;
+}
+
+DK_TEST(pa_mode_when_root)
+{
+	if (geteuid() != 0)
+		SKIP("physical addresses need root (CAP_SYS_ADMIN for /proc/self/pagemap)");
+	REQUIRE_INT_EQ(start(DK_HUGE_NEVER, DK_IOVA_MODE_PA), 0);
+	CHECK_INT_EQ(dk_iova_mode(), DK_IOVA_MODE_PA);
+	unsigned char *p = dk_malloc(NULL, 10000, 0);
+	REQUIRE(p != NULL);
+	for (int off = 0; off < 10000; off += 2500) {
+		dk_iova_t io = dk_malloc_virt2iova(p + off);
+		CHECK(io != DK_BAD_IOVA);
+		CHECK(io != (uintptr_t)(p + off));
+		CHECK_INT_EQ(io, pagemap_pa(p + off));
+	}
+	/* Within one 4 KiB page an IOVA-contiguous block always exists... */
+	void *c = dk_malloc_flags(NULL, 3000, 0, 0, DK_SOCKET_ANY, DK_MALLOC_IOVA_CONTIG);
+	REQUIRE(c != NULL);
+	CHECK_INT_EQ(dk_mem_virt2iova((char *)c + 2999), dk_mem_virt2iova(c) + 2999);
+	dk_free(c);
+	/* ...across pages only if the kernel happened to give contiguous frames:
+	 * either a verified block or a clean ENOMEM. */
+	errno = 0;
+	c = dk_malloc_flags(NULL, 3 * 4096, 0, 0, DK_SOCKET_ANY, DK_MALLOC_IOVA_CONTIG);
+	if (c) {
+		for (int off = 0; off < 3 * 4096; off += 4096)
+			CHECK_INT_EQ(dk_mem_virt2iova((char *)c + off),
+				     dk_mem_virt2iova(c) + (dk_iova_t)off);
+		dk_free(c);
+	} else {
+		CHECK_INT_EQ(errno, ENOMEM);
+	}
+	dk_free(p);
+	dk_cleanup();
+}
+
+DK_TEST(mem_limit_caps_growth)
+{
+	struct dk_init_params p;
+	dk_init_params_default(&p);
+	p.flags = DK_INIT_NO_SCAN;
+	p.huge = DK_HUGE_NEVER;
+	p.mem_limit = 8u << 20;
+	REQUIRE_INT_EQ(dk_init(&p), 0);
+	errno = 0;
+	CHECK(dk_malloc(NULL, 16u << 20, 0) == NULL);
+	CHECK_INT_EQ(errno, ENOMEM);
+	void *q = dk_malloc(NULL, 1u << 20, 0);
+	CHECK(q != NULL);
+	dk_free(q);
+	dk_cleanup();
+}
+
+DK_TEST(memory_options_from_environment)
+{
+	setenv("DMAKIT_HUGE", "sometimes", 1);
+	dk_test_log_capture_start();
+	CHECK_INT_EQ(start(0, 0), -EINVAL);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "DMAKIT_HUGE=\"sometimes\" is not valid: use auto|never|always");
+	setenv("DMAKIT_HUGE", "never", 1);
+	setenv("DMAKIT_MEM_LIMIT", "12x", 1);
+	CHECK_INT_EQ(start(0, 0), -EINVAL);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "DMAKIT_MEM_LIMIT");
+	setenv("DMAKIT_MEM_LIMIT", "4M", 1);
+	REQUIRE_INT_EQ(start(0, 0), 0);
+	errno = 0;
+	CHECK(dk_malloc(NULL, 6u << 20, 0) == NULL);
+	CHECK_INT_EQ(errno, ENOMEM);
+	dk_cleanup();
+	setenv("DMAKIT_PROC_TYPE", "secondary", 1);
+	CHECK_INT_EQ(start(0, 0), -ENOTSUP);
+	unsetenv("DMAKIT_PROC_TYPE");
+	unsetenv("DMAKIT_MEM_LIMIT");
+	unsetenv("DMAKIT_HUGE");
+}
