@@ -33,7 +33,13 @@ esac
 }
 
 here=$(cd "$(dirname "$0")" && pwd)
-targets=(fuzz_pci_caps fuzz_sysfs_parse fuzz_devargs)
+# Every target the build made (fuzz/meson.build lists them), so a new one runs
+# without touching this script; its corpus is fuzz/corpus/<name without fuzz_>.
+targets=()
+for f in "$build"/fuzz/fuzz_*; do
+	[ -f "$f" ] && [ -x "$f" ] && targets+=("$(basename "$f")")
+done
+[ ${#targets[@]} -gt 0 ] || { echo "$0: no fuzz targets in $build/fuzz" >&2; exit 2; }
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/dmakit-fuzz.XXXXXX") || exit 1
 keep=0
