@@ -294,10 +294,12 @@ static int iova_contig(const void *p, size_t size)
 	return 1;
 }
 
-/* Grow an internal heap by enough pages for size/align. Heap lock held. */
-static int heap_grow(int idx, struct dk__heap *h, size_t size, size_t align, int contig)
+/* Grow an internal heap by enough pages for size/align/bound. Heap lock held. */
+static int heap_grow(int idx, struct dk__heap *h, size_t size, size_t align, size_t bound,
+		     int contig)
 {
-	size_t need = size + align + 2 * DK__TLSF_MIN_REGION;
+	/* A bounded block may need up to bound bytes of room to avoid a crossing. */
+	size_t need = size + (bound > align ? bound : align) + 2 * DK__TLSF_MIN_REGION;
 	size_t pg = dk__mem_pages_size(h->socket_id);
 	if (pg == 0)
 		return -ENOMEM;
@@ -347,7 +349,7 @@ static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsign
 		}
 		if (p || h->external || grown)
 			break;
-		int rc = heap_grow(idx, h, size, align, contig);
+		int rc = heap_grow(idx, h, size, align, bound, contig);
 		if (rc < 0) {
 			errno = -rc;
 			break;
