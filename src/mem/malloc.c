@@ -3,11 +3,12 @@
  * The allocation API (dmakit/malloc.h): heap table, internal heaps that
  * grow from pages.c and give whole free regions back, and per-thread caches.
  *
- * Thread cache: for internal heaps 0..DK__TC_HEAPS-1, blocks of usable size
- * up to DK__TC_MAX_SIZE freed go to a per-thread, per-heap, per-class LIFO
- * list (at most DK__TC_DEPTH each; classes 16 bytes wide up to 1 KiB, 256
- * bytes wide up to 4 KiB) and are handed out again without taking the heap
- * lock. Cached blocks stay
+ * Thread cache: for internal heaps 0..DK__TC_HEAPS-1, blocks up to
+ * DK__TC_MAX_SIZE freed go to a per-thread, per-heap, per-class LIFO list and
+ * are handed out again without taking the heap lock. Classes are 16 bytes
+ * wide up to 1 KiB, 256 bytes wide up to 4 KiB (32 blocks each, refilled and
+ * drained 8 at a time), then four per power of two up to 1 MiB (4 blocks each,
+ * at most DK__TC_LARGE_BUDGET bytes per thread). Cached blocks stay
  * allocated in the heap's books (statistics count them as live).
  * dk_cleanup bumps a generation so caches of other threads are dropped, not
  * returned, the next time those threads use them.
@@ -30,9 +31,13 @@
 
 #define DK__TC_HEAPS 8
 #define DK__TC_FINE 64     /* classes 0..63: 16-byte steps, sizes 1..1024 */
-#define DK__TC_CLASSES 76  /* classes 64..75: 256-byte steps, sizes 1025..4096 */
-#define DK__TC_MAX_SIZE 4096u
+#define DK__TC_SMALL 76    /* classes 64..75: 256-byte steps, sizes 1025..4096 */
+#define DK__TC_CLASSES 108 /* classes 76..107: 4 per power of two, sizes 4097..1 MiB */
+#define DK__TC_SMALL_MAX 4096u
+#define DK__TC_MAX_SIZE (1u << 20)
 #define DK__TC_DEPTH 32
+#define DK__TC_LARGE_DEPTH 4
+#define DK__TC_LARGE_BUDGET (8u << 20)
 #define DK__TC_BATCH 8 /* blocks moved per heap-lock round trip */
 /* A wholly free region goes back to the system only when the heap keeps at
  * least max(DK__RETAIN_MIN, its allocated bytes) free besides: small
@@ -162,6 +167,7 @@ struct tc_bin {
 
 struct tcache {
 	unsigned int generation;
+	size_t large_bytes; /* bytes cached in large classes */
 	struct tc_bin bins[DK__TC_HEAPS][DK__TC_CLASSES];
 };
 
@@ -171,34 +177,63 @@ struct tcache_tls {
 };
 static __thread struct tcache_tls t_tls __attribute__((tls_model("initial-exec"))) = { NULL, -1 };
 
+static inline unsigned int log2_floor(size_t x)
+{
+	return (unsigned int)(63 - __builtin_clzll((unsigned long long)x));
+}
+
 /* Class serving a request of size bytes (1..DK__TC_MAX_SIZE). */
 static inline unsigned int tc_class_of_request(size_t size)
 {
 	if (size <= 1024)
 		return (unsigned int)((size - 1) >> 4);
-	return DK__TC_FINE + (unsigned int)((size - 1025) >> 8);
+	if (size <= DK__TC_SMALL_MAX)
+		return DK__TC_FINE + (unsigned int)((size - 1025) >> 8);
+	/* size in (2^k, 2^(k+1)]: quarter steps of 2^(k-2) above 2^k. */
+	unsigned int k = log2_floor(size - 1);
+	size_t q = (size_t)1 << (k - 2);
+	unsigned int sub = (unsigned int)((size - ((size_t)1 << k) + q - 1) / q); /* 1..4 */
+	return DK__TC_SMALL + (k - 12) * 4 + sub - 1;
 }
 
 /* Largest request a class serves. */
 static inline size_t tc_class_size(unsigned int c)
 {
-	return c < DK__TC_FINE ? 16u * (c + 1) : 1024u + 256u * (c - DK__TC_FINE + 1);
+	if (c < DK__TC_FINE)
+		return 16u * (c + 1);
+	if (c < DK__TC_SMALL)
+		return 1024u + 256u * (c - DK__TC_FINE + 1);
+	unsigned int k = 12 + (c - DK__TC_SMALL) / 4, sub = (c - DK__TC_SMALL) % 4 + 1;
+	return ((size_t)1 << k) + sub * ((size_t)1 << (k - 2));
 }
 
-/* Largest class whose every request fits in usable bytes; usable >= 16. */
-static inline unsigned int tc_class_of_block(size_t usable)
+/* Largest class whose every request fits in usable bytes (usable >= 16),
+ * or -1 when the block is not worth caching (between classes, or too big). */
+static inline int tc_class_of_block(size_t usable)
 {
 	if (usable < 1280)
-		return (unsigned int)(((usable < 1024 ? usable : 1024) >> 4) - 1);
-	return DK__TC_FINE - 1 + (unsigned int)((usable - 1024) >> 8);
+		return (int)(((usable < 1024 ? usable : 1024) >> 4) - 1);
+	if (usable < 5120)
+		return usable < DK__TC_SMALL_MAX + 256 ? DK__TC_FINE - 1 + (int)((usable - 1024) >> 8)
+						       : DK__TC_SMALL - 1;
+	if (usable > DK__TC_MAX_SIZE + (DK__TC_MAX_SIZE >> 2))
+		return -1;
+	unsigned int k = log2_floor(usable);
+	size_t q = (size_t)1 << (k - 2);
+	unsigned int sub = (unsigned int)((usable - ((size_t)1 << k)) / q); /* 0..3 */
+	int c = sub ? (int)(DK__TC_SMALL + (k - 12) * 4 + sub - 1) : (int)(DK__TC_SMALL + (k - 13) * 4 + 3);
+	return c < DK__TC_CLASSES ? c : DK__TC_CLASSES - 1;
 }
 static pthread_key_t g_tc_key;
 static pthread_once_t g_tc_once = PTHREAD_ONCE_INIT;
+
+static void heap_free_locked(struct dk__heap *h, void *p);
 
 static void tc_return_all(struct tcache *tc)
 {
 	if (tc->generation != __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE) || !dk__heaps) {
 		memset(tc->bins, 0, sizeof(tc->bins)); /* heaps are gone: drop */
+		tc->large_bytes = 0;
 		return;
 	}
 	for (int h = 0; h < DK__TC_HEAPS; h++) {
@@ -215,13 +250,14 @@ static void tc_return_all(struct tcache *tc)
 			while (b->head) {
 				void *p = b->head;
 				b->head = *(void **)p;
-				dk__tlsf_free(&heap->tlsf, p, NULL, NULL);
+				heap_free_locked(heap, p);
 			}
 			b->count = 0;
 		}
 		if (locked)
 			pthread_mutex_unlock(&heap->lock);
 	}
+	tc->large_bytes = 0;
 }
 
 static void tc_destroy(void *arg)
@@ -254,6 +290,7 @@ static struct tcache *tc_get(void)
 		pthread_setspecific(g_tc_key, tc);
 	} else {
 		memset(tc->bins, 0, sizeof(tc->bins)); /* stale: the heaps were rebuilt */
+		tc->large_bytes = 0;
 	}
 	tc->generation = gen;
 	return tc;
@@ -378,7 +415,7 @@ static void heap_free_locked(struct dk__heap *h, void *p)
 		dk__mem_pages_unmap(region, region_len);
 }
 
-/* Fill an empty bin with up to DK__TC_BATCH blocks of class size csize. */
+/* Fill an empty small-class bin with up to DK__TC_BATCH blocks of csize. */
 static int tc_refill(int idx, struct tc_bin *b, size_t csize)
 {
 	struct dk__heap *h = &dk__heaps->heaps[idx];
@@ -453,7 +490,17 @@ void *dk_malloc_flags(const char *type, size_t size, unsigned int align, size_t 
 			unsigned int c = tc_class_of_request(size);
 			struct tc_bin *b = &tc->bins[idx][c];
 			void *p = b->head;
-			if (p || tc_refill(idx, b, tc_class_size(c)) > 0) {
+			if (c >= DK__TC_SMALL) {
+				/* Large classes: no refill; the slow path below allocates
+				 * the class size, so the block comes back to this class. */
+				if (p) {
+					b->head = *(void **)p;
+					b->count--;
+					tc->large_bytes -= dk__tlsf_usable_size(p);
+					return p;
+				}
+				size = tc_class_size(c);
+			} else if (p || tc_refill(idx, b, tc_class_size(c)) > 0) {
 				p = b->head;
 				b->head = *(void **)p;
 				b->count--;
@@ -526,15 +573,25 @@ void dk_free(void *p)
 		return;
 	struct dk__heap *h = &dk__heaps->heaps[idx];
 	size_t usable = dk__tlsf_usable_size(p);
-	if (idx < DK__TC_HEAPS && usable <= DK__TC_MAX_SIZE + 255 && !h->external) {
+	int c;
+	if (idx < DK__TC_HEAPS && !h->external && (c = tc_class_of_block(usable)) >= 0) {
 		struct tcache *tc = tc_get();
-		if (tc) {
-			struct tc_bin *b = &tc->bins[idx][tc_class_of_block(usable)];
+		if (tc && c < DK__TC_SMALL) {
+			struct tc_bin *b = &tc->bins[idx][c];
 			if (b->count >= DK__TC_DEPTH)
 				tc_spill(h, b);
 			*(void **)p = b->head;
 			b->head = p;
 			b->count++;
+			return;
+		}
+		if (tc && tc->bins[idx][c].count < DK__TC_LARGE_DEPTH &&
+		    tc->large_bytes + usable <= DK__TC_LARGE_BUDGET) {
+			struct tc_bin *b = &tc->bins[idx][c];
+			*(void **)p = b->head;
+			b->head = p;
+			b->count++;
+			tc->large_bytes += usable;
 			return;
 		}
 	}

@@ -232,6 +232,36 @@ DK_TEST(thread_cache_reuses_and_flushes)
 	dk_cleanup();
 }
 
+DK_TEST(thread_cache_hits_for_every_size_class)
+{
+	REQUIRE_INT_EQ(start(DK_HUGE_NEVER, 0), 0);
+	int misses = 0;
+	for (size_t size = 1; size <= (1u << 20); size = size < 64 ? size + 1 : size * 9 / 8 + 3) {
+		unsigned char *a = dk_malloc(NULL, size, 0);
+		REQUIRE(a != NULL);
+		CHECK(dk_malloc_usable_size(a) >= size);
+		a[size - 1] = 1;
+		dk_free(a);
+		unsigned char *b = dk_malloc(NULL, size, 0);
+		REQUIRE(b != NULL);
+		if (b != a) {
+			misses++;
+			dk_test_fail(__FILE__, __LINE__, "size %zu: freed block not reused", size);
+		}
+		dk_free(b);
+	}
+	CHECK_INT_EQ(misses, 0);
+	/* Above 1 MiB nothing is cached: the block goes straight back. */
+	void *big = dk_malloc(NULL, 3u << 20, 0);
+	REQUIRE(big != NULL);
+	uint64_t live = live_blocks();
+	dk_free(big);
+	CHECK_INT_EQ(live_blocks(), live - 1);
+	dk_malloc_thread_flush();
+	CHECK_INT_EQ(live_blocks(), 0);
+	dk_cleanup();
+}
+
 struct hammer_arg {
 	unsigned int seed;
 	int errors;
