@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # The whole test suite: unit + CLI tests (gcc), the same unit tests under
-# AddressSanitizer + UndefinedBehaviorSanitizer, and every fuzz target for a
-# bounded time (clang/libFuzzer). Installs its packages when run as root.
+# AddressSanitizer + UndefinedBehaviorSanitizer and under ThreadSanitizer, and
+# every fuzz target for a bounded time (clang/libFuzzer). Installs its packages when run as root.
 # Last line: "N passed, N failed". Exit status non-zero on any failure.
 #
 # Environment: DK_FUZZ_SECONDS (default 30) per fuzz target;
-#              DK_SKIP_FUZZ=1 / DK_SKIP_ASAN=1 to leave those parts out.
+#              DK_SKIP_FUZZ=1 / DK_SKIP_ASAN=1 / DK_SKIP_TSAN=1 to leave those parts out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -43,7 +43,22 @@ if [ "${DK_SKIP_ASAN:-0}" != 1 ]; then
   cp build/asan/meson-logs/testlog.json "$out/asan.json"
 fi
 
-# 3. Fuzzing.
+# 3. ThreadSanitizer: the unit tests again (threads hammer the allocator,
+# lookups race with layout changes).
+if [ "${DK_SKIP_TSAN:-0}" != 1 ]; then
+  step "build (TSan)"
+  if [ ! -f build/tsan/build.ninja ]; then
+    meson setup build/tsan --buildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false \
+      -Db_lto=false -Dbench=false >build/tsan-setup.log 2>&1 || { cat build/tsan-setup.log; exit 1; }
+  fi
+  ninja -C build/tsan || exit 1
+  step "unit tests under TSan"
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    meson test -C build/tsan --no-rebuild --print-errorlogs --suite unit --num-processes 2 || status=1
+  cp build/tsan/meson-logs/testlog.json "$out/tsan.json"
+fi
+
+# 4. Fuzzing.
 if [ "${DK_SKIP_FUZZ:-0}" != 1 ]; then
   step "build (clang + libFuzzer)"
   if [ ! -f build/fuzz/build.ninja ]; then

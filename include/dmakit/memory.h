@@ -156,15 +156,18 @@ static inline dk_iova_t dk_mem_virt2iova(const void *va)
 	uintptr_t a = (uintptr_t)va;
 	if (a >> (DK__IOVA_L1_SHIFT + DK__IOVA_L1_BITS))
 		return DK_BAD_IOVA;
-	const struct dk__iova_slot *s = dk__iova_l1[a >> DK__IOVA_L1_SHIFT];
+	/* Acquire pairs with the release store that publishes a slot; the
+	 * atomic loads are plain moves on x86 and keep ThreadSanitizer exact. */
+	const struct dk__iova_slot *s =
+		__atomic_load_n(&dk__iova_l1[a >> DK__IOVA_L1_SHIFT], __ATOMIC_ACQUIRE);
 	if (!s)
 		return DK_BAD_IOVA;
-	if (__builtin_expect(a < s->base || a >= s->end, 0))
+	if (__builtin_expect(a < s->base || a >= __atomic_load_n(&s->end, __ATOMIC_ACQUIRE), 0))
 		return dk__mem_virt2iova_slow(va);
 	if (!s->iova)
 		return (dk_iova_t)((int64_t)a + s->delta);
 	uintptr_t off = a - s->base;
-	dk_iova_t io = s->iova[off >> s->page_shift];
+	dk_iova_t io = __atomic_load_n(&s->iova[off >> s->page_shift], __ATOMIC_RELAXED);
 	if (io == DK_BAD_IOVA)
 		return DK_BAD_IOVA;
 	return io + (off & (((uintptr_t)1 << s->page_shift) - 1));

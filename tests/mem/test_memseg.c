@@ -472,7 +472,7 @@ DK_TEST(iova_mode_default_va)
  * shared slot).
  */
 struct churn {
-	volatile int stop;
+	int stop; /* atomic */
 	uintptr_t w;
 	long lookups, wrong;
 };
@@ -480,7 +480,7 @@ struct churn {
 static void *lookup_thread(void *arg)
 {
 	struct churn *c = arg;
-	while (!c->stop) {
+	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
 		for (uintptr_t off = 0; off < 16 * KiB4; off += 4000) {
 			if (v2i(c->w + off) != c->w + off + 0x1000)
 				c->wrong++;
@@ -506,7 +506,7 @@ DK_TEST(lookups_during_layout_changes)
 		rounds++;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 200000000L);
-	c.stop = 1;
+	__atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
 	CHECK(rounds > 10);
 	CHECK(c.lookups > 0);
