@@ -14,20 +14,9 @@
 #   `meson setup --reconfigure BUILD_DIR`.
 set -eu
 
-here=$(cd "$(dirname "$0")/.." && pwd)
-build=build
-if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
-	build=$1
-	shift
-fi
-case $build in
-/*) ;;
-*) build=$here/$build ;;
-esac
-
-if [ ! -f "$build/build.ninja" ]; then
-	meson setup "$build" "$here" -Dbench=true
-fi
+. "$(dirname "$0")/common.sh"
+bench_setup "$@"
+shift "$BENCH_SHIFT"
 ninja -C "$build" bench/bench_malloc >/dev/null
 
 exec "$build/bench/bench_malloc" "$@"

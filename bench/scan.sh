@@ -10,20 +10,9 @@
 #   Options are passed on, e.g. --runs 20, --keep, --tmpdir /tmp, --lspci PATH.
 set -eu
 
-here=$(cd "$(dirname "$0")/.." && pwd)
-build=build
-if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
-	build=$1
-	shift
-fi
-case $build in
-/*) ;;
-*) build=$here/$build ;;
-esac
-
-if [ ! -f "$build/build.ninja" ]; then
-	meson setup "$build" "$here" -Dbench=true
-fi
+. "$(dirname "$0")/common.sh"
+bench_setup "$@"
+shift "$BENCH_SHIFT"
 ninja -C "$build" bench/bench_scan tools/dmakit/dmakit >/dev/null
 
 exec "$build/bench/bench_scan" --cli "$build/tools/dmakit/dmakit" "$@"
