@@ -15,6 +15,7 @@
 #include "bus/bus_internal.h"
 #include "bus/pci/pci_internal.h"
 #include "core/sysfs.h"
+#include "mem/mem_config.h"
 #include "mem/mem_init.h"
 
 #define DK_LOG_COMPONENT "init"
@@ -163,6 +164,13 @@ void dk_cleanup(void)
 	dk__mem_cleanup();
 	dk__bus_policy_clear();
 	g_initialized = 0;
+}
+
+int dk_process_type(void)
+{
+	if (!g_initialized)
+		return DK_PROC_AUTO;
+	return dk__mem_mp_is_secondary() ? DK_PROC_SECONDARY : DK_PROC_PRIMARY;
 }
 
 int dk_initialized(void)

@@ -30,6 +30,9 @@ DK_BEGIN_DECLS
 /* Flags for dk_init_params.flags. */
 #define DK_INIT_NO_PROBE (1u << 0) /* scan buses, do not probe drivers */
 #define DK_INIT_NO_SCAN (1u << 1)  /* do not scan buses at all */
+/* Process-private memory: no files in the runtime directory, no secondaries
+ * (also DMAKIT_IN_MEMORY=1). Tools that only look at devices use it. */
+#define DK_INIT_IN_MEMORY (1u << 2)
 
 #define DK_INIT_MAX_DEVARGS 64
 
@@ -76,8 +79,12 @@ DK_EXPORT void dk_init_params_default(struct dk_init_params *p);
  *              allow/deny; both allow and deny given
  *   -ENOENT    sysfs root does not exist
  *   -E2BIG     more than DK_INIT_MAX_DEVARGS allow/deny entries
- *   -ENOTSUP   DMAKIT_IOVA_MODE=pa without access to physical addresses, or
- *              proc_type secondary (multi-process is not available yet)
+ *   -ENOTSUP   DMAKIT_IOVA_MODE=pa without access to physical addresses
+ *   -EBUSY     proc_type primary while another primary of the prefix runs
+ *   -ENOENT    proc_type secondary (or auto finding the lock taken) without a
+ *              running, set-up primary of the prefix
+ *   -EADDRINUSE a secondary whose VA range for the shared memory is taken
+ *   -EPROTO    the runtime directory holds a config of another version
  *   -ENOMEM    out of memory
  *   any error of a bus scan or probe that is fatal (a driver probe that
  *   fails is logged and is not fatal)
@@ -86,6 +93,12 @@ DK_EXPORT int dk_init(const struct dk_init_params *params);
 
 /* Undo dk_init; a no-op when not initialised. */
 DK_EXPORT void dk_cleanup(void);
+
+/*
+ * What dk_init made of this process: DK_PROC_PRIMARY (also an in-memory
+ * process) or DK_PROC_SECONDARY; DK_PROC_AUTO (0) when not initialised.
+ */
+DK_EXPORT int dk_process_type(void);
 
 /* 1 between a successful dk_init and dk_cleanup, else 0. */
 DK_EXPORT int dk_initialized(void);

@@ -83,6 +83,21 @@ struct dk_heap_stats {
 
 /* Statistics of the heap of socket (internal node or external socket id). 0, -ENOENT. */
 DK_EXPORT int dk_malloc_get_stats(int socket, struct dk_heap_stats *out);
+/*
+ * Statistics of every heap of a running primary process, for tools
+ * (`dmakit heaps`): prefix and runtime_dir as in dk_init_params (NULL:
+ * DMAKIT_PREFIX / DMAKIT_RUNTIME_DIR, then the defaults). Reads the
+ * primary's shared config file without locking, mapping or changing anything,
+ * so the primary is not disturbed and the figures may be a moment old;
+ * greatest_free is a lower bound (the size class of the largest free block).
+ * The caller need not call dk_init. Fills up to max entries of out in heap
+ * order and returns how many heaps there are (may be more than max).
+ * Errors: -EINVAL out NULL with max > 0, or a bad prefix; -ENOENT no primary
+ * of that prefix runs; -EPROTO the config is of another dmakit version;
+ * -EACCES / other -errno reading the file. All are logged with the fix.
+ */
+DK_EXPORT int dk_heap_stats_peek(const char *prefix, const char *runtime_dir,
+				 struct dk_heap_stats *out, unsigned int max);
 /* Return thread-cached blocks of the calling thread to their heaps. */
 DK_EXPORT void dk_malloc_thread_flush(void);
 

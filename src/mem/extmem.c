@@ -87,7 +87,7 @@ int dk__extmem_add_list(void *va, size_t len, const dk_iova_t *iova, unsigned in
 
 int dk__extmem_remove_list(struct dk__memseg_list *l)
 {
-	if (l->attached)
+	if (dk__memseg_list_attached(l))
 		dk__mem_event_fire(DK_MEM_EVENT_FREE, (void *)l->base, l->len);
 	dk__memseg_list_destroy(l);
 	return 0;
@@ -186,7 +186,7 @@ int dk_extmem_detach(void *va, size_t len)
 	struct dk__memseg_list *l = registered("dk_extmem_detach", va, len);
 	if (!l) {
 		rc = -ENOENT;
-	} else if (!l->attached) {
+	} else if (!dk__memseg_list_attached(l)) {
 		DK_ERR("dk_extmem_detach(%p, %zu): not attached in this process: attach it first (dk_extmem_attach)",
 		       va, len);
 		rc = -ENOENT;

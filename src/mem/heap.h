@@ -42,6 +42,10 @@ extern struct dk__heap_table *dk__heaps;
 /* Set up internal heaps for n_nodes NUMA nodes. 0 or -ENOMEM/-EINVAL. */
 int dk__heap_init(int n_nodes);
 void dk__heap_cleanup(void);
+/* Build the table of the next dk__heap_init in t (NULL: process-private). */
+void dk__heap_bind(struct dk__heap_table *t);
+/* A secondary: use another process's live table t (NULL: detach). */
+void dk__heap_attach(struct dk__heap_table *t);
 
 /* Heap index for a socket id (node or external), -ENOENT. */
 int dk__heap_by_socket(int socket);

@@ -175,7 +175,7 @@ static int attach_detach(const char *name, void *va, size_t len, int attach)
 	if (!l)
 		return -ENOENT;
 	if (attach) {
-		if (l->attached) {
+		if (dk__memseg_list_attached(l)) {
 			DK_ERR("%s(\"%s\"): [%p, +%zu) is already attached in this process", what,
 			       name, va, len);
 			return -EEXIST;
@@ -185,7 +185,7 @@ static int attach_detach(const char *name, void *va, size_t len, int attach)
 			dk__mem_event_fire(DK_MEM_EVENT_ALLOC, va, len);
 		return rc;
 	}
-	if (!l->attached) {
+	if (!dk__memseg_list_attached(l)) {
 		DK_ERR("%s(\"%s\"): [%p, +%zu) is not attached in this process", what, name, va,
 		       len);
 		return -ENOENT;

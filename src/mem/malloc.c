@@ -47,7 +47,8 @@
 #define DK__GROW_MIN (2u << 20) /* grow internal heaps by at least 2 MiB */
 #define DK__DEFAULT_ALIGN 16u
 
-static struct dk__heap_table g_table;
+static struct dk__heap_table g_table_local;
+static struct dk__heap_table *g_tp = &g_table_local; /* where dk__heap_init builds the table */
 struct dk__heap_table *dk__heaps;
 static unsigned int g_generation = 1;
 
@@ -87,24 +88,24 @@ int dk__heap_init(int n_nodes)
 {
 	if (n_nodes < 1 || n_nodes > DK_MAX_HEAPS / 2)
 		return -EINVAL;
-	memset(&g_table, 0, sizeof(g_table));
-	int rc = init_mutex(&g_table.lock);
+	memset(g_tp, 0, sizeof(*g_tp));
+	int rc = init_mutex(&g_tp->lock);
 	if (rc < 0)
 		return rc;
-	g_table.next_ext_socket = DK_EXTERNAL_SOCKET_BASE;
+	g_tp->next_ext_socket = DK_EXTERNAL_SOCKET_BASE;
 	for (int i = 0; i < n_nodes; i++) {
 		char name[DK_HEAP_NAME_MAX];
 		snprintf(name, sizeof(name), "socket_%d", i);
-		rc = dk__heap_slot_init(&g_table.heaps[i], name, i, 0);
+		rc = dk__heap_slot_init(&g_tp->heaps[i], name, i, 0);
 		if (rc < 0) {
 			while (i-- > 0)
-				dk__heap_slot_fini(&g_table.heaps[i]);
+				dk__heap_slot_fini(&g_tp->heaps[i]);
 			return rc;
 		}
 	}
-	g_table.n_internal = n_nodes;
+	g_tp->n_internal = n_nodes;
 	__atomic_add_fetch(&g_generation, 1, __ATOMIC_RELEASE);
-	dk__heaps = &g_table;
+	dk__heaps = g_tp;
 	return 0;
 }
 
@@ -116,10 +117,42 @@ void dk__heap_cleanup(void)
 	 * the memseg cleanup. Only the books are dropped here. */
 	__atomic_add_fetch(&g_generation, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < DK_MAX_HEAPS; i++)
-		if (g_table.heaps[i].in_use)
-			dk__heap_slot_fini(&g_table.heaps[i]);
-	pthread_mutex_destroy(&g_table.lock);
+		if (g_tp->heaps[i].in_use)
+			dk__heap_slot_fini(&g_tp->heaps[i]);
+	pthread_mutex_destroy(&g_tp->lock);
 	dk__heaps = NULL;
+}
+
+void dk__heap_bind(struct dk__heap_table *t)
+{
+	g_tp = t ? t : &g_table_local;
+}
+
+void dk__heap_attach(struct dk__heap_table *t)
+{
+	__atomic_add_fetch(&g_generation, 1, __ATOMIC_RELEASE);
+	g_tp = t ? t : &g_table_local;
+	dk__heaps = t;
+}
+
+/* Lock a heap; in a multi-process instance, first map what other processes
+ * added to the layout (a region of this heap may be in a list this process
+ * has not mapped yet). */
+static void heap_lock(struct dk__heap *h)
+{
+	pthread_mutex_lock(&h->lock);
+	dk__memseg_sync();
+}
+
+/* Are all chunks of external heap idx attached in this process? */
+static int ext_chunks_here(int idx)
+{
+	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
+		struct dk__memseg_list *l = dk__memseg_list_at(i);
+		if (l->in_use && l->heap_idx == idx && !dk__memseg_list_attached(l))
+			return 0;
+	}
+	return 1;
 }
 
 int dk__heap_by_socket(int socket)
@@ -372,7 +405,14 @@ static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsign
 	int n_held = 0, grown = 0;
 	void *p;
 
-	pthread_mutex_lock(&h->lock);
+	heap_lock(h);
+	if (h->external && !ext_chunks_here(idx)) {
+		pthread_mutex_unlock(&h->lock);
+		DK_ERR("heap \"%s\": a chunk of it is not attached in this process (another process added it): map it at the same address and call dk_heap_memory_attach first",
+		       h->name);
+		errno = ENXIO;
+		return NULL;
+	}
 	for (;;) {
 		p = dk__tlsf_alloc(&h->tlsf, size, align, bound);
 		if (p && contig && !iova_contig(p, size)) {
@@ -420,7 +460,7 @@ static int tc_refill(int idx, struct tc_bin *b, size_t csize)
 {
 	struct dk__heap *h = &dk__heaps->heaps[idx];
 	int n = 0;
-	pthread_mutex_lock(&h->lock);
+	heap_lock(h);
 	for (; n < DK__TC_BATCH; n++) {
 		void *p = dk__tlsf_alloc(&h->tlsf, csize, DK__DEFAULT_ALIGN, 0);
 		if (!p)

@@ -14,6 +14,7 @@
 
 #include "core/parse.h"
 #include "mem/heap.h"
+#include "mem/mem_config.h"
 #include "mem/mem_event.h"
 #include "mem/mem_init.h"
 #include "mem/memseg.h"
@@ -105,10 +106,6 @@ int dk__mem_init(const struct dk_init_params *p)
 			DK_ERR("dk_init_params: huge (0..2), iova_mode (0..2) or proc_type (0..2) out of range");
 		return -EINVAL;
 	}
-	if (proc == DK_PROC_SECONDARY) {
-		DK_ERR("secondary processes are not available in this version: run as the primary (DMAKIT_PROC_TYPE=primary)");
-		return -ENOTSUP;
-	}
 	cfg.huge = (enum dk__huge_policy)huge;
 	cfg.iova_mode = iova == DK_IOVA_MODE_PA ? DK_IOVA_MODE_PA : DK_IOVA_MODE_VA;
 
@@ -129,27 +126,54 @@ int dk__mem_init(const struct dk_init_params *p)
 	if (!cfg.mem_limit && v && *v && parse_size("DMAKIT_MEM_LIMIT", v, &cfg.mem_limit) < 0)
 		return -EINVAL;
 
-	int rc = dk__mem_pages_init(&cfg);
+	int in_memory = (p->flags & DK_INIT_IN_MEMORY) != 0;
+	v = getenv("DMAKIT_IN_MEMORY");
+	if (!in_memory && v && *v) {
+		if (strcmp(v, "1") && strcmp(v, "0")) {
+			DK_ERR("DMAKIT_IN_MEMORY=\"%s\" is not valid: use 1 or 0", v);
+			return -EINVAL;
+		}
+		in_memory = v[0] == '1';
+	}
+
+	int rc = dk__mem_mp_setup(p, proc, in_memory);
 	if (rc < 0)
 		return rc;
+	if (rc == 1) /* a secondary: everything is the primary's */
+		return 0;
+	rc = dk__mem_pages_init(&cfg);
+	if (rc < 0)
+		goto err_mp;
 	rc = dk__heap_init(numa_nodes());
 	if (rc < 0) {
 		DK_ERR("cannot set up the heaps: %s", strerror(-rc));
 		goto err_pages;
 	}
+	dk__mem_mp_ready();
 	return 0;
 
 err_pages:
 	dk__mem_pages_cleanup();
+err_mp:
+	dk__memseg_cleanup();
+	dk__mem_mp_teardown();
 	return rc;
 }
 
 void dk__mem_cleanup(void)
 {
+	if (dk__mem_mp_is_secondary()) {
+		/* The shared tables stay as they are: only this process's part goes. */
+		dk__heap_thread_flush();
+		dk__mem_mp_teardown();
+		dk__mem_event_cleanup();
+		return;
+	}
 	dk__heap_thread_flush();
 	dk__memzone_cleanup();
 	dk__heap_cleanup();
 	dk__mem_pages_cleanup();
 	dk__memseg_cleanup();
+	dk__mem_mp_teardown();
 	dk__mem_event_cleanup();
 }

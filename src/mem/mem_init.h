@@ -13,7 +13,21 @@
 int dk__mem_init(const struct dk_init_params *p);
 void dk__mem_cleanup(void);
 
+#include <pthread.h>
+
+#include <dmakit/memzone.h>
+
+/* The memzone table (in the shared config file when bound). */
+struct dk__memzone_table {
+	pthread_mutex_t lock;
+	unsigned int n;
+	struct dk_memzone zones[DK_MAX_MEMZONES];
+	unsigned char used[DK_MAX_MEMZONES];
+};
+
 /* Pieces (each file's own cleanup). */
 void dk__memzone_cleanup(void);
+/* Use t (NULL: process-private); init: initialise it (process-shared lock). */
+void dk__memzone_bind(struct dk__memzone_table *t, int init);
 
 #endif

@@ -51,23 +51,29 @@
 /* Per-page tables up to this size are filled at creation; larger ones lazily. */
 #define EAGER_TABLE_BYTES ((size_t)2 << 20)
 
-struct dk__mem_layout {
-	pthread_rwlock_t lock;
-	enum dk_iova_mode iova_mode;
-	unsigned int n_lists;
-	struct dk__memseg_list lists[DK__MAX_MEMSEG_LISTS];
-};
-
 static struct dk__mem_layout g_layout = {
     .lock = PTHREAD_RWLOCK_INITIALIZER,
     .iova_mode = DK_IOVA_MODE_VA,
 };
-static struct dk__mem_layout *const g_ml = &g_layout;
+static struct dk__mem_layout *g_ml = &g_layout;
+/* Per-list IOVA table areas in the shared config file (NULL: anonymous). */
+static char *g_arena;
+static size_t g_area_bytes;
 
 /* Per process. */
 DK_EXPORT const struct dk__iova_slot *volatile dk__iova_l1[1u << DK__IOVA_L1_BITS];
 static uint16_t g_win_users[L1_SIZE];
 static const struct dk__iova_slot g_shared_slot; /* base 0, end 0: always slow */
+/* Publication in this process, per list slot: the serial of the list that
+ * was published (0: none) and its range (kept to unpublish a list that
+ * another process destroyed meanwhile). */
+static struct {
+	uint64_t serial;
+	uintptr_t base;
+	size_t len;
+} g_pub[DK__MAX_MEMSEG_LISTS];
+static uint64_t g_seen_gen;
+static void (*g_sync_hook)(void);
 
 /* ---- lock --------------------------------------------------------------- */
 
@@ -103,6 +109,54 @@ void dk__memseg_set_iova_mode(enum dk_iova_mode mode)
 	__atomic_store_n(&g_ml->iova_mode, mode, __ATOMIC_RELEASE);
 }
 
+/* ---- binding (multi-process) ------------------------------------------- */
+
+void dk__memseg_bind(struct dk__mem_layout *ml, void *arena, size_t area_bytes, int init)
+{
+	if (!ml)
+		ml = &g_layout;
+	if (init && ml != &g_layout) {
+		memset(ml, 0, sizeof(*ml));
+		pthread_rwlockattr_t a;
+		pthread_rwlockattr_init(&a);
+		pthread_rwlockattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+		pthread_rwlock_init(&ml->lock, &a);
+		pthread_rwlockattr_destroy(&a);
+		ml->iova_mode = DK_IOVA_MODE_VA;
+	}
+	memset(g_pub, 0, sizeof(g_pub));
+	g_ml = ml;
+	g_arena = ml == &g_layout ? NULL : arena;
+	g_area_bytes = ml == &g_layout ? 0 : area_bytes;
+	g_seen_gen = 0;
+}
+
+unsigned int dk__memseg_list_index(const struct dk__memseg_list *l)
+{
+	return (unsigned int)(l - g_ml->lists);
+}
+
+struct dk__memseg_list *dk__memseg_list_at(unsigned int i)
+{
+	return i < DK__MAX_MEMSEG_LISTS ? &g_ml->lists[i] : NULL;
+}
+
+int dk__memseg_list_attached(const struct dk__memseg_list *l)
+{
+	unsigned int i = dk__memseg_list_index(l);
+	return i < DK__MAX_MEMSEG_LISTS && l->in_use && g_pub[i].serial == l->serial;
+}
+
+uint64_t dk__memseg_generation(void)
+{
+	return __atomic_load_n(&g_ml->generation, __ATOMIC_ACQUIRE);
+}
+
+void dk__memseg_set_sync_hook(void (*fn)(void))
+{
+	g_sync_hook = fn;
+}
+
 /* ---- helpers ------------------------------------------------------------ */
 
 static struct dk__memseg_list *slot_list(const struct dk__iova_slot *s)
@@ -123,6 +177,8 @@ static size_t table_bytes(unsigned int n_pages)
 
 static dk_iova_t *table_alloc(unsigned int n_pages)
 {
+	if (g_arena)
+		return NULL; /* the slot's area, taken under the lock */
 	void *p = mmap(NULL, table_bytes(n_pages), PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
@@ -130,8 +186,14 @@ static dk_iova_t *table_alloc(unsigned int n_pages)
 
 static void table_free(dk_iova_t *t, unsigned int n_pages)
 {
-	if (t)
-		munmap(t, table_bytes(n_pages));
+	if (!t)
+		return;
+	if (g_arena && (char *)t >= g_arena) {
+		/* Give the area's pages back to the config file (every process). */
+		madvise(t, table_bytes(n_pages), MADV_REMOVE);
+		return;
+	}
+	munmap(t, table_bytes(n_pages));
 }
 
 /* Entries per lazy fill step: 1 GiB of VA. */
@@ -173,33 +235,37 @@ static void l1_store(size_t w, const struct dk__iova_slot *s)
 
 static void publish(struct dk__memseg_list *l)
 {
+	unsigned int i = dk__memseg_list_index(l);
 	size_t w0 = l->base >> DK__IOVA_L1_SHIFT;
 	size_t w1 = (l->base + l->len - 1) >> DK__IOVA_L1_SHIFT;
-	l->attached = 1;
+	g_pub[i].serial = l->serial;
+	g_pub[i].base = l->base;
+	g_pub[i].len = l->len;
 	for (size_t w = w0; w <= w1; w++) {
 		g_win_users[w]++;
 		l1_store(w, g_win_users[w] == 1 ? &l->slot : &g_shared_slot);
 	}
 }
 
-/* The one attached list touching window w (its count is 1). */
+/* The one list published here touching window w (its count is 1). */
 static struct dk__memseg_list *window_owner(size_t w)
 {
 	uintptr_t lo = (uintptr_t)w << DK__IOVA_L1_SHIFT;
 	uintptr_t hi = lo + WIN_SIZE;
-	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
-		struct dk__memseg_list *l = &g_ml->lists[i];
-		if (l->in_use && l->attached && l->base < hi && l->base + l->len > lo)
-			return l;
-	}
+	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++)
+		if (g_pub[i].serial && g_pub[i].base < hi && g_pub[i].base + g_pub[i].len > lo)
+			return &g_ml->lists[i];
 	return NULL;
 }
 
-static void unpublish(struct dk__memseg_list *l)
+/* Drop the publication of slot i (whatever list it was). */
+static void unpublish_idx(unsigned int i)
 {
-	size_t w0 = l->base >> DK__IOVA_L1_SHIFT;
-	size_t w1 = (l->base + l->len - 1) >> DK__IOVA_L1_SHIFT;
-	l->attached = 0;
+	if (!g_pub[i].serial)
+		return;
+	size_t w0 = g_pub[i].base >> DK__IOVA_L1_SHIFT;
+	size_t w1 = (g_pub[i].base + g_pub[i].len - 1) >> DK__IOVA_L1_SHIFT;
+	g_pub[i].serial = 0;
 	for (size_t w = w0; w <= w1; w++) {
 		g_win_users[w]--;
 		if (g_win_users[w] == 0) {
@@ -209,6 +275,32 @@ static void unpublish(struct dk__memseg_list *l)
 			l1_store(w, o ? &o->slot : NULL);
 		}
 	}
+}
+
+static void unpublish(struct dk__memseg_list *l)
+{
+	unpublish_idx(dk__memseg_list_index(l));
+}
+
+int dk__memseg_sync(void)
+{
+	if (!g_arena)
+		return 0;
+	uint64_t gen = dk__memseg_generation();
+	if (gen == __atomic_load_n(&g_seen_gen, __ATOMIC_RELAXED))
+		return 0;
+	/* Publications of lists another process destroyed (or replaced). */
+	dk__mem_layout_wrlock();
+	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
+		struct dk__memseg_list *l = &g_ml->lists[i];
+		if (g_pub[i].serial && (!l->in_use || l->serial != g_pub[i].serial))
+			unpublish_idx(i);
+	}
+	dk__mem_layout_wrunlock();
+	if (g_sync_hook)
+		g_sync_hook();
+	__atomic_store_n(&g_seen_gen, gen, __ATOMIC_RELAXED);
+	return 1;
 }
 
 /* ---- lookups ------------------------------------------------------------ */
@@ -229,7 +321,7 @@ static struct dk__memseg_list *find_locked(uintptr_t a)
 	}
 	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
 		struct dk__memseg_list *l = &g_ml->lists[i];
-		if (l->in_use && l->attached && contains(l, a))
+		if (l->in_use && dk__memseg_list_attached(l) && contains(l, a))
 			return l;
 	}
 	return NULL;
@@ -259,15 +351,23 @@ struct dk__memseg_list *dk__memseg_list_find(const void *va)
 	/* Fast part: a window with one list needs no lock. */
 	const struct dk__iova_slot *s =
 	    __atomic_load_n(&dk__iova_l1[a >> DK__IOVA_L1_SHIFT], __ATOMIC_ACQUIRE);
-	if (!s)
-		return NULL;
-	if (s != &g_shared_slot) {
+	if (s && s != &g_shared_slot) {
 		struct dk__memseg_list *l = slot_list(s);
-		return contains(l, a) ? l : NULL;
+		if (contains(l, a))
+			return l;
 	}
-	dk__mem_layout_rdlock();
-	struct dk__memseg_list *l = find_locked(a);
-	dk__mem_layout_rdunlock();
+	struct dk__memseg_list *l = NULL;
+	if (s) {
+		dk__mem_layout_rdlock();
+		l = find_locked(a);
+		dk__mem_layout_rdunlock();
+	}
+	/* A miss: another process may have created the list (multi-process). */
+	if (!l && g_arena && dk__memseg_sync()) {
+		dk__mem_layout_rdlock();
+		l = find_locked(a);
+		dk__mem_layout_rdunlock();
+	}
 	return l;
 }
 
@@ -324,7 +424,7 @@ int dk__memseg_list_create(uintptr_t base, size_t len, size_t page_sz, int socke
 	dk_iova_t *table = NULL;
 	unsigned int init = 0;
 
-	if (iova || !iova_contig) {
+	if (!g_arena && (iova || !iova_contig)) {
 		table = table_alloc(n_pages);
 		if (!table) {
 			DK_ERR("memory [%#lx, +%#zx): no memory for a table of %u IOVAs: free memory or use larger pages",
@@ -368,6 +468,25 @@ int dk__memseg_list_create(uintptr_t base, size_t len, size_t page_sz, int socke
 		rc = -ENOSPC;
 		goto err_free_table;
 	}
+	if (g_arena) {
+		/* Shared layout: the slot's own area of the config file. */
+		if (table_bytes(n_pages) > g_area_bytes) {
+			dk__mem_layout_wrunlock();
+			DK_ERR("memory [%#lx, +%#zx): a table of %u IOVAs is larger than the %zu bytes a list may have: register it in smaller pieces or with larger pages",
+			    (unsigned long)base, len, n_pages, g_area_bytes);
+			return -ENOMEM;
+		}
+		if (iova || !iova_contig) {
+			table = (dk_iova_t *)(g_arena + (size_t)(slot - g_ml->lists) * g_area_bytes);
+			if (iova) {
+				memcpy(table, iova, (size_t)n_pages * sizeof(*table));
+				init = n_pages;
+			} else if ((size_t)n_pages * sizeof(*table) <= EAGER_TABLE_BYTES) {
+				memset(table, 0xff, (size_t)n_pages * sizeof(*table));
+				init = n_pages;
+			}
+		}
+	}
 	memset(slot, 0, sizeof(*slot));
 	slot->base = base;
 	slot->len = len;
@@ -391,8 +510,11 @@ int dk__memseg_list_create(uintptr_t base, size_t len, size_t page_sz, int socke
 		slot->slot.iova = &slot->base_iova;
 		slot->slot.page_shift = DK__IOVA_L1_SHIFT + DK__IOVA_L1_BITS;
 	}
-	slot->in_use = 1;
+	g_ml->generation++;
+	slot->serial = g_ml->generation;
+	__atomic_store_n(&slot->in_use, 1, __ATOMIC_RELEASE);
 	g_ml->n_lists++;
+	__atomic_store_n(&g_ml->generation, g_ml->generation, __ATOMIC_RELEASE);
 	publish(slot);
 	dk__mem_layout_wrunlock();
 	if (out)
@@ -413,7 +535,7 @@ void dk__memseg_list_destroy(struct dk__memseg_list *l)
 		dk__mem_layout_wrunlock();
 		return;
 	}
-	if (l->attached)
+	if (dk__memseg_list_attached(l))
 		unpublish(l);
 	dk_iova_t *table = l->iova;
 	unsigned int n = l->n_pages;
@@ -421,6 +543,7 @@ void dk__memseg_list_destroy(struct dk__memseg_list *l)
 	__atomic_store_n(&l->slot.end, 0, __ATOMIC_RELEASE);
 	l->in_use = 0;
 	g_ml->n_lists--;
+	__atomic_add_fetch(&g_ml->generation, 1, __ATOMIC_RELEASE);
 	dk__mem_layout_wrunlock();
 	table_free(table, n);
 }
@@ -428,7 +551,7 @@ void dk__memseg_list_destroy(struct dk__memseg_list *l)
 int dk__memseg_list_attach(struct dk__memseg_list *l)
 {
 	dk__mem_layout_wrlock();
-	int rc = l->attached ? -EEXIST : 0;
+	int rc = dk__memseg_list_attached(l) ? -EEXIST : !l->in_use ? -ENOENT : 0;
 	if (rc == 0)
 		publish(l);
 	dk__mem_layout_wrunlock();
@@ -438,7 +561,7 @@ int dk__memseg_list_attach(struct dk__memseg_list *l)
 void dk__memseg_list_detach(struct dk__memseg_list *l)
 {
 	dk__mem_layout_wrlock();
-	if (l->attached)
+	if (dk__memseg_list_attached(l))
 		unpublish(l);
 	dk__mem_layout_wrunlock();
 }
@@ -475,15 +598,23 @@ void dk__memseg_cleanup(void)
 	dk__mem_layout_wrlock();
 	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
 		struct dk__memseg_list *l = &g_ml->lists[i];
+		unpublish_idx(i);
 		if (!l->in_use)
 			continue;
-		if (l->attached)
-			unpublish(l);
 		__atomic_store_n(&l->slot.end, 0, __ATOMIC_RELEASE);
 		table_free(l->iova, l->n_pages);
 		l->in_use = 0;
 	}
 	g_ml->n_lists = 0;
+	__atomic_add_fetch(&g_ml->generation, 1, __ATOMIC_RELEASE);
+	dk__mem_layout_wrunlock();
+}
+
+void dk__memseg_detach_all(void)
+{
+	dk__mem_layout_wrlock();
+	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++)
+		unpublish_idx(i);
 	dk__mem_layout_wrunlock();
 }
 
@@ -529,7 +660,7 @@ static unsigned int sorted_lists(struct dk__memseg_list **v)
 	unsigned int n = 0;
 	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
 		struct dk__memseg_list *l = &g_ml->lists[i];
-		if (!l->in_use || !l->attached)
+		if (!l->in_use || !dk__memseg_list_attached(l))
 			continue;
 		unsigned int j = n++;
 		while (j > 0 && v[j - 1]->base > l->base) {

@@ -8,10 +8,11 @@
  * pages are mapped on demand (pages not mapped have DK_BAD_IOVA); external
  * lists are memory the application brought.
  *
- * Lists live in a fixed table (DK__MAX_MEMSEG_LISTS) inside the memory
- * config (mem_config.h), so that a secondary process sees the same layout;
- * per-page IOVA tables are allocated by this file and are pointed to by
- * lists (for multi-process they will move into shared memory as well).
+ * Lists live in a fixed table (DK__MAX_MEMSEG_LISTS) inside struct
+ * dk__mem_layout. Without dk_init it is a process-private struct; dk_init
+ * binds the one in the shared config file (mem_config.h), mapped at the same
+ * VA in every process of an instance. Per-page IOVA tables then live in the
+ * config file too, at a fixed area per list slot (see dk__memseg_bind).
  *
  * Publication for dk_mem_virt2iova: each list owns a struct dk__iova_slot;
  * every 1 GiB window of the VA range points to it in dk__iova_l1, or to a
@@ -26,6 +27,7 @@
 #ifndef DK_MEM_MEMSEG_H
 #define DK_MEM_MEMSEG_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,7 +46,8 @@ struct dk__memseg_list {
 	unsigned int n_pages; /* len >> page_shift */
 	dk_iova_t *iova;      /* n_pages entries, or NULL: contiguous, iova = va + delta */
 	int64_t delta;
-	int attached;         /* published in this process's lookup table */
+	uint64_t serial;      /* unique per creation (the layout generation then);
+				 "attached" is process-local (dk__memseg_list_attached) */
 	/* Entries of iova[] that hold a value (the rest are not set up yet and
 	 * read as DK_BAD_IOVA): large per-page tables without a given table (a
 	 * 64 GiB reservation of 4 KiB pages needs 128 MiB) are filled in 1 GiB
@@ -59,6 +62,39 @@ struct dk__memseg_list {
 	struct dk__iova_slot slot;
 	void *priv;           /* owner's data (pages.c: backing fd and page bitmap) */
 };
+
+struct dk__mem_layout {
+	pthread_rwlock_t lock; /* process-shared when bound to the config file */
+	enum dk_iova_mode iova_mode;
+	unsigned int n_lists;
+	uint64_t generation; /* bumped by every create and destroy */
+	struct dk__memseg_list lists[DK__MAX_MEMSEG_LISTS];
+};
+
+/*
+ * Use ml as the layout (NULL: the process-private default). With init the
+ * struct is initialised (process-shared lock); otherwise it is another
+ * process's live layout and nothing is published here until attached.
+ * arena: area_bytes per list slot for per-page IOVA tables (NULL: anonymous
+ * mappings). Call with no list attached in this process.
+ */
+void dk__memseg_bind(struct dk__mem_layout *ml, void *arena, size_t area_bytes, int init);
+/* Is l published in this process? */
+int dk__memseg_list_attached(const struct dk__memseg_list *l);
+/* Index of l in the table, and the list at an index (in use or not). */
+unsigned int dk__memseg_list_index(const struct dk__memseg_list *l);
+struct dk__memseg_list *dk__memseg_list_at(unsigned int i);
+/* The layout generation (acquire). */
+uint64_t dk__memseg_generation(void);
+/*
+ * Multi-process: hook called (without the layout lock) when a lookup misses
+ * and the generation changed since the last sync: it attaches lists other
+ * processes created (pages.c: internal lists). dk__memseg_sync runs the
+ * drop of stale publications (lists destroyed elsewhere) and the hook, when
+ * the generation moved. Returns 1 when it did something.
+ */
+void dk__memseg_set_sync_hook(void (*fn)(void));
+int dk__memseg_sync(void);
 
 /*
  * Create a list. iova: n_pages entries copied, or NULL with iova_contig = 1
@@ -105,5 +141,7 @@ void dk__memseg_set_iova_mode(enum dk_iova_mode mode);
 
 /* Drop every list (dk_cleanup). No events are fired. */
 void dk__memseg_cleanup(void);
+/* Unpublish every list in this process only (a secondary's dk_cleanup). */
+void dk__memseg_detach_all(void);
 
 #endif

@@ -18,14 +18,24 @@
 
 #define DK__MEMZONE_DEFAULT_ALIGN 64u
 
-struct dk__memzone_table {
-	pthread_mutex_t lock;
-	unsigned int n;
-	struct dk_memzone zones[DK_MAX_MEMZONES];
-	unsigned char used[DK_MAX_MEMZONES];
-};
+static struct dk__memzone_table g_mz_local = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static struct dk__memzone_table *g_mzp = &g_mz_local;
+#define g_mz (*g_mzp)
 
-static struct dk__memzone_table g_mz = { .lock = PTHREAD_MUTEX_INITIALIZER };
+void dk__memzone_bind(struct dk__memzone_table *t, int init)
+{
+	if (!t)
+		t = &g_mz_local;
+	if (init && t != &g_mz_local) {
+		memset(t, 0, sizeof(*t));
+		pthread_mutexattr_t a;
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+		pthread_mutex_init(&t->lock, &a);
+		pthread_mutexattr_destroy(&a);
+	}
+	g_mzp = t;
+}
 
 static int check_name(const char *name, const char *what)
 {

@@ -31,7 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <dmakit/memory.h>
@@ -55,28 +57,36 @@
 /* Internal "hugepages are short" code: AUTO falls back, ALWAYS reports. */
 #define HUGE_SHORT 1
 
-struct plist {
-	struct dk__memseg_list *ml;
-	uintptr_t base;
-	size_t len;
-	int fd;
-	int heap_idx;
-	int socket;
-	size_t page_sz;
-	int huge;
-	unsigned int n_pages;
-	unsigned int n_mapped;
-	uint64_t *bitmap; /* 1 = mapped */
+#define plist dk__pages_list
+
+/* Process-local state of a list: its fd and whether its VA is mapped here. */
+struct plocal {
+	int fd; /* -1 none */
+	int mapped;
 };
 
-static struct {
-	pthread_mutex_t lock;
-	int ready;
-	struct dk__pages_config cfg; /* huge_page_sz and va_per_list resolved */
-	uint64_t mapped;
-	int fallback_logged;
-	struct plist *lists[DK__MAX_MEMSEG_LISTS];
-} g_pg = {.lock = PTHREAD_MUTEX_INITIALIZER};
+static struct dk__pages_shared g_local = {.lock = PTHREAD_MUTEX_INITIALIZER};
+static struct dk__pages_shared *g_ps = &g_local;
+#define g_pg (*g_ps)
+static struct plocal g_loc[DK__MAX_MEMSEG_LISTS];
+static int g_loc_init;
+/* Bitmap areas in the shared config file (NULL: calloc). */
+static char *g_bm_arena;
+static size_t g_bm_area;
+
+static void loc_init(void)
+{
+	if (g_loc_init)
+		return;
+	for (int i = 0; i < DK__MAX_MEMSEG_LISTS; i++)
+		g_loc[i].fd = -1;
+	g_loc_init = 1;
+}
+
+static int pl_index(const struct plist *pl)
+{
+	return (int)(pl - g_ps->lists);
+}
 
 /* ---- system facts ------------------------------------------------------- */
 
@@ -219,6 +229,7 @@ int dk__mem_pages_init(const struct dk__pages_config *cfg)
 		if (rc < 0)
 			return rc;
 	}
+	loc_init();
 	pthread_mutex_lock(&g_pg.lock);
 	if (g_pg.ready) {
 		pthread_mutex_unlock(&g_pg.lock);
@@ -242,11 +253,29 @@ int dk__mem_pages_init(const struct dk__pages_config *cfg)
 /* VA reservation of len bytes aligned to 1 GiB, or NULL. */
 static void *reserve(size_t len)
 {
+	/* First in the quiet part of the address space (pages.h, DK__VA_HINT),
+	 * where other processes of the instance are unlikely to have mapped
+	 * anything; the cursor is shared, so processes do not pick the same
+	 * range twice. Sanitizer runtimes may own that range: then anywhere. */
+	uintptr_t a = g_pg.next_va ? (uintptr_t)g_pg.next_va : DK__VA_HINT + DK__VA_HINT_CFG;
+	for (int tries = 0; DK__VA_HINT_ON && tries < 64 && a + len < DK__VA_HINT_END; tries++) {
+		void *q = mmap((void *)a, len, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		if (q == (void *)a) {
+			g_pg.next_va = a + len;
+			return q;
+		}
+		if (q != MAP_FAILED)
+			munmap(q, len); /* a kernel without NOREPLACE put it elsewhere */
+		else if (errno != EEXIST)
+			break;
+		a += len;
+	}
 	size_t total = len + GiB;
 	char *p = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
-	uintptr_t a = ((uintptr_t)p + GiB - 1) & ~(uintptr_t)(GiB - 1);
+	a = ((uintptr_t)p + GiB - 1) & ~(uintptr_t)(GiB - 1);
 	size_t head = a - (uintptr_t)p;
 	if (head)
 		munmap(p, head);
@@ -255,24 +284,112 @@ static void *reserve(size_t len)
 	return (void *)a;
 }
 
-/* Put a PROT_NONE reservation back over [va, va+len). */
-static int re_reserve(void *va, size_t len)
+/* Undo this process's part of a list (mapping, fd, holder entry). */
+static void plist_unmap_local(struct plist *pl)
 {
-	void *p = mmap(va, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
-		       -1, 0);
-	return p == MAP_FAILED ? -errno : 0;
+	int i = pl_index(pl);
+	if (g_loc[i].mapped)
+		munmap((void *)pl->base, pl->len);
+	g_loc[i].mapped = 0;
+	if (g_loc[i].fd >= 0)
+		close(g_loc[i].fd);
+	g_loc[i].fd = -1;
+	for (int h = 0; h < DK__PAGES_HOLDERS; h++)
+		if (pl->holders[h].pid == getpid())
+			pl->holders[h].pid = 0;
 }
 
+/* Free a list (the whole instance's: only the primary or a single process). */
 static void plist_free(struct plist *pl)
 {
-	if (pl->ml)
-		dk__memseg_list_destroy(pl->ml);
-	if (pl->base)
-		munmap((void *)pl->base, pl->len);
-	if (pl->fd >= 0)
-		close(pl->fd);
-	free(pl->bitmap);
-	free(pl);
+	if (pl->ml_idx >= 0)
+		dk__memseg_list_destroy(dk__memseg_list_at((unsigned int)pl->ml_idx));
+	plist_unmap_local(pl);
+	if (!g_bm_arena)
+		free(pl->bitmap);
+	else if (pl->bitmap)
+		madvise(pl->bitmap, g_bm_area, MADV_REMOVE);
+	memset(pl, 0, sizeof(*pl));
+}
+
+static void holder_add(struct plist *pl, int fd)
+{
+	for (int h = 0; h < DK__PAGES_HOLDERS; h++) {
+		if (pl->holders[h].pid == 0 || kill(pl->holders[h].pid, 0) < 0) {
+			pl->holders[h].pid = getpid();
+			pl->holders[h].fd = fd;
+			return;
+		}
+	}
+}
+
+/* Map the whole list from fd at pl->base in this process (noreplace: fail
+ * when something is there). 0, -EADDRINUSE, -ENOMEM (logged). */
+static int plist_map_local(struct plist *pl, int fd, int noreplace)
+{
+	int flags = MAP_SHARED | MAP_NORESERVE | (noreplace ? MAP_FIXED_NOREPLACE : MAP_FIXED);
+	void *p = mmap((void *)pl->base, pl->len, PROT_READ | PROT_WRITE, flags, fd, 0);
+	if (p == MAP_FAILED || p != (void *)pl->base) {
+		int e = p == MAP_FAILED ? errno : EEXIST;
+		if (p != MAP_FAILED)
+			munmap(p, pl->len);
+		if (e == EEXIST) {
+			DK_ERR("the VA range [%#lx, %#lx) of an internal page list is taken in this process: start the secondary before it maps other memory there, or restart the primary so that it picks other addresses",
+			       (unsigned long)pl->base, (unsigned long)(pl->base + pl->len));
+			return -EADDRINUSE;
+		}
+		DK_ERR("cannot map the page list [%#lx, +%zu) (%s): check ulimit -v and vm.max_map_count",
+		       (unsigned long)pl->base, pl->len, strerror(e));
+		return -ENOMEM;
+	}
+	int i = pl_index(pl);
+	g_loc[i].fd = fd;
+	g_loc[i].mapped = 1;
+	holder_add(pl, fd);
+	return 0;
+}
+
+/* Open the list's backing file through a process that holds it. */
+static int plist_open(struct plist *pl)
+{
+	for (int h = 0; h < DK__PAGES_HOLDERS; h++) {
+		if (!pl->holders[h].pid)
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pl->holders[h].pid,
+			 pl->holders[h].fd);
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		struct stat st;
+		if (fstat(fd, &st) == 0 && st.st_ino == pl->ino && st.st_dev == pl->dev)
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+/* Attach a list in this process: map + publish. Pages lock held. */
+static int plist_attach(struct plist *pl)
+{
+	int i = pl_index(pl);
+	if (g_loc[i].mapped)
+		return 0;
+	int fd = plist_open(pl);
+	if (fd < 0) {
+		DK_ERR("cannot open the backing file of page list [%#lx, +%zu): every process that held it is gone: restart the instance (primary and secondaries)",
+		       (unsigned long)pl->base, pl->len);
+		return -ENOENT;
+	}
+	int rc = plist_map_local(pl, fd, 1);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	struct dk__memseg_list *ml = dk__memseg_list_at((unsigned int)pl->ml_idx);
+	if (!dk__memseg_list_attached(ml))
+		dk__memseg_list_attach(ml);
+	return 0;
 }
 
 /* New list for (heap, socket, page size). 0, -HUGE_SHORT (no hugetlb memfd
@@ -281,26 +398,35 @@ static int plist_new(int heap_idx, int socket, size_t page_sz, int huge, struct 
 {
 	int slot = -1;
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS && slot < 0; i++)
-		if (!g_pg.lists[i])
+		if (!g_pg.lists[i].in_use)
 			slot = i;
 	if (slot < 0) {
 		DK_ERR("all %d internal page lists are in use: raise the VA per list or lower the memory use",
 		       DK__MAX_MEMSEG_LISTS);
 		return -ENOSPC;
 	}
-	struct plist *pl = calloc(1, sizeof(*pl));
-	if (!pl)
-		return -ENOMEM;
-	pl->fd = -1;
+	struct plist *pl = &g_pg.lists[slot];
+	memset(pl, 0, sizeof(*pl));
+	pl->ml_idx = -1;
 	pl->heap_idx = heap_idx;
 	pl->socket = socket;
 	pl->page_sz = page_sz;
 	pl->huge = huge;
 	pl->len = (size_t)g_pg.cfg.va_per_list;
 	pl->n_pages = (unsigned int)(pl->len / page_sz);
-	int rc = -ENOMEM;
+	int rc = -ENOMEM, fd = -1;
 
-	pl->bitmap = calloc((pl->n_pages + 63) / 64, sizeof(uint64_t));
+	size_t bm_bytes = (pl->n_pages + 63) / 64 * sizeof(uint64_t);
+	if (g_bm_arena) {
+		if (bm_bytes > g_bm_area) {
+			DK_ERR("a page list of %u pages is too large for the shared page bitmap (%zu pages at most): lower the VA per list or use hugepages",
+			       pl->n_pages, g_bm_area * 8);
+			goto err_free;
+		}
+		pl->bitmap = (uint64_t *)(g_bm_arena + (size_t)slot * g_bm_area);
+	} else {
+		pl->bitmap = calloc(1, bm_bytes);
+	}
 	if (!pl->bitmap) {
 		DK_ERR("no memory for a page bitmap of %u pages", pl->n_pages);
 		goto err_free;
@@ -310,8 +436,8 @@ static int plist_new(int heap_idx, int socket, size_t page_sz, int huge, struct 
 	unsigned int mfd = MFD_CLOEXEC;
 	if (huge)
 		mfd |= MFD_HUGETLB | ((unsigned int)__builtin_ctzll(page_sz) << MFD_HUGE_SHIFT);
-	pl->fd = memfd_create(name, mfd);
-	if (pl->fd < 0) {
+	fd = memfd_create(name, mfd);
+	if (fd < 0) {
 		int e = errno;
 		if (huge) {
 			DK_INFO("memfd_create(MFD_HUGETLB, %zu kB pages): %s", page_sz >> 10,
@@ -324,7 +450,7 @@ static int plist_new(int heap_idx, int socket, size_t page_sz, int huge, struct 
 		}
 		goto err_free;
 	}
-	if (ftruncate(pl->fd, (off_t)pl->len) < 0) {
+	if (ftruncate(fd, (off_t)pl->len) < 0) {
 		int e = errno;
 		if (huge) {
 			DK_INFO("sizing a hugetlb memfd to %zu bytes: %s", pl->len, strerror(e));
@@ -333,25 +459,42 @@ static int plist_new(int heap_idx, int socket, size_t page_sz, int huge, struct 
 			DK_ERR("sizing the page backing file to %zu bytes: %s", pl->len,
 			       strerror(e));
 		}
-		goto err_free;
+		goto err_close;
+	}
+	struct stat st;
+	if (fstat(fd, &st) == 0) {
+		pl->dev = st.st_dev;
+		pl->ino = st.st_ino;
 	}
 	void *base = reserve(pl->len);
 	if (!base) {
 		DK_ERR("cannot reserve %zu bytes of address space for pages (%s): lower the VA per list or raise ulimit -v",
 		       pl->len, strerror(errno));
-		goto err_free;
+		goto err_close;
 	}
 	pl->base = (uintptr_t)base;
+	/* The whole list maps the whole file: pages any process allocates in
+	 * the file later are visible here without remapping. */
+	rc = plist_map_local(pl, fd, 0);
+	if (rc < 0) {
+		munmap(base, pl->len);
+		goto err_close;
+	}
+	fd = -1; /* owned by g_loc now */
 	uint32_t flags = DK_MEMSEG_HEAP | (huge ? DK_MEMSEG_HUGE : 0);
+	struct dk__memseg_list *ml;
 	rc = dk__memseg_list_create(pl->base, pl->len, page_sz, socket, flags, heap_idx, NULL, 0, 0,
-				    &pl->ml);
+				    &ml);
 	if (rc < 0)
 		goto err_free;
-	pl->ml->priv = pl;
-	g_pg.lists[slot] = pl;
+	pl->ml_idx = (int)dk__memseg_list_index(ml);
+	pl->in_use = 1;
 	*out = pl;
 	return 0;
 
+err_close:
+	if (fd >= 0)
+		close(fd);
 err_free:
 	plist_free(pl);
 	return rc;
@@ -444,10 +587,9 @@ static int page_iovas(uintptr_t va, unsigned int n, size_t page_sz, dk_iova_t *i
 static void unback(struct plist *pl, unsigned int first, unsigned int n)
 {
 	size_t off = (size_t)first * pl->page_sz, bytes = (size_t)n * pl->page_sz;
-	if (re_reserve((void *)(pl->base + off), bytes) < 0)
-		DK_WARN("cannot put the reservation back over [%#lx, +%zu): %s",
-			(unsigned long)(pl->base + off), bytes, strerror(errno));
-	if (fallocate(pl->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+	/* The list stays mapped (the file is sparse again there): the pages
+	 * leave every process's page tables. */
+	if (fallocate(g_loc[pl_index(pl)].fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
 		      (off_t)bytes) < 0)
 		DK_WARN("cannot give pages back to the system (punch hole: %s)", strerror(errno));
 }
@@ -502,8 +644,8 @@ static int map_pages(int heap_idx, int socket, size_t len, int iova_contig, size
 	struct plist *pl = NULL;
 	long first = -1;
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS && first < 0; i++) {
-		struct plist *c = g_pg.lists[i];
-		if (c && c->heap_idx == heap_idx && c->socket == socket && c->page_sz == page_sz) {
+		struct plist *c = &g_pg.lists[i];
+		if (c->in_use && c->heap_idx == heap_idx && c->socket == socket && c->page_sz == page_sz) {
 			first = first_fit(c, n);
 			pl = c;
 		}
@@ -517,10 +659,16 @@ static int map_pages(int heap_idx, int socket, size_t len, int iova_contig, size
 
 	size_t off = (size_t)first * page_sz;
 	uintptr_t addr = pl->base + off;
-	if (fallocate(pl->fd, 0, (off_t)off, (off_t)bytes) < 0) {
+	if (!g_loc[pl_index(pl)].mapped) {
+		int rc = plist_attach(pl);
+		if (rc < 0)
+			return rc == -EADDRINUSE ? -ENOMEM : rc;
+	}
+	int fd = g_loc[pl_index(pl)].fd;
+	if (fallocate(fd, 0, (off_t)off, (off_t)bytes) < 0) {
 		int e = errno;
 		/* fallocate may have allocated part of the range. */
-		fallocate(pl->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
 			  (off_t)bytes);
 		if (huge) {
 			DK_DEBUG("fallocate of %u hugepages of %s: %s", n,
@@ -531,14 +679,14 @@ static int map_pages(int heap_idx, int socket, size_t len, int iova_contig, size
 		       bytes, strerror(e));
 		return -ENOMEM;
 	}
-	void *p = mmap((void *)addr, bytes, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_FIXED | MAP_POPULATE, pl->fd, (off_t)off);
-	if (p == MAP_FAILED) {
-		int e = errno;
-		unback(pl, (unsigned int)first, n);
-		DK_ERR("cannot map %zu bytes of pages at %#lx (%s): check ulimit -l and vm.max_map_count",
-		       bytes, (unsigned long)addr, strerror(e));
-		return -ENOMEM;
+	void *p = (void *)addr;
+	/* Fault the pages in now (what MAP_POPULATE did): best effort. */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+	if (madvise(p, bytes, MADV_POPULATE_WRITE) < 0 && g_pg.cfg.iova_mode == DK_IOVA_MODE_PA) {
+		for (size_t o = 0; o < bytes; o += page_sz)
+			((volatile char *)p)[o] = 0; /* fresh pages: zero already */
 	}
 
 	/* PA mode hands out physical addresses: 4 KiB tmpfs pages must not be
@@ -564,7 +712,7 @@ static int map_pages(int heap_idx, int socket, size_t len, int iova_contig, size
 		unback(pl, (unsigned int)first, n);
 		return rc;
 	}
-	dk__memseg_set_iova(pl->ml, (unsigned int)first, n, iova);
+	dk__memseg_set_iova(dk__memseg_list_at((unsigned int)pl->ml_idx), (unsigned int)first, n, iova);
 	free(iova);
 	bits_set(pl->bitmap, (unsigned int)first, n, 1);
 	pl->n_mapped += n;
@@ -649,8 +797,8 @@ int dk__mem_pages_unmap(void *va, size_t len)
 	pthread_mutex_lock(&g_pg.lock);
 	struct plist *pl = NULL;
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS && !pl; i++) {
-		struct plist *c = g_pg.lists[i];
-		if (c && a >= c->base && a - c->base < c->len)
+		struct plist *c = &g_pg.lists[i];
+		if (c->in_use && a >= c->base && a - c->base < c->len)
 			pl = c;
 	}
 	int rc = -EINVAL;
@@ -674,7 +822,7 @@ int dk__mem_pages_unmap(void *va, size_t len)
 	}
 	dk__mem_event_fire(DK_MEM_EVENT_FREE, va, len);
 	/* IOVAs go first: no lookup may hand out the IOVA of a freed page. */
-	dk__memseg_set_iova(pl->ml, first, n, NULL);
+	dk__memseg_set_iova(dk__memseg_list_at((unsigned int)pl->ml_idx), first, n, NULL);
 	unback(pl, first, n);
 	bits_set(pl->bitmap, first, n, 0);
 	pl->n_mapped -= n;
@@ -712,8 +860,8 @@ void dk__mem_pages_cleanup(void)
 {
 	pthread_mutex_lock(&g_pg.lock);
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
-		struct plist *pl = g_pg.lists[i];
-		if (!pl)
+		struct plist *pl = &g_pg.lists[i];
+		if (!pl->in_use)
 			continue;
 		/* One FREE per run of mapped pages. */
 		unsigned int p = 0, left = pl->n_mapped;
@@ -732,10 +880,60 @@ void dk__mem_pages_cleanup(void)
 			p = q;
 		}
 		plist_free(pl);
-		g_pg.lists[i] = NULL;
 	}
 	g_pg.mapped = 0;
 	g_pg.ready = 0;
 	dk__memseg_set_iova_mode(DK_IOVA_MODE_VA);
+	pthread_mutex_unlock(&g_pg.lock);
+}
+
+int dk__mem_pages_attach_all(void);
+
+static void sync_hook(void)
+{
+	dk__mem_pages_attach_all();
+}
+
+void dk__mem_pages_bind(struct dk__pages_shared *ps, void *bm_arena, size_t bm_area, int init)
+{
+	loc_init();
+	if (!ps)
+		ps = &g_local;
+	if (init && ps != &g_local) {
+		memset(ps, 0, sizeof(*ps));
+		pthread_mutexattr_t a;
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+		pthread_mutex_init(&ps->lock, &a);
+		pthread_mutexattr_destroy(&a);
+	}
+	g_ps = ps;
+	dk__memseg_set_sync_hook(ps == &g_local ? NULL : sync_hook);
+	g_bm_arena = ps == &g_local ? NULL : bm_arena;
+	g_bm_area = ps == &g_local ? 0 : bm_area;
+}
+
+int dk__mem_pages_attach_all(void)
+{
+	int rc = 0;
+	pthread_mutex_lock(&g_pg.lock);
+	for (int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
+		struct plist *pl = &g_pg.lists[i];
+		if (!pl->in_use || g_loc[i].mapped)
+			continue;
+		int r = plist_attach(pl);
+		if (r < 0 && rc == 0)
+			rc = r;
+	}
+	pthread_mutex_unlock(&g_pg.lock);
+	return rc;
+}
+
+void dk__mem_pages_detach(void)
+{
+	pthread_mutex_lock(&g_pg.lock);
+	for (int i = 0; i < DK__MAX_MEMSEG_LISTS; i++)
+		if (g_loc[i].mapped || g_loc[i].fd >= 0)
+			plist_unmap_local(&g_pg.lists[i]);
 	pthread_mutex_unlock(&g_pg.lock);
 }

@@ -16,20 +16,117 @@
 #ifndef DK_MEM_PAGES_H
 #define DK_MEM_PAGES_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <dmakit/memory.h>
 
+#include "mem/memseg.h"
+
+/*
+ * Internal memory is placed from DK__VA_HINT up (32 TiB): below the usual
+ * mmap area (near 128 TiB) and above the program and its brk heap, so a
+ * secondary, whose libraries land elsewhere, finds the same range free. The
+ * shared config (mem_config.h) takes the first DK__VA_HINT_CFG bytes.
+ */
+#if defined(__SANITIZE_THREAD__)
+/* ThreadSanitizer keeps its shadow there and aborts on mappings outside its
+ * application ranges: let the kernel choose. */
+#define DK__VA_HINT_ON 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DK__VA_HINT_ON 0
+#endif
+#endif
+#ifndef DK__VA_HINT_ON
+#define DK__VA_HINT_ON 1
+#endif
+#define DK__VA_HINT     ((uintptr_t)0x200000000000)
+#define DK__VA_HINT_CFG ((uintptr_t)1 << 40)
+#define DK__VA_HINT_END ((uintptr_t)0x600000000000)
+
 enum dk__huge_policy { DK__HUGE_AUTO = 0, DK__HUGE_NEVER = 1, DK__HUGE_ALWAYS = 2 };
 
 struct dk__pages_config {
-	enum dk__huge_policy huge;
+	/*
+ * Internal memory is placed from DK__VA_HINT up (32 TiB): below the usual
+ * mmap area (near 128 TiB) and above the program and its brk heap, so a
+ * secondary, whose libraries land elsewhere, finds the same range free. The
+ * shared config (mem_config.h) takes the first DK__VA_HINT_CFG bytes.
+ */
+#if defined(__SANITIZE_THREAD__)
+/* ThreadSanitizer keeps its shadow there and aborts on mappings outside its
+ * application ranges: let the kernel choose. */
+#define DK__VA_HINT_ON 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DK__VA_HINT_ON 0
+#endif
+#endif
+#ifndef DK__VA_HINT_ON
+#define DK__VA_HINT_ON 1
+#endif
+#define DK__VA_HINT     ((uintptr_t)0x200000000000)
+#define DK__VA_HINT_CFG ((uintptr_t)1 << 40)
+#define DK__VA_HINT_END ((uintptr_t)0x600000000000)
+
+enum dk__huge_policy huge;
 	size_t huge_page_sz;       /* 0: the system default hugepage size */
 	enum dk_iova_mode iova_mode; /* VA or PA (AUTO resolved by the caller) */
 	uint64_t mem_limit;        /* bytes of internal pages at most; 0 unlimited */
 	uint64_t va_per_list;      /* VA reserved per internal list; 0: 64 GiB */
 };
+
+/*
+ * State shared by the processes of an instance (in the config file when
+ * bound; a process-private instance otherwise). A list's backing memfd is
+ * opened by other processes through /proc/<pid>/fd/<fd> of a process that
+ * holds it (holders), checked by device and inode.
+ */
+#define DK__PAGES_HOLDERS 8
+struct dk__pages_list {
+	int in_use;
+	int ml_idx; /* memseg list index, -1 none */
+	uintptr_t base;
+	size_t len;
+	int heap_idx;
+	int socket;
+	size_t page_sz;
+	int huge;
+	unsigned int n_pages;
+	unsigned int n_mapped;
+	uint64_t *bitmap; /* 1 = mapped (shared area or calloc) */
+	uint64_t dev, ino;
+	struct {
+		int pid;
+		int fd;
+	} holders[DK__PAGES_HOLDERS];
+};
+
+struct dk__pages_shared {
+	pthread_mutex_t lock; /* process-shared when bound */
+	int ready;
+	struct dk__pages_config cfg; /* huge_page_sz and va_per_list resolved */
+	uint64_t mapped;
+	uint64_t next_va; /* where the next list's reservation is tried (0: the hint) */
+	int fallback_logged;
+	struct dk__pages_list lists[DK__MAX_MEMSEG_LISTS];
+};
+
+/*
+ * Use ps (NULL: the process-private default) with page bitmaps in areas of
+ * bm_area bytes at bm_arena. init: initialise it (process-shared lock, not
+ * ready). Secondaries bind the primary's live state and then call
+ * dk__mem_pages_attach_all.
+ */
+void dk__mem_pages_bind(struct dk__pages_shared *ps, void *bm_arena, size_t bm_area, int init);
+/* Map and publish, in this process, every internal list not attached here.
+ * 0 or the first error (-EADDRINUSE VA taken, -ENOENT backing gone; logged). */
+int dk__mem_pages_attach_all(void);
+/* A secondary's cleanup: unmap and unpublish everything in this process
+ * only; the shared state is left as it is. */
+void dk__mem_pages_detach(void);
 
 /*
  * Apply the configuration. -EINVAL bad values (huge_page_sz other than 0,

@@ -509,6 +509,19 @@ size_t dk__tlsf_largest_free(const struct dk__tlsf *t)
 	return b ? bsize(b) : 0;
 }
 
+size_t dk__tlsf_largest_free_class(const struct dk__tlsf *t)
+{
+	if (!t || !t->fl_bitmap)
+		return 0;
+	unsigned int fl = log2_floor((size_t)t->fl_bitmap);
+	if (fl >= DK__TLSF_FL_COUNT || !t->sl_bitmap[fl])
+		return 0;
+	unsigned int sl = 31u - (unsigned int)__builtin_clz(t->sl_bitmap[fl]);
+	if (fl == 0)
+		return (size_t)sl << 4;
+	return ((size_t)SL_COUNT + sl) << (fl + FL_SHIFT - DK__TLSF_SL_LOG2);
+}
+
 /* Whether a free block header at q (with its links) lies inside a region. */
 static bool in_regions(const struct dk__tlsf *t, const void *q)
 {

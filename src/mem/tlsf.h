@@ -91,6 +91,10 @@ size_t dk__tlsf_usable_size(const void *p);
 
 /* Size of the largest free block's payload (O(1) from the bitmaps, may round down a class). */
 size_t dk__tlsf_largest_free(const struct dk__tlsf *t);
+/* A lower bound of the largest free block from the bitmaps alone (the start
+ * of the highest non-empty class): reads nothing inside the regions, so it
+ * works on a copy of the struct whose regions are not mapped (dmakit heaps). */
+size_t dk__tlsf_largest_free_class(const struct dk__tlsf *t);
 
 /*
  * Full consistency check (walks every region and free list): for tests and

@@ -451,8 +451,13 @@ DK_TEST(memory_options_from_environment)
 	CHECK(dk_malloc(NULL, 6u << 20, 0) == NULL);
 	CHECK_INT_EQ(errno, ENOMEM);
 	dk_cleanup();
+	/* No primary of this instance runs: a secondary is refused, and says why. */
 	setenv("DMAKIT_PROC_TYPE", "secondary", 1);
-	CHECK_INT_EQ(start(0, 0), -ENOTSUP);
+	CHECK_INT_EQ(start(0, 0), -ENOENT);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "start the primary first");
+	setenv("DMAKIT_PROC_TYPE", "bogus", 1);
+	CHECK_INT_EQ(start(0, 0), -EINVAL);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "DMAKIT_PROC_TYPE=\"bogus\" is not valid");
 	unsetenv("DMAKIT_PROC_TYPE");
 	unsetenv("DMAKIT_MEM_LIMIT");
 	unsetenv("DMAKIT_HUGE");

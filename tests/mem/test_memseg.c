@@ -249,10 +249,10 @@ DK_TEST(attach_detach)
 	dk_iova_t t[2] = {0x8000, 0x9000};
 	struct dk__memseg_list *a = mk(AREA, 2 * KiB4, KiB4, t, 0, 0, DK_MEMSEG_EXTERNAL);
 	REQUIRE(a);
-	CHECK(a->attached);
+	CHECK(dk__memseg_list_attached(a));
 	CHECK_INT_EQ(dk__memseg_list_attach(a), -EEXIST);
 	dk__memseg_list_detach(a);
-	CHECK(!a->attached);
+	CHECK(!dk__memseg_list_attached(a));
 	CHECK(v2i(AREA + 5) == BAD);
 	CHECK(dk__memseg_list_find((void *)AREA) == NULL);
 	CHECK(dk__memseg_list_find_exact(AREA, 2 * KiB4) == a);

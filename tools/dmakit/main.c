@@ -40,6 +40,11 @@ static const struct cli_command g_commands[] = {
      cli_cmd_bind},
     {"unbind", "ADDR", "unbind a device from its kernel driver and clear driver_override", NULL,
      cli_cmd_unbind},
+    {"heaps", "[PREFIX] [--json]",
+     "show the heap statistics of a running primary process, without disturbing it",
+     "PREFIX names the instance (default: $DMAKIT_PREFIX, else \"dmakit\"); the runtime\n"
+     "directory is $DMAKIT_RUNTIME_DIR, else the library's default",
+     cli_cmd_heaps},
     {"help", "[COMMAND]", "show this help, or the help of one command", NULL, cmd_help},
 };
 
@@ -168,7 +173,8 @@ int cli_open(unsigned int flags)
 	struct dk_init_params p;
 	dk_init_params_default(&p);
 	p.sysfs_root = g_opts.sysfs_root;
-	p.flags = flags;
+	/* The tool looks at devices: it never joins an instance's shared memory. */
+	p.flags = flags | DK_INIT_IN_MEMORY;
 	if (g_opts.verbose)
 		p.log_level = DK_LOG_DEBUG;
 	int rc = dk_init(&p);

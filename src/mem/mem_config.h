@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The memory layer's shared config file: <runtime dir>/<prefix>/config.
+ *
+ * The primary creates it (sparse), maps it MAP_SHARED wherever the kernel
+ * puts it and writes that address into the header; every secondary maps the
+ * whole file at the same address (MAP_FIXED_NOREPLACE), so the raw pointers
+ * inside (TLSF free lists, IOVA table pointers, memzone addresses) are valid
+ * in every process. ready is set last (release) by the primary.
+ *
+ *   [0, DK__MEMCFG_HDR)          struct dk__mem_config: header, layout,
+ *                                 heap table, memzone table, page lists
+ *   table_off + i * table_area   per-page IOVA table of memseg list slot i
+ *   bitmap_off + i * bitmap_area page bitmap of internal page list i
+ *
+ * The areas are sparse: only pages of tables in use take memory, and a
+ * destroyed list's area is punched out (MADV_REMOVE).
+ */
+#ifndef DK_MEM_MEM_CONFIG_H
+#define DK_MEM_MEM_CONFIG_H
+
+#include <stdint.h>
+
+#include "mem/heap.h"
+#include "mem/mem_init.h"
+#include "mem/memseg.h"
+#include "mem/pages.h"
+
+#define DK__MEMCFG_MAGIC   0x4746434d454d4b44ull /* "DKMEMCFG" */
+#define DK__MEMCFG_VERSION 1u
+#define DK__MEMCFG_TABLE_AREA  ((uint64_t)256 << 20) /* 32 Mi IOVAs per list */
+#define DK__MEMCFG_BITMAP_AREA ((uint64_t)4 << 20)   /* 32 Mi pages per list */
+
+struct dk__mem_config {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t ready;       /* 1 once the primary finished its set-up */
+	uint64_t size;        /* file size */
+	uint64_t addr;        /* the mapping's VA in every process */
+	int32_t primary_pid;
+	uint32_t hdr_size;    /* sizeof(struct dk__mem_config) */
+	char prefix[64];
+	uint64_t table_off, table_area;
+	uint64_t bitmap_off, bitmap_area;
+	struct dk__mem_layout layout;
+	struct dk__heap_table heaps;
+	struct dk__memzone_table memzones;
+	struct dk__pages_shared pages;
+};
+
+struct dk_init_params;
+
+/*
+ * Multi-process set-up (mem_mp.c), called by dk__mem_init before the page
+ * backing and the heaps:
+ *   in_memory (DK_INIT_IN_MEMORY / DMAKIT_IN_MEMORY=1): nothing shared, no
+ *     runtime files; the process-private tables stay bound. Returns 0.
+ *   otherwise the runtime directory is resolved and created, primary.lock is
+ *   tried: proc auto becomes the primary when the lock is free and a
+ *   secondary otherwise.
+ *   primary: holds the lock, creates <dir>/config, binds the layout, page
+ *     lists, heap table and memzone table to it. Returns 0; the caller then
+ *     sets up pages and heaps and calls dk__mem_mp_ready().
+ *   secondary: maps the primary's config at the same VA, binds to it and maps
+ *     every internal page list. Returns 1 (the caller sets up nothing else).
+ * Errors (each logged with the fix): -EBUSY primary requested while another
+ * primary of the prefix runs; -ENOENT secondary without a running primary;
+ * -EADDRINUSE the config's or a page list's VA range is taken here;
+ * -EPROTO the config file is of another version or damaged; -EINVAL bad
+ * prefix; -ENAMETOOLONG; -errno of file operations.
+ */
+int dk__mem_mp_setup(const struct dk_init_params *p, int proc, int in_memory);
+/* The primary finished its set-up: secondaries may attach. */
+void dk__mem_mp_ready(void);
+/* 1 in a secondary process (between setup and teardown). */
+int dk__mem_mp_is_secondary(void);
+/* Unbind and unmap; the primary removes the config file and releases the
+ * lock. Called after the memory layer's own cleanup (primary) or instead of
+ * it (secondary: every shared table is left as it is). */
+void dk__mem_mp_teardown(void);
+
+#endif

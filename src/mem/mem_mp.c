@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Primary and secondary processes: the shared config file (mem_config.h) and
+ * the primary lock in the runtime directory (core/runtime.h). Contract in
+ * mem_config.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <dmakit/init.h>
+#include <dmakit/malloc.h>
+
+#include "core/runtime.h"
+#include "mem/heap.h"
+#include "mem/mem_config.h"
+#include "mem/memseg.h"
+#include "mem/pages.h"
+
+#define DK_LOG_COMPONENT "mem"
+#include "core/log_internal.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+#define CFG_PAGE ((uint64_t)4096)
+
+static struct {
+	int active; /* bound to a config file */
+	int secondary;
+	int lock_fd;
+	struct dk__mem_config *cfg;
+	size_t size;
+	char cfg_path[DK__RUNTIME_PATH_MAX];
+} g_mp = {.lock_fd = -1};
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static void layout_sizes(uint64_t *table_off, uint64_t *bitmap_off, uint64_t *size)
+{
+	*table_off = align_up(sizeof(struct dk__mem_config), (uint64_t)2 << 20);
+	*bitmap_off = *table_off + (uint64_t)DK__MAX_MEMSEG_LISTS * DK__MEMCFG_TABLE_AREA;
+	*size = *bitmap_off + (uint64_t)DK__MAX_MEMSEG_LISTS * DK__MEMCFG_BITMAP_AREA;
+}
+
+static void bind_all(struct dk__mem_config *c, int init)
+{
+	char *base = (char *)c;
+	dk__memseg_bind(&c->layout, base + c->table_off, (size_t)c->table_area, init);
+	dk__mem_pages_bind(&c->pages, base + c->bitmap_off, (size_t)c->bitmap_area, init);
+	if (init)
+		dk__heap_bind(&c->heaps);
+	else
+		dk__heap_attach(&c->heaps);
+	dk__memzone_bind(&c->memzones, init);
+}
+
+static void unbind_all(void)
+{
+	dk__memzone_bind(NULL, 0);
+	dk__heap_attach(NULL);
+	dk__heap_bind(NULL);
+	dk__mem_pages_bind(NULL, NULL, 0, 0);
+	dk__memseg_bind(NULL, NULL, 0, 0);
+}
+
+static int pid_alive(int pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* The pid written in the lock file by its primary, or 0. */
+static int lock_owner(int fd)
+{
+	char buf[32] = "";
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	int pid = 0;
+	return sscanf(buf, "%d", &pid) == 1 ? pid : 0;
+}
+
+static int setup_primary(const struct dk__runtime *rt)
+{
+	uint64_t table_off, bitmap_off, size;
+	layout_sizes(&table_off, &bitmap_off, &size);
+	/* A config left by a primary that died is stale: we hold the lock. */
+	unlink(g_mp.cfg_path);
+	int fd = open(g_mp.cfg_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		DK_ERR("cannot create %s (%s): check the permissions of the runtime directory %s",
+		       g_mp.cfg_path, strerror(e), rt->dir);
+		return -e;
+	}
+	if (ftruncate(fd, (off_t)size) < 0) {
+		int e = errno;
+		DK_ERR("cannot size %s to %llu bytes (a sparse file) (%s): put the runtime directory on tmpfs (DMAKIT_RUNTIME_DIR)",
+		       g_mp.cfg_path, (unsigned long long)size, strerror(e));
+		close(fd);
+		unlink(g_mp.cfg_path);
+		return -e;
+	}
+	/* At the hint (pages.h) when free, else anywhere. */
+	void *p = DK__VA_HINT_ON ? mmap((void *)DK__VA_HINT, (size_t)size, PROT_READ | PROT_WRITE,
+					MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0)
+				 : MAP_FAILED;
+	if (p != MAP_FAILED && p != (void *)DK__VA_HINT) {
+		munmap(p, (size_t)size);
+		p = MAP_FAILED;
+	}
+	if (p == MAP_FAILED)
+		p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	int e = errno;
+	close(fd);
+	if (p == MAP_FAILED) {
+		DK_ERR("cannot map %s (%llu bytes of address space) (%s): raise ulimit -v",
+		       g_mp.cfg_path, (unsigned long long)size, strerror(e));
+		unlink(g_mp.cfg_path);
+		return -e;
+	}
+	struct dk__mem_config *c = p;
+	c->magic = DK__MEMCFG_MAGIC;
+	c->version = DK__MEMCFG_VERSION;
+	c->size = size;
+	c->addr = (uint64_t)(uintptr_t)p;
+	c->primary_pid = getpid();
+	c->hdr_size = sizeof(*c);
+	snprintf(c->prefix, sizeof(c->prefix), "%s", rt->prefix);
+	c->table_off = table_off;
+	c->table_area = DK__MEMCFG_TABLE_AREA;
+	c->bitmap_off = bitmap_off;
+	c->bitmap_area = DK__MEMCFG_BITMAP_AREA;
+	bind_all(c, 1);
+	g_mp.cfg = c;
+	g_mp.size = (size_t)size;
+	g_mp.secondary = 0;
+	g_mp.active = 1;
+	return 0;
+}
+
+/* Read and check the header of the config file at fd. */
+static int read_header(int fd, const char *path, struct dk__mem_config *h)
+{
+	ssize_t n = pread(fd, h, offsetof(struct dk__mem_config, layout), 0);
+	if (n != (ssize_t)offsetof(struct dk__mem_config, layout) || h->magic != DK__MEMCFG_MAGIC) {
+		DK_ERR("%s is not a dmakit memory config: remove it, or point DMAKIT_RUNTIME_DIR elsewhere",
+		       path);
+		return -EPROTO;
+	}
+	if (h->version != DK__MEMCFG_VERSION || h->hdr_size != sizeof(struct dk__mem_config)) {
+		DK_ERR("%s was written by another dmakit version (config version %u, %u bytes; this one: %u, %zu): run the primary and the secondaries from the same build",
+		       path, h->version, h->hdr_size, DK__MEMCFG_VERSION,
+		       sizeof(struct dk__mem_config));
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int setup_secondary(const struct dk__runtime *rt)
+{
+	int fd = open(g_mp.cfg_path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		DK_ERR("secondary: cannot open %s (%s): the primary of prefix \"%s\" has not set up its memory yet, or runs as another user",
+		       g_mp.cfg_path, strerror(e), rt->prefix);
+		return e == ENOENT ? -ENOENT : -e;
+	}
+	struct dk__mem_config h;
+	int rc = read_header(fd, g_mp.cfg_path, &h);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	if (!__atomic_load_n(&h.ready, __ATOMIC_ACQUIRE) || !pid_alive(h.primary_pid)) {
+		close(fd);
+		DK_ERR("secondary: the primary of prefix \"%s\" (pid %d) is %s: start the primary first and wait for its dk_init to return",
+		       rt->prefix, h.primary_pid,
+		       pid_alive(h.primary_pid) ? "still setting up" : "gone");
+		return -ENOENT;
+	}
+	void *want = (void *)(uintptr_t)h.addr;
+	void *p = mmap(want, (size_t)h.size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0);
+	int e = errno;
+	close(fd);
+	if (p == MAP_FAILED || p != want) {
+		if (p != MAP_FAILED)
+			munmap(p, (size_t)h.size); /* a kernel without NOREPLACE */
+		if (p != MAP_FAILED || e == EEXIST) {
+			DK_ERR("secondary: the primary's shared memory config lives at [%p, +%llu) and that range is taken in this process: call dk_init before mapping other memory, or start the primary and its secondaries with ASLR off (setarch -R)",
+			       want, (unsigned long long)h.size);
+			return -EADDRINUSE;
+		}
+		DK_ERR("secondary: cannot map %s (%s): raise ulimit -v", g_mp.cfg_path, strerror(e));
+		return -e;
+	}
+	struct dk__mem_config *c = p;
+	bind_all(c, 0);
+	g_mp.cfg = c;
+	g_mp.size = (size_t)h.size;
+	g_mp.secondary = 1;
+	g_mp.active = 1;
+	rc = dk__mem_pages_attach_all();
+	if (rc < 0) {
+		dk__mem_mp_teardown();
+		return rc;
+	}
+	return 1;
+}
+
+int dk__mem_mp_setup(const struct dk_init_params *p, int proc, int in_memory)
+{
+	if (g_mp.active || g_mp.lock_fd >= 0) {
+		DK_ERR("the memory layer is bound to a runtime directory already: dk_cleanup first");
+		return -EBUSY;
+	}
+	struct dk__runtime rt;
+	int rc = dk__runtime_resolve(p->runtime_dir, p->prefix, &rt);
+	if (rc < 0)
+		return rc;
+	if (in_memory) {
+		if (proc == DK_PROC_SECONDARY) {
+			DK_ERR("a secondary process cannot run in memory (DK_INIT_IN_MEMORY / DMAKIT_IN_MEMORY): drop one of the two");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	char lock_path[DK__RUNTIME_PATH_MAX];
+	if (dk__runtime_path(&rt, "primary.lock", lock_path, sizeof(lock_path)) < 0 ||
+	    dk__runtime_path(&rt, "config", g_mp.cfg_path, sizeof(g_mp.cfg_path)) < 0) {
+		DK_ERR("runtime directory path %s is too long: use a shorter DMAKIT_RUNTIME_DIR", rt.dir);
+		return -ENAMETOOLONG;
+	}
+	rc = dk__runtime_mkdir(&rt);
+	if (rc < 0)
+		return rc;
+	int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		DK_ERR("cannot open %s (%s): check the permissions of %s or set DMAKIT_RUNTIME_DIR",
+		       lock_path, strerror(e), rt.dir);
+		return -e;
+	}
+	int locked = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	if (!locked && errno != EWOULDBLOCK) {
+		int e = errno;
+		DK_ERR("cannot lock %s (%s): put the runtime directory on a local file system",
+		       lock_path, strerror(e));
+		close(fd);
+		return -e;
+	}
+	if (proc == DK_PROC_AUTO)
+		proc = locked ? DK_PROC_PRIMARY : DK_PROC_SECONDARY;
+	if (proc == DK_PROC_PRIMARY) {
+		if (!locked) {
+			int owner = lock_owner(fd);
+			close(fd);
+			DK_ERR("another primary process (pid %d) runs with prefix \"%s\" in %s: give this one another DMAKIT_PREFIX, or make it a secondary (DMAKIT_PROC_TYPE=secondary)",
+			       owner, rt.prefix, rt.dir);
+			return -EBUSY;
+		}
+		char pid[32];
+		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+			DK_WARN("cannot write the pid into %s: %s", lock_path, strerror(errno));
+		g_mp.lock_fd = fd;
+		rc = setup_primary(&rt);
+		if (rc < 0) {
+			close(fd);
+			g_mp.lock_fd = -1;
+		}
+		return rc;
+	}
+	/* Secondary. */
+	if (locked) {
+		flock(fd, LOCK_UN);
+		close(fd);
+		DK_ERR("secondary: no primary process runs with prefix \"%s\" in %s: start the primary first (same DMAKIT_PREFIX and DMAKIT_RUNTIME_DIR)",
+		       rt.prefix, rt.dir);
+		return -ENOENT;
+	}
+	close(fd);
+	return setup_secondary(&rt);
+}
+
+void dk__mem_mp_ready(void)
+{
+	if (g_mp.active && !g_mp.secondary)
+		__atomic_store_n(&g_mp.cfg->ready, 1, __ATOMIC_RELEASE);
+}
+
+int dk__mem_mp_is_secondary(void)
+{
+	return g_mp.active && g_mp.secondary;
+}
+
+void dk__mem_mp_teardown(void)
+{
+	if (g_mp.active) {
+		if (g_mp.secondary) {
+			dk__mem_pages_detach();
+			dk__memseg_detach_all();
+		} else {
+			__atomic_store_n(&g_mp.cfg->ready, 0, __ATOMIC_RELEASE);
+			unlink(g_mp.cfg_path);
+		}
+		unbind_all();
+		munmap(g_mp.cfg, g_mp.size);
+		g_mp.cfg = NULL;
+		g_mp.active = 0;
+		g_mp.secondary = 0;
+	}
+	if (g_mp.lock_fd >= 0) {
+		if (ftruncate(g_mp.lock_fd, 0) < 0)
+			DK_DEBUG("cannot clear the primary lock file: %s", strerror(errno));
+		close(g_mp.lock_fd); /* releases the lock */
+		g_mp.lock_fd = -1;
+	}
+}
+
+int dk_heap_stats_peek(const char *prefix, const char *runtime_dir, struct dk_heap_stats *out,
+		       unsigned int max)
+{
+	if (!out && max) {
+		DK_ERR("dk_heap_stats_peek: NULL output with max %u: pass an array or max 0", max);
+		return -EINVAL;
+	}
+	struct dk__runtime rt;
+	int rc = dk__runtime_resolve(runtime_dir, prefix, &rt);
+	if (rc < 0)
+		return rc;
+	char path[DK__RUNTIME_PATH_MAX];
+	if (dk__runtime_path(&rt, "config", path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			DK_ERR("no primary process runs with prefix \"%s\" in %s: start one, or name its instance (DMAKIT_PREFIX, DMAKIT_RUNTIME_DIR)",
+			       rt.prefix, rt.dir);
+		else
+			DK_ERR("cannot read %s (%s): run as the user of the primary", path, strerror(e));
+		return -e;
+	}
+	struct dk__mem_config h;
+	rc = read_header(fd, path, &h);
+	if (rc == 0 && (!h.ready || !pid_alive(h.primary_pid))) {
+		DK_ERR("the primary of prefix \"%s\" (pid %d) is %s: start one, or wait for its dk_init to return",
+		       rt.prefix, h.primary_pid, pid_alive(h.primary_pid) ? "still setting up" : "gone");
+		rc = -ENOENT;
+	}
+	struct dk__heap_table *t = NULL;
+	if (rc == 0 && !(t = malloc(sizeof(*t))))
+		rc = -ENOMEM;
+	if (rc == 0 && pread(fd, t, sizeof(*t), (off_t)offsetof(struct dk__mem_config, heaps)) !=
+			   (ssize_t)sizeof(*t)) {
+		DK_ERR("%s is shorter than its header says: the primary is damaged or gone", path);
+		rc = -EPROTO;
+	}
+	close(fd);
+	if (rc < 0) {
+		free(t);
+		return rc;
+	}
+	unsigned int n = 0;
+	for (int i = 0; i < DK_MAX_HEAPS; i++) {
+		const struct dk__heap *hp = &t->heaps[i];
+		if (!hp->in_use)
+			continue;
+		if (n < max) {
+			struct dk_heap_stats *s = &out[n];
+			memset(s, 0, sizeof(*s));
+			memcpy(s->name, hp->name, sizeof(s->name));
+			s->name[sizeof(s->name) - 1] = 0;
+			s->socket_id = hp->socket_id;
+			s->heap_bytes = hp->tlsf.region_bytes;
+			s->alloc_bytes = hp->tlsf.used_bytes;
+			s->free_bytes = hp->tlsf.region_bytes >= hp->tlsf.used_bytes
+					    ? hp->tlsf.region_bytes - hp->tlsf.used_bytes
+					    : 0;
+			s->greatest_free = dk__tlsf_largest_free_class(&hp->tlsf);
+			s->alloc_count = hp->tlsf.used_count;
+		}
+		n++;
+	}
+	free(t);
+	return (int)n;
+}
