@@ -239,6 +239,14 @@ check "show: bad address syntax: exit 2, names DDDD:BB:DD.F" eval 'rc_is 2 && er
 run show
 check "show: no address: exit 2" rc_is 2
 
+# ---- heaps (the running primary itself is tested in tests/mem/test_mp.c) ---------
+DMAKIT_RUNTIME_DIR="$tmp/runtime" run heaps
+check "heaps: no primary: exit 1, says to start one" eval 'rc_is 1 && err_has "no primary process runs with prefix \"dmakit\"" && err_has "start one"'
+DMAKIT_RUNTIME_DIR="$tmp/runtime" run heaps 'bad/prefix'
+check "heaps: bad prefix: exit 1, names the allowed characters" eval 'rc_is 1 && err_has "A-Z a-z 0-9"'
+run heaps a b
+check "heaps: two prefixes: exit 2" rc_is 2
+
 # ---- bind / unbind (these change the tree) -------------------------------------
 
 dev="$root/bus/pci/devices"
