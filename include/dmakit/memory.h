@@ -12,7 +12,12 @@
  *   va   the IOVA of a page is its virtual address;
  *   pa   the physical address, looked up once per page in /proc/self/pagemap
  *        (needs CAP_SYS_ADMIN; never on a hot path);
- *   auto va, unless a later layer (VFIO) finds the IOMMU cannot cover the VA.
+ *   remap IOVAs handed out by dmakit inside the IOMMU's usable IOVA ranges
+ *        and below the devices' DMA limit; each memseg list of internal
+ *        memory gets one IOVA range, so its IOVAs stay contiguous;
+ *   auto va when no device is bound to vfio-pci or when the IOMMU's usable
+ *        ranges and the DMA limit cover every user VA; remap otherwise
+ *        (e.g. an Intel IOMMU with a 39-bit address width).
  *
  * dk_mem_virt2iova() is O(1): a radix table indexed by VA bits 47..30 gives
  * the memseg list, whose page table (or IOVA delta, for IOVA-contiguous
@@ -37,6 +42,7 @@ enum dk_iova_mode {
 	DK_IOVA_MODE_AUTO = 0,
 	DK_IOVA_MODE_VA = 1,
 	DK_IOVA_MODE_PA = 2,
+	DK_IOVA_MODE_REMAP = 3,
 };
 
 /* The mode in force after dk_init (never AUTO then). */

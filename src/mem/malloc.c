@@ -392,10 +392,12 @@ static int heap_grow(int idx, struct dk__heap *h, size_t size, size_t align, siz
 static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsigned int flags)
 {
 	struct dk__heap *h = &dk__heaps->heaps[idx];
-	/* VA mode makes internal memory IOVA-contiguous; external chunks carry
-	 * their own IOVAs and are always checked. */
+	/* VA and remap modes make internal memory IOVA-contiguous (a heap region
+	 * lies in one memseg list, and a list's IOVAs follow its VAs); external
+	 * chunks carry their own IOVAs and are always checked. */
+	enum dk_iova_mode mode = dk_iova_mode();
 	int contig = (flags & DK_MALLOC_IOVA_CONTIG) &&
-		     (h->external || dk_iova_mode() != DK_IOVA_MODE_VA);
+		     (h->external || (mode != DK_IOVA_MODE_VA && mode != DK_IOVA_MODE_REMAP));
 	/* A block inside one page is IOVA-contiguous by construction: ask for
 	 * that (still verified below: older regions may use other page sizes). */
 	size_t pg = h->external ? 0 : dk__mem_pages_size(h->socket_id);

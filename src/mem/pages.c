@@ -88,6 +88,9 @@ static int pl_index(const struct plist *pl)
 	return (int)(pl - g_ps->lists);
 }
 
+/* Remap mode keeps IOVA 0 and the first MiB out of use. */
+#define REMAP_LOWEST ((uint64_t)1 << 20)
+
 /* ---- system facts ------------------------------------------------------- */
 
 /* The default hugepage size from /proc/meminfo, or 2 MiB. */
@@ -212,7 +215,8 @@ int dk__mem_pages_init(const struct dk__pages_config *cfg)
 		       cfg->huge_page_sz);
 		return -EINVAL;
 	}
-	if (cfg->iova_mode != DK_IOVA_MODE_VA && cfg->iova_mode != DK_IOVA_MODE_PA) {
+	if (cfg->iova_mode != DK_IOVA_MODE_VA && cfg->iova_mode != DK_IOVA_MODE_PA &&
+	    cfg->iova_mode != DK_IOVA_MODE_REMAP) {
 		DK_ERR("page backing: IOVA mode %d is not valid here: resolve auto to va or pa first",
 		       (int)cfg->iova_mode);
 		return -EINVAL;
@@ -235,6 +239,16 @@ int dk__mem_pages_init(const struct dk__pages_config *cfg)
 		pthread_mutex_unlock(&g_pg.lock);
 		DK_ERR("page backing is set up already: clean it up (dk_cleanup) before setting it up again");
 		return -EBUSY;
+	}
+	if (cfg->iova_mode == DK_IOVA_MODE_REMAP) {
+		int rc = dk__iova_alloc_init(&g_pg.iova, cfg->iova_ranges, cfg->n_iova_ranges,
+					     REMAP_LOWEST, cfg->iova_limit ? cfg->iova_limit : UINT64_MAX);
+		if (rc < 0) {
+			pthread_mutex_unlock(&g_pg.lock);
+			DK_ERR("IOVA mode remap: the IOMMU reports no usable IOVA range above 1 MiB (%u ranges, DMA limit %#" PRIx64 "): check the IOMMU or use DMAKIT_IOVA_MODE=va",
+			       cfg->n_iova_ranges, cfg->iova_limit);
+			return -EINVAL;
+		}
 	}
 	g_pg.cfg = *cfg;
 	g_pg.cfg.va_per_list = va_per;
@@ -305,6 +319,9 @@ static void plist_free(struct plist *pl)
 	if (pl->ml_idx >= 0)
 		dk__memseg_list_destroy(dk__memseg_list_at((unsigned int)pl->ml_idx));
 	plist_unmap_local(pl);
+	if (pl->iova_held && dk__iova_alloc_put(&g_pg.iova, pl->iova_base, pl->len) < 0)
+		DK_WARN("IOVA space [%#" PRIx64 ", +%zu) could not be given back (interval table full)",
+			pl->iova_base, pl->len);
 	if (!g_bm_arena)
 		free(pl->bitmap);
 	else if (pl->bitmap)
@@ -473,6 +490,20 @@ static int plist_new(int heap_idx, int socket, size_t page_sz, int huge, struct 
 		goto err_close;
 	}
 	pl->base = (uintptr_t)base;
+	if (g_pg.cfg.iova_mode == DK_IOVA_MODE_REMAP) {
+		uint64_t align = page_sz > (2u << 20) ? page_sz : (2u << 20);
+		rc = dk__iova_alloc_get(&g_pg.iova, pl->len, align, &pl->iova_base);
+		if (rc < 0) {
+			DK_ERR("IOVA mode remap: no room for another %zu GiB of IOVA space (%" PRIu64
+			       " MiB free in the IOMMU's ranges): lower the VA per list, use fewer page sizes, or an IOMMU with 48-bit addresses",
+			       pl->len >> 30, dk__iova_alloc_free_bytes(&g_pg.iova) >> 20);
+			munmap(base, pl->len);
+			pl->base = 0;
+			rc = -ENOMEM;
+			goto err_close;
+		}
+		pl->iova_held = 1;
+	}
 	/* The whole list maps the whole file: pages any process allocates in
 	 * the file later are visible here without remapping. */
 	rc = plist_map_local(pl, fd, 0);
@@ -695,7 +726,13 @@ static int map_pages(int heap_idx, int socket, size_t len, int iova_contig, size
 		DK_WARN("cannot lock %zu bytes of 4 KiB pages in memory (%s): their physical addresses may change if they are swapped: raise ulimit -l or use hugepages",
 		        bytes, strerror(errno));
 	dk_iova_t *iova = malloc((size_t)n * sizeof(*iova));
-	int rc = iova ? page_iovas(addr, n, page_sz, iova) : -ENOMEM;
+	int rc = iova ? 0 : -ENOMEM;
+	if (rc == 0 && g_pg.cfg.iova_mode == DK_IOVA_MODE_REMAP) {
+		for (unsigned int i = 0; i < n; i++)
+			iova[i] = pl->iova_base + off + (dk_iova_t)i * page_sz;
+	} else if (rc == 0) {
+		rc = page_iovas(addr, n, page_sz, iova);
+	}
 	if (rc == 0 && iova_contig) {
 		for (unsigned int i = 1; i < n && rc == 0; i++) {
 			if (iova[i] != iova[0] + (dk_iova_t)i * page_sz) {

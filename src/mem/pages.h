@@ -22,6 +22,7 @@
 
 #include <dmakit/memory.h>
 
+#include "mem/iova_alloc.h"
 #include "mem/memseg.h"
 
 /*
@@ -76,6 +77,11 @@ enum dk__huge_policy huge;
 	enum dk_iova_mode iova_mode; /* VA or PA (AUTO resolved by the caller) */
 	uint64_t mem_limit;        /* bytes of internal pages at most; 0 unlimited */
 	uint64_t va_per_list;      /* VA reserved per internal list; 0: 64 GiB */
+	/* IOVA mode remap: the usable IOVA ranges and the highest IOVA devices
+	 * can reach (0: no limit but the ranges). */
+	unsigned int n_iova_ranges;
+	struct dk__iova_span iova_ranges[32];
+	uint64_t iova_limit;
 };
 
 /*
@@ -98,6 +104,8 @@ struct dk__pages_list {
 	unsigned int n_mapped;
 	uint64_t *bitmap; /* 1 = mapped (shared area or calloc) */
 	uint64_t dev, ino;
+	uint64_t iova_base; /* remap mode: the IOVA of base */
+	int iova_held;      /* iova_base came from the IOVA allocator */
 	struct {
 		int pid;
 		int fd;
@@ -110,6 +118,7 @@ struct dk__pages_shared {
 	struct dk__pages_config cfg; /* huge_page_sz and va_per_list resolved */
 	uint64_t mapped;
 	uint64_t next_va; /* where the next list's reservation is tried (0: the hint) */
+	struct dk__iova_alloc iova; /* remap mode: the IOVA space left */
 	int fallback_logged;
 	struct dk__pages_list lists[DK__MAX_MEMSEG_LISTS];
 };

@@ -371,6 +371,57 @@ DK_TEST(iova_contig_va_mode)
 	reset();
 }
 
+/* Remap mode: each list gets one IOVA range inside the usable ranges (here
+ * a 39-bit IOMMU with the x86 MSI window reserved), so lists stay
+ * IOVA-contiguous; the space runs out with a message. */
+DK_TEST(remap_mode_assigns_list_iovas_inside_the_ranges)
+{
+	reset();
+	struct dk__pages_config c = {.huge = DK__HUGE_NEVER,
+				     .iova_mode = DK_IOVA_MODE_REMAP,
+				     .va_per_list = 64 * GiB,
+				     .n_iova_ranges = 2,
+				     .iova_ranges = {{0, 0xfedfffff}, {0xfef00000, 0x7fffffffff}}};
+	REQUIRE_INT_EQ(dk__mem_pages_init(&c), 0);
+	CHECK_INT_EQ(dk_iova_mode(), DK_IOVA_MODE_REMAP);
+	void *va[8];
+	size_t ml;
+	/* Different sockets use different lists. */
+	REQUIRE_INT_EQ(dk__mem_pages_map(0, 0, 4 * KiB4, 1, &va[0], &ml), 0);
+	CHECK_INT_EQ(dk_mem_virt2iova(va[0]), 0xff000000); /* first 2 MiB-aligned fit above the window */
+	CHECK_INT_EQ(dk_mem_virt2iova((char *)va[0] + 3 * KiB4 + 5), 0xff000000 + 3 * KiB4 + 5);
+	void *more;
+	REQUIRE_INT_EQ(dk__mem_pages_map(0, 0, 2 * KiB4, 1, &more, &ml), 0);
+	CHECK_INT_EQ(dk_mem_virt2iova(more), 0xff000000 + ((char *)more - (char *)va[0]));
+	int n = 1;
+	dk_test_log_capture_start();
+	while (n < 8 && dk__mem_pages_map(0, n, KiB4, 0, &va[n], &ml) == 0) {
+		dk_iova_t io = dk_mem_virt2iova(va[n]);
+		CHECK(io != BAD && io + 64 * GiB - 1 <= 0x7fffffffffull);
+		CHECK(io >= 0xfef00000);
+		n++;
+	}
+	/* 512 GiB minus the low 4 GiB hold 7 lists of 64 GiB. */
+	CHECK_INT_EQ(n, 7);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "no room for another 64 GiB of IOVA space");
+	dk_test_log_capture_stop();
+	/* Dropping the lists gives their IOVA space back. */
+	reset();
+	REQUIRE_INT_EQ(dk__mem_pages_init(&c), 0);
+	REQUIRE_INT_EQ(dk__mem_pages_map(0, 0, KiB4, 0, &va[0], &ml), 0);
+	CHECK_INT_EQ(dk_mem_virt2iova(va[0]), 0xff000000);
+	reset();
+	/* No usable range: init refuses with a message. */
+	c.n_iova_ranges = 1;
+	c.iova_ranges[0].start = 0;
+	c.iova_ranges[0].end = 0xfffff;
+	dk_test_log_capture_start();
+	CHECK_INT_EQ(dk__mem_pages_init(&c), -EINVAL);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "no usable IOVA range above 1 MiB");
+	dk_test_log_capture_stop();
+	reset();
+}
+
 /* 1 GiB hugepages are not reserved on the test machines: AUTO falls back. */
 DK_TEST(auto_falls_back_always_fails)
 {
