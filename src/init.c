@@ -17,6 +17,7 @@
 #include "core/sysfs.h"
 #include "mem/mem_config.h"
 #include "mem/mem_init.h"
+#include "vfio/vfio_internal.h"
 
 #define DK_LOG_COMPONENT "init"
 #include "core/log_internal.h"
@@ -147,6 +148,7 @@ int dk_init(const struct dk_init_params *params)
 
 err_buses:
 	dk__bus_cleanup_all();
+	dk__vfio_cleanup();
 err_mem:
 	dk__mem_cleanup();
 err_policy:
@@ -161,6 +163,7 @@ void dk_cleanup(void)
 	if (!g_initialized)
 		return;
 	dk__bus_cleanup_all();
+	dk__vfio_cleanup(); /* after the buses closed their devices */
 	dk__mem_cleanup();
 	dk__bus_policy_clear();
 	g_initialized = 0;

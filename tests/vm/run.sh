@@ -184,7 +184,7 @@ install -m 0755 "$here/init.sh" "$stage/init"
 copy_libs() { # FILE: copy the shared libraries of a dynamic ELF file to the same paths
 	local f=$1 lib
 	ldd "$f" >/dev/null 2>&1 || return 0
-	for lib in $(ldd "$f" | awk '/=> \// { print $3 } /^\s*\/[^ ]+ \(/ { print $1 }'); do
+	for lib in $(ldd "$f" | awk '/=> \// { print $3 } /^[ \t]*\/[^ ]+ \(/ { print $1 }'); do
 		[ -e "$stage$lib" ] && continue
 		mkdir -p "$stage$(dirname "$lib")"
 		cp -L "$lib" "$stage$lib"

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * VFIO layer internals shared by the files of src/vfio (and the tests). The public
+ * contract is include/dmakit/vfio.h.
+ *
+ * Lock order: g_vfio_lock (default container, open-group table), then a
+ * container's lock. No callbacks into user code run under either.
+ */
+#ifndef DK_VFIO_INTERNAL_H
+#define DK_VFIO_INTERNAL_H
+
+#include <pthread.h>
+
+#include <dmakit/vfio.h>
+
+struct dk_vfio_group {
+	int fd;
+	int number;
+	unsigned int refs;             /* opens + devices; under g_vfio_lock */
+	struct dk_vfio_container *c;
+	struct dk_vfio_group *next;    /* in the global table */
+};
+
+struct dk_vfio_container {
+	int fd;
+	int is_default;
+	pthread_mutex_t lock;
+	uint32_t iommu_type;  /* 0 until the first group joins */
+	unsigned int ngroups; /* attached groups */
+	uint64_t min_pgsize;  /* smallest IOMMU page, read when the first group joins */
+	/* IOMMU info read after every attach/detach: IOVA ranges and page sizes
+	 * for dk_vfio_dma_map()'s checks. Under lock. */
+	struct dk_vfio_iommu_info cached;
+};
+
+struct dk_vfio_device {
+	int fd;
+	struct dk_vfio_group *group;
+	char name[64];
+	struct dk_vfio_device_info info;
+};
+
+/* The global lock (default container and open groups). */
+extern pthread_mutex_t dk__vfio_lock;
+
+/* Close the default container (dk_cleanup): groups still open keep it. */
+void dk__vfio_cleanup(void);
+
+/* Container side of a group attach/detach (vfio_container.c): called with
+ * dk__vfio_lock held. attach sets the IOMMU type for the first group. */
+int dk__vfio_container_attach(struct dk_vfio_container *c, struct dk_vfio_group *g);
+void dk__vfio_container_detach(struct dk_vfio_container *c, struct dk_vfio_group *g);
+
+/*
+ * Write "unbind 0000:04:00.1 from nvme or bind it to vfio-pci; ..." for the
+ * members of IOMMU group `group` that keep it from being viable (bound to a
+ * driver other than a vfio driver or pci-stub, bridges excepted), read from
+ * <sysfs>/kernel/iommu_groups/<group>/devices. Returns the number of
+ * blockers (buf holds "" when 0), or a negative errno when the group
+ * cannot be listed.
+ */
+int dk__vfio_group_blockers(int group, char *buf, size_t len);
+
+/*
+ * Decode a VFIO_DEVICE_GET_REGION_INFO reply (struct vfio_region_info and
+ * its capability chain, len bytes) into out: flags, size, offset, type and
+ * the mmappable areas (allocated). Sparse areas of size 0 are dropped; an
+ * area reaching beyond the region, areas that overlap, or a malformed chain
+ * give -EPROTO with *err_off set (the chain offset, or the area's index).
+ * -ENOMEM. Pure apart from the allocation: unit-tested with fake replies.
+ */
+int dk__vfio_region_decode(const void *buf, size_t len, struct dk_vfio_region_info *out,
+			   size_t *err_off);
+
+/* Shared by the GET_INFO callers: the kernel asks for at most this much. */
+#define DK__VFIO_INFO_MAX (1u << 20)
+
+#endif
