@@ -124,32 +124,36 @@ int dk_init(const struct dk_init_params *params)
 	rc = dk__bus_policy_set(allow, deny);
 	if (rc < 0)
 		goto err_log;
-	rc = dk__mem_init(&p);
-	if (rc < 0)
-		goto err_policy;
-
+	/* Scan first: the IOVA mode (memory set-up) depends on the devices
+	 * bound to vfio-pci; drivers probe once memory is there. */
 	if (!dk_bus_find_by_name(dk__pci_bus.name)) {
 		rc = dk_bus_register(&dk__pci_bus);
 		if (rc < 0)
-			goto err_mem;
+			goto err_policy;
 	}
 	if (!(p.flags & DK_INIT_NO_SCAN)) {
 		rc = dk__bus_scan_all();
 		if (rc < 0)
+			goto err_scan;
+	}
+	rc = dk__mem_init(&p);
+	if (rc < 0)
+		goto err_scan;
+	if (!(p.flags & (DK_INIT_NO_SCAN | DK_INIT_NO_PROBE))) {
+		rc = dk__bus_probe_all();
+		if (rc < 0)
 			goto err_buses;
-		if (!(p.flags & DK_INIT_NO_PROBE)) {
-			rc = dk__bus_probe_all();
-			if (rc < 0)
-				goto err_buses;
-		}
 	}
 	g_initialized = 1;
 	return 0;
 
+err_scan:
+	dk__bus_cleanup_all();
+	dk__vfio_cleanup();
+	goto err_policy;
 err_buses:
 	dk__bus_cleanup_all();
 	dk__vfio_cleanup();
-err_mem:
 	dk__mem_cleanup();
 err_policy:
 	dk__bus_policy_clear();

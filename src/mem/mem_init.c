@@ -19,6 +19,7 @@
 #include "mem/mem_init.h"
 #include "mem/memseg.h"
 #include "mem/pages.h"
+#include "vfio/vfio_iova.h"
 
 #define DK_LOG_COMPONENT "mem"
 #include "core/log_internal.h"
@@ -93,21 +94,20 @@ static int numa_nodes(void)
 int dk__mem_init(const struct dk_init_params *p)
 {
 	static const char *const huge_names[] = { "auto", "never", "always" };
-	static const char *const iova_names[] = { "auto", "va", "pa" };
+	static const char *const iova_names[] = { "auto", "va", "pa", "remap" };
 	static const char *const proc_names[] = { "auto", "primary", "secondary" };
 	struct dk__pages_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 
 	int huge = env_choice(p->huge, "DMAKIT_HUGE", huge_names, 3);
-	int iova = env_choice(p->iova_mode, "DMAKIT_IOVA_MODE", iova_names, 3);
+	int iova = env_choice(p->iova_mode, "DMAKIT_IOVA_MODE", iova_names, 4);
 	int proc = env_choice(p->proc_type, "DMAKIT_PROC_TYPE", proc_names, 3);
 	if (huge < 0 || iova < 0 || proc < 0) {
 		if (p->huge || p->iova_mode || p->proc_type)
-			DK_ERR("dk_init_params: huge (0..2), iova_mode (0..2) or proc_type (0..2) out of range");
+			DK_ERR("dk_init_params: huge (0..2), iova_mode (0..3) or proc_type (0..2) out of range");
 		return -EINVAL;
 	}
 	cfg.huge = (enum dk__huge_policy)huge;
-	cfg.iova_mode = iova == DK_IOVA_MODE_PA ? DK_IOVA_MODE_PA : DK_IOVA_MODE_VA;
 
 	cfg.huge_page_sz = p->huge_page_size;
 	const char *v = getenv("DMAKIT_HUGE_PAGE_SIZE");
@@ -141,6 +141,15 @@ int dk__mem_init(const struct dk_init_params *p)
 		return rc;
 	if (rc == 1) /* a secondary: everything is the primary's */
 		return 0;
+	/* auto and remap ask the IOMMU (buses are scanned by now). */
+	struct dk__iova_plan plan;
+	rc = dk__vfio_iova_plan((enum dk_iova_mode)iova, 0, &plan);
+	if (rc < 0)
+		goto err_mp;
+	cfg.iova_mode = plan.mode;
+	cfg.n_iova_ranges = plan.n_ranges;
+	memcpy(cfg.iova_ranges, plan.ranges, sizeof(cfg.iova_ranges));
+	cfg.iova_limit = plan.limit;
 	rc = dk__mem_pages_init(&cfg);
 	if (rc < 0)
 		goto err_mp;

@@ -24,6 +24,7 @@
 
 #include "vfio/vfio_caps.h"
 #include "vfio/vfio_internal.h"
+#include "vfio/vfio_mem.h"
 
 #define DK_LOG_COMPONENT "vfio"
 #include "core/log_internal.h"
@@ -71,6 +72,7 @@ static struct dk_vfio_container *container_new(int is_default)
 
 static void container_free(struct dk_vfio_container *c)
 {
+	dk__vfio_mem_container_gone(c);
 	close(c->fd);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -118,6 +120,7 @@ int dk_vfio_container_fd(const struct dk_vfio_container *c)
 
 void dk__vfio_cleanup(void)
 {
+	dk__vfio_mem_cleanup();
 	pthread_mutex_lock(&dk__vfio_lock);
 	if (g_default) {
 		pthread_mutex_lock(&g_default->lock);
@@ -301,12 +304,15 @@ void dk__vfio_container_detach(struct dk_vfio_container *c, struct dk_vfio_group
 		DK_WARN("group %d: VFIO_GROUP_UNSET_CONTAINER: %s", g->number, strerror(errno));
 	if (c->ngroups)
 		c->ngroups--;
-	if (c->ngroups == 0) {
-		/* The kernel dropped the IOMMU with the last group. */
+	int gone = c->ngroups == 0;
+	if (gone) {
+		/* The kernel dropped the IOMMU, and every mapping, with the last group. */
 		c->iommu_type = 0;
 		c->min_pgsize = 0;
 	} else if (query_info(c, &c->cached) < 0) {
 		DK_WARN("could not refresh the IOMMU information after detaching group %d", g->number);
 	}
 	pthread_mutex_unlock(&c->lock);
+	if (gone)
+		dk__vfio_mem_container_gone(c);
 }

@@ -17,6 +17,7 @@
 
 #include "core/sysfs.h"
 #include "vfio/vfio_internal.h"
+#include "vfio/vfio_mem.h"
 
 #define DK_LOG_COMPONENT "vfio"
 #include "core/log_internal.h"
@@ -177,12 +178,17 @@ struct dk_vfio_group *dk_vfio_group_open(struct dk_vfio_container *c, int number
 	}
 	if ((rc = check_viable(g->fd, number)) < 0)
 		goto err_close;
+	int first = c->ngroups == 0; /* attaches are serialised by dk__vfio_lock */
 	if ((rc = dk__vfio_container_attach(c, g)) < 0)
 		goto err_close;
 	g->next = g_groups;
 	g_groups = g;
 	pthread_mutex_unlock(&dk__vfio_lock);
 	DK_DEBUG("group %d open", number);
+	/* The container has an IOMMU now: DMA memory goes into it. */
+	if (first && dk__vfio_mem_container_ready(c) < 0)
+		DK_ERR("group %d: not all DMA memory could be mapped into its container (see above): devices of the group may fault on it",
+		       number);
 	return g;
 
 err_close:

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * IOVA mode selection (dk_init, before the memory layer sets up its pages).
+ *
+ * auto:  va when no scanned device is bound to vfio-pci (nothing to ask),
+ *        or when the IOMMU's usable IOVA ranges cover every user address
+ *        from 4 GiB up to the top of the user address space (47 bits) and
+ *        the DMA limit reaches it: gaps below 4 GiB (the x86 MSI window)
+ *        are tolerated because the kernel never places mappings there for a
+ *        64-bit process unless asked (memory that does land there fails to
+ *        map with -ERANGE). Otherwise remap, with the ranges and the limit.
+ * remap: the same ranges; -ENODEV when no device is bound to vfio-pci (the
+ *        ranges are unknown).
+ * va, pa: kept; nothing is asked.
+ *
+ * The IOMMU is asked by opening the IOMMU group of the first device bound
+ * to vfio-pci in the default container and reading VFIO_IOMMU_GET_INFO;
+ * the group is closed again. A group that cannot be opened (not viable,
+ * no permission) makes auto fall back to va with a warning, and remap fail.
+ */
+#ifndef DK_VFIO_VFIO_IOVA_H
+#define DK_VFIO_VFIO_IOVA_H
+
+#include <stdint.h>
+
+#include <dmakit/memory.h>
+
+#include "mem/iova_alloc.h"
+
+/* Highest user virtual address on x86-64 with 4-level paging (also what a
+ * 5-level kernel gives a process that does not ask for more). */
+#define DK__USER_VA_TOP (((uint64_t)1 << 47) - 1)
+
+struct dk__iova_plan {
+	enum dk_iova_mode mode; /* va, pa or remap: never auto */
+	unsigned int n_ranges;
+	struct dk__iova_span ranges[32];
+	uint64_t limit; /* highest IOVA devices reach; UINT64_MAX: none */
+};
+
+/* Turn the requested mode into a plan. 0, or -ENODEV / -errno (logged). */
+int dk__vfio_iova_plan(enum dk_iova_mode requested, uint64_t dma_limit, struct dk__iova_plan *out);
+
+/* Pure: do ranges (any order) and limit allow IOVA = VA for [4 GiB, top]? */
+int dk__vfio_iova_va_fits(const struct dk__iova_span *ranges, unsigned int n, uint64_t limit,
+			  uint64_t top);
+
+#endif
