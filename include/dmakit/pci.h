@@ -295,7 +295,11 @@ DK_EXPORT unsigned int dk_pci_depth(const struct dk_pci_device *dev);
 /* ---- drivers ------------------------------------------------------------ */
 
 /* dk_pci_driver.flags */
-#define DK_PCI_DRV_NEED_VFIO (1u << 0) /* probe only devices bound to vfio-pci */
+#define DK_PCI_DRV_NEED_VFIO (1u << 0) /* probe only devices bound to vfio-pci; the
+					* device is opened through VFIO (dk_pci_vfio_open)
+					* before probe and closed after remove */
+#define DK_PCI_DRV_SPARSE_SPLIT (1u << 1) /* with NEED_VFIO: map sparse BARs area by
+					   * area (DK_PCI_VFIO_SPARSE_SPLIT) */
 
 struct dk_pci_driver {
 	struct dk_driver driver;
@@ -355,6 +359,131 @@ DK_EXPORT int dk_pci_unbind(const char *name);
  */
 typedef void (*dk_pci_blocker_fn)(const char *member, const char *driver, void *arg);
 DK_EXPORT int dk_pci_group_blockers(const char *name, dk_pci_blocker_fn cb, void *arg);
+
+/* ---- VFIO access: regions, MMIO ---------------------------------------------- */
+
+struct dk_vfio_device;
+
+/* dk_pci_vfio_open_flags() flags */
+#define DK_PCI_VFIO_SPARSE_SPLIT (1u << 0) /* map each sparse area on its own */
+
+/* Region indexes of a vfio-pci device: BAR0..5 are 0..5, then: */
+#define DK_PCI_REGION_ROM 6
+#define DK_PCI_REGION_CONFIG 7
+#define DK_PCI_REGION_VGA 8
+
+/* dk_pci_region.flags (same values as DK_VFIO_REGION_*) */
+#define DK_PCI_REGION_READ (1u << 0)
+#define DK_PCI_REGION_WRITE (1u << 1)
+#define DK_PCI_REGION_MMAP (1u << 2)
+#define DK_PCI_REGION_SPARSE (1u << 8)
+#define DK_PCI_REGION_MSIX_MAPPABLE (1u << 9)
+#define DK_PCI_REGION_TYPED (1u << 10)
+
+enum dk_pci_map_mode {
+	DK_PCI_MAP_NONE = 0,     /* not mapped: MMIO goes through pread/pwrite */
+	DK_PCI_MAP_WHOLE = 1,    /* the whole region mapped at base */
+	DK_PCI_MAP_RESERVED = 2, /* sparse: one PROT_NONE reservation at base, the size of
+				  * the region, with each area mapped at base + offset */
+	DK_PCI_MAP_SPLIT = 3,    /* sparse: each area mapped on its own (areas[].addr) */
+};
+
+struct dk_pci_map_area {
+	uint64_t offset; /* inside the region */
+	uint64_t len;
+	void *addr; /* where it is mapped; NULL when it could not be (accessed by pread) */
+};
+
+struct dk_pci_region {
+	uint32_t index;
+	uint32_t flags;      /* DK_PCI_REGION_* */
+	uint64_t size;       /* 0: not implemented */
+	uint64_t fd_offset;  /* offset of the region in the VFIO device fd (from the kernel) */
+	enum dk_pci_map_mode mode;
+	void *base;          /* WHOLE and RESERVED modes; NULL otherwise */
+	uint32_t type, subtype; /* DK_PCI_REGION_TYPED */
+	uint32_t nr_areas;   /* mmappable areas (one covering the region when not sparse) */
+	const struct dk_pci_map_area *areas; /* owned by the library, valid while open */
+};
+
+/*
+ * Open dev through VFIO: opens its IOMMU group in the default container
+ * (attaching it, setting the IOMMU type), gets the device fd, reads every
+ * region's information and maps the BARs that can be mapped: whole BARs
+ * normally; sparse BARs as one PROT_NONE reservation with each area
+ * mapped at its offset (default) or area by area (flags
+ * DK_PCI_VFIO_SPARSE_SPLIT). Config space then goes through the VFIO
+ * config region (dk_pci_config_read/write). A BAR that cannot be mmapped
+ * (or an area whose mmap fails: warning) is reached through pread/pwrite.
+ * Opening an open device again takes another reference (flags must
+ * match). 0, or:
+ *   -EINVAL  NULL, or unknown flags
+ *   -ENODEV  not bound to a vfio driver (message: dmakit bind <BDF> vfio-pci),
+ *            or no IOMMU group
+ *   -EBUSY   already open with other flags
+ *   -EACCES  no permission on /dev/vfio (message: run as root)
+ *   -EPERM   the IOMMU group is not viable (message names the blockers)
+ *   -EPROTO  the kernel reported a malformed region
+ *   the errors of dk_vfio_device_open() and -ENOMEM otherwise
+ * On failure nothing stays open or mapped.
+ */
+DK_EXPORT int dk_pci_vfio_open(struct dk_pci_device *dev);
+DK_EXPORT int dk_pci_vfio_open_flags(struct dk_pci_device *dev, uint32_t flags);
+/*
+ * Drop a reference; the last one unmaps every BAR, puts config access back
+ * on sysfs and closes the VFIO device (and the group and container
+ * references). 0, -EINVAL (NULL), -ENODEV (not open).
+ */
+DK_EXPORT int dk_pci_vfio_close(struct dk_pci_device *dev);
+/* 1 when open through VFIO, 0 otherwise. */
+DK_EXPORT int dk_pci_vfio_is_open(const struct dk_pci_device *dev);
+/* The VFIO device of an open dev (for IRQs, reset; see dmakit/vfio.h), or NULL. */
+DK_EXPORT struct dk_vfio_device *dk_pci_vfio_device(const struct dk_pci_device *dev);
+/* Number of regions of an open dev (BARs, ROM, config, VGA, device-specific), or -ENODEV. */
+DK_EXPORT int dk_pci_region_count(const struct dk_pci_device *dev);
+/*
+ * Region index of an open dev: size, flags, mapping mode, base and areas
+ * (pointers valid until the device is closed). 0, or -EINVAL (NULL, index
+ * out of range: message), -ENODEV (not open: message).
+ */
+DK_EXPORT int dk_pci_region_info(const struct dk_pci_device *dev, unsigned int index,
+				 struct dk_pci_region *out);
+
+/*
+ * Read/write len bytes at offset of BAR bar (0..5; ROM 6, read only) of an
+ * open dev. When [offset, offset + len) lies inside one mapped area, the
+ * access goes through the mapping: one volatile access of the natural size
+ * for len 1/2/4/8 at an aligned offset, else a loop of the largest aligned
+ * accesses. Otherwise it goes through pread/pwrite on the device fd. The
+ * bounds are always checked. Returns len, or:
+ *   -EINVAL  NULL, bar out of range or not implemented, len > INT_MAX
+ *   -ERANGE  offset + len beyond the BAR (message names the BAR's size)
+ *   -EACCES  the region is not readable / writable
+ *   -ENODEV  dev is not open through VFIO (message: dk_pci_vfio_open)
+ *   -EIO     pread/pwrite transferred less than asked (or its errno)
+ * Thread-safety: like the device's registers; no library lock.
+ */
+DK_EXPORT int dk_pci_mmio_read(const struct dk_pci_device *dev, unsigned int bar, void *buf,
+			       size_t len, uint64_t offset);
+DK_EXPORT int dk_pci_mmio_write(const struct dk_pci_device *dev, unsigned int bar,
+				const void *buf, size_t len, uint64_t offset);
+/* Typed accesses: 0 or the negative errno of dk_pci_mmio_read/write. */
+DK_EXPORT int dk_pci_mmio_read8(const struct dk_pci_device *dev, unsigned int bar,
+				uint64_t offset, uint8_t *val);
+DK_EXPORT int dk_pci_mmio_read16(const struct dk_pci_device *dev, unsigned int bar,
+				 uint64_t offset, uint16_t *val);
+DK_EXPORT int dk_pci_mmio_read32(const struct dk_pci_device *dev, unsigned int bar,
+				 uint64_t offset, uint32_t *val);
+DK_EXPORT int dk_pci_mmio_read64(const struct dk_pci_device *dev, unsigned int bar,
+				 uint64_t offset, uint64_t *val);
+DK_EXPORT int dk_pci_mmio_write8(const struct dk_pci_device *dev, unsigned int bar,
+				 uint64_t offset, uint8_t val);
+DK_EXPORT int dk_pci_mmio_write16(const struct dk_pci_device *dev, unsigned int bar,
+				  uint64_t offset, uint16_t val);
+DK_EXPORT int dk_pci_mmio_write32(const struct dk_pci_device *dev, unsigned int bar,
+				  uint64_t offset, uint32_t val);
+DK_EXPORT int dk_pci_mmio_write64(const struct dk_pci_device *dev, unsigned int bar,
+				  uint64_t offset, uint64_t val);
 
 DK_END_DECLS
 

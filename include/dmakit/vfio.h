@@ -163,7 +163,9 @@ struct dk_vfio_region_info {
  *   -EPROTO  a malformed capability chain or sparse area list (message
  *            names the offset; report it as a kernel/driver bug)
  *   -ENOMEM, or the ioctl's errno
- * On failure *out holds no allocation.
+ * An index the kernel refuses with EINVAL although it is below num_regions
+ * (vfio-pci's VGA region on a device without VGA) is not implemented: 0,
+ * with size 0. On failure *out holds no allocation.
  */
 DK_EXPORT int dk_vfio_region_info(const struct dk_vfio_device *d, uint32_t index,
 				  struct dk_vfio_region_info *out);

@@ -135,6 +135,14 @@ int dk_vfio_region_info(const struct dk_vfio_device *d, uint32_t index,
 		struct vfio_region_info ri = {.argsz = (uint32_t)sz, .index = index};
 		memcpy(buf, &ri, sizeof(ri));
 		if (ioctl(d->fd, VFIO_DEVICE_GET_REGION_INFO, buf) < 0) {
+			if (errno == EINVAL) {
+				/* vfio-pci refuses indexes it does not implement on this
+				 * device (the VGA region without VGA): an empty region. */
+				DK_DEBUG("%s: region %u: not implemented (EINVAL)", d->name, index);
+				out->index = index;
+				rc = 0;
+				goto out;
+			}
 			rc = -errno;
 			DK_ERR("%s: VFIO_DEVICE_GET_REGION_INFO(%u): %s", d->name, index,
 			       strerror(errno));

@@ -79,7 +79,20 @@ int dk_pci_probe_device(struct dk_pci_device *dev)
 				  dev->kernel_driver[0] ? dev->kernel_driver : "no driver", d->name);
 			continue;
 		}
+		int opened = 0;
+		if (drv->flags & DK_PCI_DRV_NEED_VFIO) {
+			uint32_t of = (drv->flags & DK_PCI_DRV_SPARSE_SPLIT) ? DK_PCI_VFIO_SPARSE_SPLIT : 0;
+			int rc = dk_pci_vfio_open_flags(dev, of);
+			if (rc < 0) {
+				DK_ERR("%s: cannot open it through VFIO for driver %s: %s", d->name,
+				       drv->driver.name, strerror(-rc));
+				return rc;
+			}
+			opened = 1;
+		}
 		int rc = drv->probe(drv, dev);
+		if (rc < 0 && opened)
+			dk_pci_vfio_close(dev);
 		if (rc == -ENODEV)
 			continue;
 		if (rc < 0) {
@@ -87,6 +100,8 @@ int dk_pci_probe_device(struct dk_pci_device *dev)
 			       strerror(-rc));
 			return rc;
 		}
+		if (opened)
+			d->vfio->by_probe++;
 		d->driver = drv;
 		dev->device.driver = &drv->driver;
 		DK_INFO("%s: probed by %s", d->name, drv->driver.name);
@@ -108,6 +123,11 @@ int dk_pci_remove_device(struct dk_pci_device *dev)
 		if (rc < 0)
 			DK_WARN("%s: remove by driver %s failed: %s", d->name, d->driver->driver.name,
 				strerror(-rc));
+	}
+	/* The references the probe took (a driver may have closed them itself). */
+	while (d->vfio && d->vfio->by_probe > 0) {
+		d->vfio->by_probe--;
+		dk_pci_vfio_close(dev);
 	}
 	d->driver = NULL;
 	dev->device.driver = NULL;

@@ -7,9 +7,11 @@
 #define DK_PCI_INTERNAL_H
 
 #include <dmakit/pci.h>
+#include <dmakit/vfio.h>
 #include "core/sysfs.h"
 
 struct dk__pci_dev;
+struct dk__pci_vfio;
 
 /* How config space is reached: sysfs "config" today, the VFIO config region
  * for devices opened through VFIO (and for mdevs, which have no sysfs config). */
@@ -30,8 +32,48 @@ struct dk__pci_dev {
 	const struct dk__pci_config_ops *cfg_ops;
 	void *cfg_ctx;
 	struct dk_pci_driver *driver; /* dmakit driver probed on it */
-	void *vfio;                   /* reserved for the VFIO layer */
+	struct dk__pci_vfio *vfio;    /* VFIO state while open (pci_vfio.c), else NULL */
 };
+
+/* One region of a device opened through VFIO (pci_region.c). */
+struct dk__pci_region {
+	struct dk_pci_region pub;       /* areas points at map_areas */
+	struct dk_pci_map_area *map_areas;
+	void *map_base;                 /* the whole mapping or the reservation */
+	size_t map_len;
+};
+
+/* VFIO state of an open device (pci_vfio.c). */
+struct dk__pci_vfio {
+	struct dk_vfio_device *vdev;
+	int fd;                  /* the device fd */
+	unsigned int opens;
+	uint32_t open_flags;     /* DK_PCI_VFIO_* */
+	int by_probe;            /* opened by dk_pci_probe_device: closed at remove */
+	int force_rw;            /* tests: every MMIO through pread/pwrite */
+	uint32_t nr_regions;
+	struct dk__pci_region *regions;
+	const struct dk__pci_config_ops *saved_cfg_ops;
+	void *saved_cfg_ctx;
+};
+
+/*
+ * Map region r described by ri (from VFIO_DEVICE_GET_REGION_INFO) of
+ * device fd fd, the way pci.h describes (whole / reserved / split). An
+ * mmap failure is a warning: the area stays unmapped (addr NULL) and MMIO
+ * goes through pread/pwrite. -ENOMEM when the reservation or the area list
+ * cannot be allocated (nothing left mapped).
+ */
+int dk__pci_region_map(struct dk__pci_region *r, const struct dk_vfio_region_info *ri, int fd,
+		       int split, const char *devname);
+void dk__pci_region_unmap(struct dk__pci_region *r);
+
+/* The area of r holding [off, off + len) completely, or NULL. */
+const struct dk_pci_map_area *dk__pci_region_area(const struct dk__pci_region *r, uint64_t off,
+						  uint64_t len);
+
+/* Close VFIO completely (every reference): device free and rescans. */
+void dk__pci_vfio_release(struct dk__pci_dev *d);
 
 static inline struct dk__pci_dev *dk__pci_dev(const struct dk_pci_device *d)
 {

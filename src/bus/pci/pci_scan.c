@@ -57,6 +57,7 @@ static void dev_free(struct dk__pci_dev *d)
 {
 	if (!d)
 		return;
+	dk__pci_vfio_release(d);
 	free(d->devpath);
 	free(d);
 }

@@ -117,10 +117,16 @@ DK_TEST(need_vfio_skips_devices_on_other_kernel_drivers)
 	REQUIRE_INT_EQ(dk_pci_driver_register(&g_vfio_only), 0);
 	dk_test_log_capture_start();
 	REQUIRE_INT_EQ(init_at(fx, NULL, NULL), 0);
-	CHECK_INT_EQ(g_probed, 1);
-	REQUIRE(g_last != NULL);
-	CHECK_STR_EQ(g_last->device.name, "0000:00:05.0");
 	CHECK_STR_CONTAINS(dk_test_log_captured(), "run `dmakit bind 0000:00:04.0`");
+	/* 00:05.0 is on vfio-pci, so the probe opens it through VFIO first; the
+	 * fixture has no IOMMU group (and no /dev/vfio), so the open fails, the
+	 * driver's probe is never called and the device stays unprobed. The VM
+	 * suite covers the successful open. */
+	CHECK_INT_EQ(g_probed, 0);
+	CHECK_STR_CONTAINS(dk_test_log_captured(),
+			   "0000:00:05.0: cannot open it through VFIO for driver test-edu");
+	CHECK(dk_pci_find("0000:00:05.0")->device.driver == NULL);
+	CHECK(!dk_pci_vfio_is_open(dk_pci_find("0000:00:05.0")));
 	dk_cleanup();
 	dk_pci_driver_unregister(&g_vfio_only);
 	dk_fx_free(fx);

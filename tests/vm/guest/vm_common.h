@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Shared by the VM guest test programs: start the library on the guest's
+ * /sys, bind a device to vfio-pci, and wait on an eventfd. The VM is the
+ * machine tests/vm/run.sh boots (edu at 0000:03:00.0, NVMe at 0000:04:00.0).
+ */
+#ifndef DK_VM_COMMON_H
+#define DK_VM_COMMON_H
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <dmakit/dmakit.h>
+
+#include "tap.h"
+
+#define VM_EDU "0000:03:00.0"
+#define VM_NVME "0000:04:00.0"
+
+/*
+ * dk_init (no probe) on the real /sys unless initialized; skips when not in
+ * the VM. The TAP harness calls dk_cleanup() after every test (which closes
+ * every device and the default container), so each test starts afresh.
+ */
+static inline void vm_init(void)
+{
+	if (dk_initialized())
+		return;
+	if (!getenv("DK_VM"))
+		SKIP("not in the dmakit test VM (run it with tests/vm/run.sh)");
+	struct dk_init_params p;
+	dk_init_params_default(&p);
+	p.flags = DK_INIT_NO_PROBE;
+	REQUIRE_INT_EQ(dk_init(&p), 0);
+}
+
+/* The device, opened through VFIO (it must be bound to vfio-pci already). */
+static inline struct dk_pci_device *vm_open(const char *bdf)
+{
+	vm_init();
+	struct dk_pci_device *d = dk_pci_find(bdf);
+	REQUIRE(d != NULL);
+	if (!dk_pci_vfio_is_open(d))
+		REQUIRE_INT_EQ(dk_pci_vfio_open(d), 0);
+	return d;
+}
+
+/* The device, bound to vfio-pci (binding it when needed). */
+static inline struct dk_pci_device *vm_vfio_dev(const char *bdf)
+{
+	vm_init();
+	struct dk_pci_device *d = dk_pci_find(bdf);
+	REQUIRE(d != NULL);
+	REQUIRE_INT_EQ(dk_pci_bind(bdf, "vfio-pci"), 0);
+	return d;
+}
+
+/* Wait up to ms for the eventfd; returns its counter, 0 on timeout. */
+static inline uint64_t vm_wait_eventfd(int efd, int ms)
+{
+	struct pollfd p = {.fd = efd, .events = POLLIN};
+	if (poll(&p, 1, ms) != 1)
+		return 0;
+	uint64_t v = 0;
+	if (read(efd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+		return 0;
+	return v;
+}
+
+#endif
