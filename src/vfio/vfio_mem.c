@@ -224,15 +224,18 @@ static void on_event(enum dk_mem_event ev, const void *va, size_t len, void *arg
 int dk__vfio_mem_container_ready(struct dk_vfio_container *c)
 {
 	pthread_mutex_lock(&g_lock);
-	/* Every time: the memory layer drops its callbacks when it is torn down. */
-	int reg = dk_mem_event_callback_register(EVENT_NAME, on_event, NULL);
-	if (reg < 0 && reg != -EEXIST) {
-		pthread_mutex_unlock(&g_lock);
-		DK_ERR("cannot follow memory events (%s): heap memory will not be DMA-mapped",
-		       strerror(-reg));
-		return reg;
+	/* Registered until dk__vfio_mem_cleanup (every teardown of the library
+	 * runs it before the memory layer drops its callbacks). */
+	if (!g_cb_registered) {
+		int reg = dk_mem_event_callback_register(EVENT_NAME, on_event, NULL);
+		if (reg < 0) {
+			pthread_mutex_unlock(&g_lock);
+			DK_ERR("cannot follow memory events (%s): heap memory will not be DMA-mapped",
+			       strerror(-reg));
+			return reg;
+		}
+		g_cb_registered = 1;
 	}
-	g_cb_registered = 1;
 	struct ctab *t = tab_of(c);
 	if (!t) {
 		t = calloc(1, sizeof(*t));
