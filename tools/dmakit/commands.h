@@ -81,5 +81,7 @@ int cli_cmd_tree(const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_show(const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_bind(const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_unbind(const struct cli_command *cmd, int argc, char **argv);
+int cli_cmd_regions(const struct cli_command *cmd, int argc, char **argv);
+int cli_cmd_iommu(const struct cli_command *cmd, int argc, char **argv);
 
 #endif
