@@ -61,9 +61,10 @@ int dk__vfio_group_blockers(int group, char *buf, size_t len)
 	int nn = 0;
 	struct dirent *de;
 	while ((de = readdir(dir)) && nn < 64) {
-		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(names[0]))
+		size_t l = strlen(de->d_name);
+		if (de->d_name[0] == '.' || l >= sizeof(names[0]))
 			continue;
-		snprintf(names[nn++], sizeof(names[0]), "%s", de->d_name);
+		memcpy(names[nn++], de->d_name, l + 1);
 	}
 	closedir(dir);
 	qsort(names, (size_t)nn, sizeof(names[0]), cmp_name);

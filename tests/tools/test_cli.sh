@@ -78,7 +78,8 @@ check "--version prints the version" eval 'rc_is 0 && grep -qE "^dmakit [0-9]+\.
 
 run --help
 check "--help lists every command" eval 'rc_is 0 && out_has "devices" && out_has "tree" &&
-	out_has "show ADDR" && out_has "bind ADDR" && out_has "unbind ADDR" && out_has "--sysfs-root"'
+	out_has "show ADDR" && out_has "bind ADDR" && out_has "unbind ADDR" && out_has "regions ADDR" &&
+	out_has "iommu" && out_has "--sysfs-root"'
 
 run help
 check "help is the same as --help" eval 'rc_is 0 && out_has "unbind ADDR"'
@@ -246,6 +247,40 @@ DMAKIT_RUNTIME_DIR="$tmp/runtime" run heaps 'bad/prefix'
 check "heaps: bad prefix: exit 1, names the allowed characters" eval 'rc_is 1 && err_has "A-Z a-z 0-9"'
 run heaps a b
 check "heaps: two prefixes: exit 2" rc_is 2
+# ---- regions / iommu (VFIO: only the error paths run on a fixture) -------------
+
+run regions 0000:03:00.0
+check "regions: device on nvme: exit 1, says how to bind it" eval 'rc_is 1 &&
+	err_has "0000:03:00.0 is bound to nvme, not to vfio-pci: bind it: dmakit bind 0000:03:00.0 vfio-pci" &&
+	err_has "run \`dmakit bind 0000:03:00.0\` first"'
+
+run regions 0000:04:02.1 --json
+check "regions: unbound device: exit 1, no JSON on stdout" eval 'rc_is 1 && err_has "bound to no driver" && [ ! -s "$tmp/out" ]'
+
+run regions 3:00
+check "regions: bad address: exit 2 with usage" eval 'rc_is 2 && err_has "is not a PCI address" && err_has "usage: dmakit regions ADDR"'
+
+run regions
+check "regions: no address: exit 2" eval 'rc_is 2 && err_has "which device?"'
+
+run regions 0000:09:00.0
+check "regions: no such device: exit 1" eval 'rc_is 1 && err_has "no PCI device 0000:09:00.0"'
+
+run iommu extra
+check "iommu: unexpected argument: exit 2" eval 'rc_is 2 && err_has "unexpected argument"'
+
+# 0000:00:02.0 is on vfio-pci in IOMMU group 9 of the fixture; the host has no
+# /dev/vfio/9 for it (skipped where it has one).
+if [ ! -e /dev/vfio/9 ]; then
+	run regions 0000:00:02.0
+	check "regions: vfio-pci device whose group node is missing: exit 1, names the node" eval 'rc_is 1 && err_has "/dev/vfio/"'
+	run iommu
+	check "iommu: group cannot be opened: exit 1, says so" eval 'rc_is 1 && err_has "skipping IOMMU group 9 of 0000:00:02.0" &&
+		err_has "no IOMMU group of a vfio-pci device could be opened"'
+else
+	n=$((n + 1)); echo "ok $n - regions: vfio-pci device whose group node is missing # SKIP the host has /dev/vfio/9"
+	n=$((n + 1)); echo "ok $n - iommu: group cannot be opened # SKIP the host has /dev/vfio/9"
+fi
 
 # ---- bind / unbind (these change the tree) -------------------------------------
 

@@ -82,5 +82,7 @@ int cli_cmd_show(const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_bind(const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_unbind(const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_heaps(const struct cli_command *cmd, int argc, char **argv);
+int cli_cmd_regions(const struct cli_command *cmd, int argc, char **argv);
+int cli_cmd_iommu(const struct cli_command *cmd, int argc, char **argv);
 
 #endif

@@ -45,6 +45,13 @@ static const struct cli_command g_commands[] = {
      "PREFIX names the instance (default: $DMAKIT_PREFIX, else \"dmakit\"); the runtime\n"
      "directory is $DMAKIT_RUNTIME_DIR, else the library's default",
      cli_cmd_heaps},
+    {"regions", "ADDR [--json]",
+     "open a device through VFIO: regions, flags, sparse areas, capabilities, IRQ counts",
+     "the device must be bound to vfio-pci (dmakit bind ADDR); needs access to /dev/vfio",
+     cli_cmd_regions},
+    {"iommu", "[--json]",
+     "the VFIO type1 IOMMU: page sizes, usable IOVA ranges, DMA mappings available",
+     "opens the IOMMU groups of the devices bound to vfio-pci in one container", cli_cmd_iommu},
     {"help", "[COMMAND]", "show this help, or the help of one command", NULL, cmd_help},
 };
 

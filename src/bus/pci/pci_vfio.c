@@ -75,7 +75,7 @@ static void free_state(struct dk__pci_vfio *v)
 /* The kernel driver bound now and the IOMMU group, read fresh from sysfs. */
 static int check_bound(struct dk__pci_dev *d, int *group)
 {
-	char rel[DK__PATH_MAX], drv[64], buf[32];
+	char rel[DK__PATH_MAX], drv[sizeof(d->pub.kernel_driver)], buf[32];
 	if (!d->sysfs_rel[0]) {
 		DK_ERR("%s has no sysfs directory: cannot open it through VFIO", d->name);
 		return -ENODEV;
