@@ -38,7 +38,8 @@ kver=$(uname -r)
 export DK_VM_KERNEL=$kver DK_VM_TEST_TIMEOUT=$timeout_s
 echo "@@DK-INIT kernel=$kver uptime=$(uptime)"
 
-# Modules, in dependency order (written by run.sh from modules.dep).
+# Modules, in dependency order (written by run.sh from modules.dep), then the test
+# modules (extra/*.ko: dk_sparse and any run.sh --module).
 nmod=0
 nfail=0
 while read -r path; do
