@@ -4,7 +4,8 @@
 # Usage: scripts/deps.sh build|test|demo|vm
 #
 #   vm: what the VM suite (tests/vm/run.sh, docs/vm.md) needs: QEMU, a kernel image with
-#       its modules, busybox, and the headers of that same kernel to build the test mdev
+#       its modules, busybox, libc6-dev (libc.a: the guest programs are static),
+#       and the headers of that same kernel to build the test mdev
 #       module. The kernel version is read from /lib/modules after the image is
 #       installed (DK_VM_KVER overrides it), never hard-coded. Exit status 77 when
 #       packages are missing and this is not root: the VM suite is then skipped.
@@ -15,7 +16,7 @@ want=(meson ninja-build gcc pkg-config python3 pciutils)
 case "$mode" in
   build|demo) ;;
   test) want+=(clang libclang-rt-14-dev) ;;
-  vm) want=(qemu-system-x86 linux-image-amd64 busybox-static cpio gzip python3 make gcc) ;;
+  vm) want=(qemu-system-x86 linux-image-amd64 busybox-static cpio gzip python3 make gcc libc6-dev) ;;
   *) echo "usage: $0 build|test|demo|vm" >&2; exit 2 ;;
 esac
 
