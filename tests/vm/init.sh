@@ -9,6 +9,7 @@
 #   @@DK-READY modules=<n> failed=<n> uptime=<s>
 #   @@DK-BEGIN <name>
 #   @@DK-END <name> rc=<n> secs=<s> [timeout=1]
+#   @@DK-KTROUBLE <kernel log line>   (a warning, BUG or oops the quiet console hid)
 #   @@DK-DONE uptime=<s>
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin HOME=/root TERM=dumb
 
@@ -71,6 +72,11 @@ while read -r name; do
 	fi
 	echo "@@DK-END $name rc=$rc secs=$secs$extra"
 done </etc/dk/tests
+
+# The console is quiet (loglevel 4), so kernel warnings from a module under test would
+# go unseen: report them from the kernel log.
+dmesg | grep -E 'WARNING:|BUG:|Oops|general protection fault|Call Trace|kernel BUG' |
+	while IFS= read -r line; do echo "@@DK-KTROUBLE $line"; done
 
 echo "@@DK-DONE uptime=$(uptime)"
 sync
