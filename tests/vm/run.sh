@@ -105,7 +105,11 @@ fi
 [ -n "$kver" ] || { log "no kernel: no /lib/modules/<v> with /boot/vmlinuz-<v> (install linux-image-amd64)"; exit 1; }
 kimage=/boot/vmlinuz-$kver
 moddir=/lib/modules/$kver
-[ -r "$kimage" ] || { log "$kimage is not readable (Debian installs it mode 0600): run as root, or chmod a+r it"; exit 1; }
+if [ ! -r "$kimage" ]; then
+	log "$kimage is not readable (Debian installs it mode 0600): run as root, or chmod a+r it"
+	echo "1..0 # SKIP $kimage is not readable by this user"
+	exit 77
+fi
 
 qemu=${DK_VM_QEMU:-qemu-system-x86_64}
 command -v "$qemu" >/dev/null || { log "$qemu not found (apt-get install qemu-system-x86)"; exit 1; }

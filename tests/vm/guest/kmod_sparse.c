@@ -4,7 +4,8 @@
  * ioctls, without the library. Creates an instance through sysfs, opens it through a
  * type1 container, checks the device and region info (the SPARSE_MMAP capability of
  * BAR0), mmaps each area, uses the trapped registers with pread/pwrite, checks that
- * mmap outside the areas fails, resets the device and removes the instance.
+ * mmap outside the areas fails, resets the device and removes the instance; then
+ * fills every instance slot, and unloads and reloads the module.
  * The tests run in order and share the state in g.
  */
 #include <dirent.h>
@@ -16,6 +17,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <linux/vfio.h>
@@ -539,4 +542,71 @@ DK_TEST(remove_instance)
 	CHECK_INT_EQ(read_int(TYPE_DIR "/available_instances"), DKS_MAX_INSTANCES);
 	snprintf(path, sizeof(path), "/dev/vfio/%d", g.group_id);
 	CHECK(stat(path, &st) != 0);
+}
+
+static int create_uuid(char *uuid, size_t len)
+{
+	int rc = read_text("/proc/sys/kernel/random/uuid", uuid, len);
+	return rc ? rc : write_text(TYPE_DIR "/create", uuid);
+}
+
+static int remove_uuid(const char *uuid)
+{
+	char path[256];
+	snprintf(path, sizeof(path), MDEV_DEVICES "/%s/remove", uuid);
+	return write_text(path, "1");
+}
+
+DK_TEST(instance_limit)
+{
+	char uuids[DKS_MAX_INSTANCES][40];
+	struct stat st;
+	if (stat(TYPE_DIR, &st) != 0)
+		SKIP("no dk_sparse type directory");
+	int made = 0;
+	for (; made < DKS_MAX_INSTANCES; made++)
+		if (create_uuid(uuids[made], sizeof(uuids[made])) != 0)
+			break;
+	CHECK_INT_EQ(made, DKS_MAX_INSTANCES);
+	CHECK_INT_EQ(read_int(TYPE_DIR "/available_instances"), 0);
+	char extra[40];
+	int rc = create_uuid(extra, sizeof(extra));
+	CHECK(rc < 0);
+	if (rc == 0)
+		remove_uuid(extra);
+	else
+		printf("# instance %d: %s\n", DKS_MAX_INSTANCES + 1, strerror(-rc));
+	for (int i = 0; i < made; i++)
+		CHECK_INT_EQ(remove_uuid(uuids[i]), 0);
+	CHECK_INT_EQ(read_int(TYPE_DIR "/available_instances"), DKS_MAX_INSTANCES);
+}
+
+/* The module's exit path runs nowhere else: unload it, then load it again for the
+ * programs after this one. */
+DK_TEST(module_unloads_and_reloads)
+{
+	char path[256];
+	struct stat st;
+	struct utsname u;
+	if (stat("/sys/module/dk_sparse", &st) != 0)
+		SKIP("module dk_sparse is not loaded");
+	REQUIRE(uname(&u) == 0);
+	snprintf(path, sizeof(path), "/lib/modules/%s/extra/dk_sparse.ko", u.release);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	REQUIRE(fd >= 0);
+	if (syscall(SYS_delete_module, "dk_sparse", O_NONBLOCK) != 0) {
+		dk_test_fail(__FILE__, __LINE__, "delete_module(dk_sparse): %s", strerror(errno));
+		close(fd);
+		dk_test_end();
+	}
+	CHECK(stat("/sys/module/dk_sparse", &st) != 0);
+	CHECK(stat("/sys/class/mdev_bus/" DKS_PARENT_NAME, &st) != 0);
+	long rc = syscall(SYS_finit_module, fd, "", 0);
+	int e = errno;
+	close(fd);
+	if (rc != 0)
+		dk_test_fail(__FILE__, __LINE__, "finit_module(%s): %s", path, strerror(e));
+	REQUIRE(rc == 0);
+	CHECK(stat(TYPE_DIR, &st) == 0);
+	CHECK_INT_EQ(read_int(TYPE_DIR "/available_instances"), DKS_MAX_INSTANCES);
 }
