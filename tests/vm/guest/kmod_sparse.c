@@ -27,7 +27,7 @@
 
 #include "../kmod/dk_sparse_regs.h"
 
-#define TYPE_DIR "/sys/class/mdev_bus/" DKS_PARENT_NAME "/mdev_supported_types/" DKS_TYPE_NAME
+#define TYPE_DIR     "/sys/class/mdev_bus/" DKS_PARENT_NAME "/mdev_supported_types/" DKS_TYPE_NAME
 #define MDEV_DEVICES "/sys/bus/mdev/devices"
 
 static struct {
@@ -39,14 +39,14 @@ static struct {
 	uint64_t cfg_off, bar0_off;
 	int have_bar0; /* bar0_off is known (it is 0 for vfio-pci: index 0 << 40) */
 	void *map[DKS_NR_AREAS];
-} g = { .group_id = -1, .container = -1, .group = -1, .device = -1 };
+} g = {.group_id = -1, .container = -1, .group = -1, .device = -1};
 
 static const struct {
 	uint32_t offset, size;
 } areas[DKS_NR_AREAS] = {
-	{ DKS_AREA0_OFFSET, DKS_AREA0_SIZE },
-	{ DKS_AREA1_OFFSET, DKS_AREA1_SIZE },
-	{ DKS_AREA2_OFFSET, DKS_AREA2_SIZE },
+    {DKS_AREA0_OFFSET, DKS_AREA0_SIZE},
+    {DKS_AREA1_OFFSET, DKS_AREA1_SIZE},
+    {DKS_AREA2_OFFSET, DKS_AREA2_SIZE},
 };
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -121,20 +121,22 @@ static uint32_t cfg_read32(uint32_t off)
 {
 	uint32_t v = 0;
 	if (pread(g.device, &v, 4, (off_t)(g.cfg_off + off)) != 4)
-		dk_test_fail(__FILE__, __LINE__, "pread of config 0x%02x: %s", off, strerror(errno));
+		dk_test_fail(__FILE__, __LINE__, "pread of config 0x%02x: %s", off,
+			     strerror(errno));
 	return v;
 }
 
 static void cfg_write32(uint32_t off, uint32_t v)
 {
 	if (pwrite(g.device, &v, 4, (off_t)(g.cfg_off + off)) != 4)
-		dk_test_fail(__FILE__, __LINE__, "pwrite of config 0x%02x: %s", off, strerror(errno));
+		dk_test_fail(__FILE__, __LINE__, "pwrite of config 0x%02x: %s", off,
+			     strerror(errno));
 }
 
 /* Region info with the argsz retry; the caller frees. NULL and errno on failure. */
 static struct vfio_region_info *region_info(uint32_t index, uint32_t *first_argsz)
 {
-	struct vfio_region_info probe = { .argsz = sizeof(probe), .index = index };
+	struct vfio_region_info probe = {.argsz = sizeof(probe), .index = index};
 	if (ioctl(g.device, VFIO_DEVICE_GET_REGION_INFO, &probe) < 0)
 		return NULL;
 	if (first_argsz)
@@ -229,7 +231,7 @@ DK_TEST(open_container_group_device)
 	snprintf(path, sizeof(path), "/dev/vfio/%d", g.group_id);
 	g.group = open(path, O_RDWR | O_CLOEXEC);
 	REQUIRE(g.group >= 0);
-	struct vfio_group_status status = { .argsz = sizeof(status) };
+	struct vfio_group_status status = {.argsz = sizeof(status)};
 	REQUIRE(ioctl(g.group, VFIO_GROUP_GET_STATUS, &status) == 0);
 	REQUIRE(status.flags & VFIO_GROUP_FLAGS_VIABLE);
 	REQUIRE(ioctl(g.group, VFIO_GROUP_SET_CONTAINER, &g.container) == 0);
@@ -244,14 +246,14 @@ DK_TEST(open_container_group_device)
 DK_TEST(device_info)
 {
 	need_device();
-	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct vfio_device_info info = {.argsz = sizeof(info)};
 	REQUIRE(ioctl(g.device, VFIO_DEVICE_GET_INFO, &info) == 0);
 	CHECK(info.flags & VFIO_DEVICE_FLAGS_PCI);
 	CHECK(info.flags & VFIO_DEVICE_FLAGS_RESET);
 	CHECK_INT_EQ(info.num_regions, VFIO_PCI_NUM_REGIONS);
 	CHECK_INT_EQ(info.num_irqs, VFIO_PCI_NUM_IRQS);
 
-	struct vfio_irq_info irq = { .argsz = sizeof(irq), .index = VFIO_PCI_INTX_IRQ_INDEX };
+	struct vfio_irq_info irq = {.argsz = sizeof(irq), .index = VFIO_PCI_INTX_IRQ_INDEX};
 	REQUIRE(ioctl(g.device, VFIO_DEVICE_GET_IRQ_INFO, &irq) == 0);
 	CHECK_INT_EQ(irq.count, 0);
 	irq.index = VFIO_PCI_NUM_IRQS;
@@ -276,7 +278,7 @@ DK_TEST(config_region_and_bar_sizing)
 	/* Sizing: all ones into BAR0 reads back the size mask; BAR1 stays 0 (size 0). */
 	uint32_t old = cfg_read32(0x10);
 	cfg_write32(0x10, 0xffffffff);
-	CHECK_INT_EQ(cfg_read32(0x10), (uint32_t)~(DKS_BAR0_SIZE - 1));
+	CHECK_INT_EQ(cfg_read32(0x10), (uint32_t) ~(DKS_BAR0_SIZE - 1));
 	cfg_write32(0x10, old);
 	CHECK_INT_EQ(cfg_read32(0x10), old);
 	cfg_write32(0x14, 0xffffffff);
@@ -316,7 +318,8 @@ DK_TEST(bar0_region_info_has_sparse_mmap)
 	CHECK((char *)&sp->areas[sp->nr_areas] <= (char *)info + info->argsz);
 	for (uint32_t i = 0; i < sp->nr_areas && i < DKS_NR_AREAS; i++) {
 		printf("# area %u: offset 0x%llx size 0x%llx\n", i,
-		       (unsigned long long)sp->areas[i].offset, (unsigned long long)sp->areas[i].size);
+		       (unsigned long long)sp->areas[i].offset,
+		       (unsigned long long)sp->areas[i].size);
 		CHECK_INT_EQ(sp->areas[i].offset, areas[i].offset);
 		CHECK_INT_EQ(sp->areas[i].size, areas[i].size);
 	}
@@ -332,7 +335,7 @@ DK_TEST(other_regions_are_empty)
 		CHECK_INT_EQ(info->size, 0);
 		free(info);
 	}
-	struct vfio_region_info bad = { .argsz = sizeof(bad), .index = VFIO_PCI_NUM_REGIONS };
+	struct vfio_region_info bad = {.argsz = sizeof(bad), .index = VFIO_PCI_NUM_REGIONS};
 	CHECK(ioctl(g.device, VFIO_DEVICE_GET_REGION_INFO, &bad) < 0 && errno == EINVAL);
 }
 
@@ -414,7 +417,8 @@ DK_TEST(mapping_and_pread_see_the_same_memory)
 		uint32_t *buf = malloc(areas[i].size);
 		REQUIRE(buf);
 		/* The whole area through read(): what the mapping wrote. */
-		ssize_t got = pread(g.device, buf, areas[i].size, (off_t)(g.bar0_off + areas[i].offset));
+		ssize_t got =
+		    pread(g.device, buf, areas[i].size, (off_t)(g.bar0_off + areas[i].offset));
 		CHECK_INT_EQ(got, areas[i].size);
 		int bad = 0;
 		for (size_t k = 0; k < n; k++)
@@ -471,12 +475,12 @@ DK_TEST(mmap_outside_an_area_fails)
 		uint64_t off, len;
 		const char *what;
 	} bad[] = {
-		{ 0x0000, 0x1000, "the register page" },
-		{ 0x2000, 0x1000, "a hole" },
-		{ 0x8000, 0x4000, "the hole before area 2" },
-		{ 0x1000, 0x2000, "area 0 and the hole after it" },
-		{ 0x0000, DKS_BAR0_SIZE, "all of BAR0" },
-		{ 0xc000, 0x8000, "past the end of BAR0" },
+	    {0x0000, 0x1000, "the register page"},
+	    {0x2000, 0x1000, "a hole"},
+	    {0x8000, 0x4000, "the hole before area 2"},
+	    {0x1000, 0x2000, "area 0 and the hole after it"},
+	    {0x0000, DKS_BAR0_SIZE, "all of BAR0"},
+	    {0xc000, 0x8000, "past the end of BAR0"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		void *p = mmap(NULL, bad[i].len, PROT_READ | PROT_WRITE, MAP_SHARED, g.device,

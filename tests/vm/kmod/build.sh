@@ -7,7 +7,7 @@
 # Usage: tests/vm/kmod/build.sh KVER OUTDIR     prints the path of dk_sparse.ko on stdout
 set -euo pipefail
 kver=${1:?usage: build.sh KVER OUTDIR}
-out=${2:?usage: build.sh KVER OUTDIR}
+out=$(realpath -m "${2:?usage: build.sh KVER OUTDIR}")  # make M= needs an absolute path
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 kbuild=/lib/modules/$kver/build
 err() { echo "kmod/build.sh: $*" >&2; exit 1; }

@@ -68,8 +68,10 @@ static const struct vfio_device_ops dks_ops;
 
 /* ---- config space -------------------------------------------------------------- */
 
-/* Bits software may change: command (memory space, bus master, INTx disable) and
- * the address bits of BAR0. Everything else reads as emulated and ignores writes. */
+/*
+ * Bits software may change: command (memory space, bus master, INTx disable) and
+ * the address bits of BAR0. Everything else reads as emulated and ignores writes.
+ */
 static u8 dks_config_wmask(unsigned int off)
 {
 	switch (off) {
