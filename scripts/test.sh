@@ -112,7 +112,7 @@ if [ "${DK_SKIP_VM:-0}" != 1 ]; then
         cat "$log"
         echo "ok 1 - vm aw-bits $aw # SKIP packages missing (see above)" >"$tap"
       elif ! grep -qE '^(ok|not ok)\b' "$tap"; then
-        vm_fail "$tap" "$log" "vm aw-bits $aw: tests/vm/run.sh failed (status $vrc) before the guest ran; its messages:"
+        vm_fail "$tap" "$log" "vm aw-bits $aw: tests/vm/run.sh failed (status $vrc) before the guest ran (its messages follow)"
         status=1
       else
         cat "$tap"

@@ -112,7 +112,7 @@ if [ ! -r "$kimage" ]; then
 fi
 
 qemu=${DK_VM_QEMU:-qemu-system-x86_64}
-command -v "$qemu" >/dev/null || { log "$qemu not found (apt-get install qemu-system-x86)"; exit 1; }
+command -v "$qemu" >/dev/null || { log "$qemu not found: apt-get install qemu-system-x86, or point DK_VM_QEMU at a QEMU binary"; exit 1; }
 busybox=/bin/busybox
 [ -x "$busybox" ] || { log "$busybox not found (apt-get install busybox-static)"; exit 1; }
 if ! file -b "$busybox" 2>/dev/null | grep -q "statically linked" && ldd "$busybox" >/dev/null 2>&1; then
