@@ -1,31 +1,90 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Install the Debian packages a dmakit job needs, or say what to install.
-# Usage: scripts/deps.sh build|test|demo
+# Usage: scripts/deps.sh build|test|demo|vm
+#
+#   vm: what the VM suite (tests/vm/run.sh, docs/vm.md) needs: QEMU, a kernel image with
+#       its modules, busybox, libc6-dev (libc.a: the guest programs are static),
+#       and the headers of that same kernel to build the test mdev
+#       module. The kernel version is read from /lib/modules after the image is
+#       installed (DK_VM_KVER overrides it), never hard-coded. Exit status 77 when
+#       packages are missing and this is not root: the VM suite is then skipped.
 set -euo pipefail
 
+mode=${1:-build}
 want=(meson ninja-build gcc pkg-config python3 pciutils)
-case "${1:-build}" in
+case "$mode" in
   build|demo) ;;
   test) want+=(clang libclang-rt-14-dev) ;;
-  *) echo "usage: $0 build|test|demo" >&2; exit 2 ;;
+  vm) want=(qemu-system-x86 linux-image-amd64 busybox-static cpio gzip python3 make gcc libc6-dev) ;;
+  *) echo "usage: $0 build|test|demo|vm" >&2; exit 2 ;;
 esac
 
-missing=()
-for p in "${want[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
+missing_of() { # PACKAGE... -> those not installed
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+  done
+}
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "dmakit: missing packages: ${missing[*]}" >&2
-  echo "dmakit: install them with: sudo apt-get install -y ${missing[*]}" >&2
+# The kernel the VM boots: DK_VM_KVER, else the newest version in /lib/modules that has
+# /boot/vmlinuz-<version> and a modules.dep (tests/vm/run.sh picks it the same way).
+vm_kver() {
+  local d
+  if [ -n "${DK_VM_KVER:-}" ]; then echo "$DK_VM_KVER"; return 0; fi
+  for d in $(ls -1 /lib/modules 2>/dev/null | sort -rV); do
+    if [ -f "/boot/vmlinuz-$d" ] && [ -f "/lib/modules/$d/modules.dep" ]; then
+      echo "$d"
+      return 0
+    fi
+  done
+  return 1
+}
+
+updated=0
+apt_install() { # PACKAGE...
+  export DEBIAN_FRONTEND=noninteractive
+  # Refresh the package lists once per run, when they are missing or older than a day.
+  if [ $updated -eq 0 ] &&
+     [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mtime -1 2>/dev/null | head -1)" ]; then
+    apt-get update -qq
+  fi
+  updated=1
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+not_root() { # CODE PACKAGE...
+  local code=$1
+  shift
+  echo "dmakit: missing packages: $*" >&2
+  echo "dmakit: install them with: sudo apt-get install -y --no-install-recommends $*" >&2
+  exit "$code"
+}
+
+mapfile -t missing < <(missing_of "${want[@]}")
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    [ "$mode" = vm ] && not_root 77 "${missing[@]}"
+    not_root 1 "${missing[@]}"
+  fi
+  echo "dmakit: installing ${missing[*]}"
+  apt_install "${missing[@]}"
+fi
+[ "$mode" = vm ] || exit 0
+
+# The VM suite also needs the headers of the kernel it boots (for tests/vm/kmod).
+kver=$(vm_kver) || {
+  echo "dmakit: no kernel for the VM: no /lib/modules/<version> with /boot/vmlinuz-<version>;" \
+       "install linux-image-amd64" >&2
   exit 1
+}
+[ -f "/lib/modules/$kver/build/Makefile" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  not_root 77 "linux-headers-$kver"
 fi
-echo "dmakit: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-# Refresh the package lists once when they are missing or older than a day.
-if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mtime -1 2>/dev/null | head -1)" ]; then
-  apt-get update -qq
-fi
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "dmakit: installing linux-headers-$kver (for the test mdev module of the VM suite)"
+apt_install "linux-headers-$kver"
+[ -f "/lib/modules/$kver/build/Makefile" ] || {
+  echo "dmakit: linux-headers-$kver is installed but /lib/modules/$kver/build/Makefile is missing" >&2
+  exit 1
+}

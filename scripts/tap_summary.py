@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Count TAP test cases in meson test logs (*.json) and plain TAP files (*.tap).
 
-Prints every failing case, then the closing line "N passed, N failed[, N skipped]".
+Prints every failing case, one line with the counts per file (gcc, asan, tsan, fuzz,
+vm-aw48, vm-aw39 ...), then the closing line "N passed, N failed[, N skipped]".
 Exit status 1 when any case failed or a test binary failed without TAP output
 (a crash counts as one failed case).
 """
@@ -37,8 +38,10 @@ def count(text, label):
 def main(d):
     tp = tf = ts = 0
     fails = []
+    parts = []
     for name in sorted(os.listdir(d)):
         path = os.path.join(d, name)
+        before = (tp, tf, ts)
         if name.endswith(".json"):
             with open(path) as f:
                 for line in f:
@@ -56,8 +59,15 @@ def main(d):
                 p, fl, s, fs = count(f.read(), name[:-4])
             tp, tf, ts = tp + p, tf + fl, ts + s
             fails += fs
+        else:
+            continue
+        dp, df, ds = tp - before[0], tf - before[1], ts - before[2]
+        parts.append(f"{name.rsplit('.', 1)[0]} {dp}" + (f"/{df} failed" if df else "") +
+                     (f"/{ds} skipped" if ds else ""))
     for x in fails:
         print("FAILED:", x)
+    if parts:
+        print("passed per part: " + ", ".join(parts))
     print(f"{tp} passed, {tf} failed" + (f", {ts} skipped" if ts else ""))
     return 1 if tf else 0
 

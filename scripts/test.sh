@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # The whole test suite: unit + CLI tests (gcc), the same unit tests under
-# AddressSanitizer + UndefinedBehaviorSanitizer and under ThreadSanitizer, and
-# every fuzz target for a bounded time (clang/libFuzzer). Installs its packages when run as root.
-# Last line: "N passed, N failed". Exit status non-zero on any failure.
+# AddressSanitizer + UndefinedBehaviorSanitizer and under ThreadSanitizer, every
+# fuzz target for a bounded time (clang/libFuzzer), and the VM suite (guest programs
+# in QEMU with an IOMMU, booted twice: IOMMU address width 48 and 39; docs/vm.md).
+# Installs its packages when run as root. Last line: "N passed, N failed".
+# Exit status non-zero on any failure.
 #
 # Environment: DK_FUZZ_SECONDS (default 30) per fuzz target;
-#              DK_SKIP_FUZZ=1 / DK_SKIP_ASAN=1 / DK_SKIP_TSAN=1 to leave those parts out.
+#              DK_SKIP_FUZZ=1 / DK_SKIP_ASAN=1 / DK_SKIP_TSAN=1 / DK_SKIP_VM=1 to leave
+#              those parts out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -69,6 +72,55 @@ if [ "${DK_SKIP_FUZZ:-0}" != 1 ]; then
   ninja -C build/fuzz || exit 1
   step "fuzzing ${DK_FUZZ_SECONDS:-30} s per target"
   fuzz/run.sh build/fuzz "${DK_FUZZ_SECONDS:-30}" | tee "$out/fuzz.tap" || status=1
+fi
+
+# 5. The VM suite. The guest programs (tests/vm/meson.build) are linked statically in
+# their own build; each boot runs all of them plus the shell checks in tests/vm/guest.
+# A boot that fails or hangs is reported as failed cases with the guest output.
+vm_fail() { # TAPFILE LOG MESSAGE: a failure that left no TAP of its own
+  { echo "not ok 1 - $3"; sed 's/^/#   /' "$2" 2>/dev/null | tail -40; } >>"$1"
+  cat "$1"
+}
+if [ "${DK_SKIP_VM:-0}" != 1 ]; then
+  step "VM suite: packages"
+  drc=0
+  scripts/deps.sh vm || drc=$?
+  if [ $drc -eq 77 ]; then
+    echo "ok 1 - vm suite # SKIP packages missing (see the apt-get line above)" >"$out/vm.tap"
+  elif [ $drc -ne 0 ]; then
+    echo "not ok 1 - vm suite: scripts/deps.sh vm failed (status $drc); see above" >"$out/vm.tap"
+    status=1
+  else
+    step "build (static guest programs)"
+    mkdir -p build/vm
+    if [ ! -f build/vm-static/build.ninja ]; then
+      meson setup build/vm-static --buildtype=debugoptimized -Dvm_static=true -Db_lto=false \
+        -Dbench=false >build/vm-static-setup.log 2>&1 || { cat build/vm-static-setup.log; exit 1; }
+    fi
+    ninja -C build/vm-static vm-guest || exit 1
+    mapfile -t vm_progs < <(find build/vm-static/tests/vm -maxdepth 1 -type f -name 'vm_*' -perm -u+x | sort
+                            find tests/vm/guest -maxdepth 1 -type f -name '*.sh' | sort)
+    for aw in 48 39; do
+      step "VM suite: IOMMU address width $aw bits (${#vm_progs[@]} programs)"
+      tap=$out/vm-aw$aw.tap
+      log=build/vm/run-aw$aw.log
+      t0=$SECONDS
+      vrc=0
+      tests/vm/run.sh --aw-bits "$aw" --timeout 240 "${vm_progs[@]}" >"$tap" 2>"$log" || vrc=$?
+      grep -E '^run\.sh: (kernel|initramfs)' "$log" || true
+      if [ $vrc -eq 77 ]; then
+        cat "$log"
+        echo "ok 1 - vm aw-bits $aw # SKIP packages missing (see above)" >"$tap"
+      elif ! grep -qE '^(ok|not ok)\b' "$tap"; then
+        vm_fail "$tap" "$log" "vm aw-bits $aw: tests/vm/run.sh failed (status $vrc) before the guest ran (its messages follow)"
+        status=1
+      else
+        cat "$tap"
+        [ $vrc -eq 0 ] || { status=1; cat "$log"; }
+      fi
+      echo "== VM suite aw-bits $aw: $((SECONDS - t0)) s"
+    done
+  fi
 fi
 
 python3 scripts/tap_summary.py "$out" || status=1

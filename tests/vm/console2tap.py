@@ -11,6 +11,7 @@ NAME... are the guest programs in the order /init runs them. Output (stdout):
   - "vm: booted ..."              one case: /init ran and every module loaded;
   - "NAME: <description>"         one case per TAP case the program printed;
   - "NAME: exit status 0"         one case per program (exit status, timeout, plan);
+  - "vm: kernel log clean"        one case: no warning, BUG or oops in the kernel log;
   - "vm: guest finished ..."      one case: /init reached @@DK-DONE.
 A failed program's whole output follows as "# " lines; a VM that never finished
 brings the tail of the console log. Exit status: 0 when every case passed, else 1.
@@ -19,7 +20,7 @@ import argparse
 import re
 import sys
 
-MARK = re.compile(r"@@DK-(INIT|MODFAIL|READY|BEGIN|END|DONE)(?:\s+(.*?))?\s*$")
+MARK = re.compile(r"@@DK-(INIT|MODFAIL|READY|BEGIN|END|KTROUBLE|DONE)(?:\s+(.*?))?\s*$")
 TAP_CASE = re.compile(r"^(not ok|ok)\b\s*(\d+)?\s*(?:-\s*)?(.*)$")
 TAP_PLAN = re.compile(r"^1\.\.(\d+)\s*(?:#\s*(.*))?$")
 BAIL = re.compile(r"^Bail out!\s*(.*)$")
@@ -51,7 +52,7 @@ class Prog:
 
 def parse(lines, names):
     progs = {n: Prog(n) for n in names}
-    vm = {"init": None, "ready": None, "done": None, "modfail": [], "extra": []}
+    vm = {"init": None, "ready": None, "done": None, "modfail": [], "ktrouble": [], "extra": []}
     cur = None
     for line in lines:
         m = MARK.search(line)
@@ -86,6 +87,8 @@ def parse(lines, names):
                 p.secs = d.get("secs")
                 p.timed_out = d.get("timeout") == "1"
             cur = None
+        elif kind == "KTROUBLE":
+            vm["ktrouble"].append(arg)
         elif kind == "DONE":
             vm["done"] = kv(arg)
             cur = None
@@ -208,7 +211,16 @@ def main():
     for name in names:
         report_prog(tap, progs[name], a.timeout)
 
-    # 3. the guest finished
+    # 3. the kernel log (init.sh reports it just before @@DK-DONE)
+    if vm["done"] is not None:
+        if vm["ktrouble"]:
+            tap.case(False, f"vm: kernel log clean: no, {len(vm['ktrouble'])} warning/BUG/oops "
+                     "lines in dmesg")
+            tap.diag(vm["ktrouble"][:40])
+        else:
+            tap.case(True, "vm: kernel log clean (no warning, BUG or oops in dmesg)")
+
+    # 4. the guest finished
     if vm["done"] is not None:
         tap.case(True, "vm: guest finished (@@DK-DONE) and powered off")
     else:

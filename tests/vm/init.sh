@@ -9,6 +9,7 @@
 #   @@DK-READY modules=<n> failed=<n> uptime=<s>
 #   @@DK-BEGIN <name>
 #   @@DK-END <name> rc=<n> secs=<s> [timeout=1]
+#   @@DK-KTROUBLE <kernel log line>   (a warning, BUG or oops the quiet console hid)
 #   @@DK-DONE uptime=<s>
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin HOME=/root TERM=dumb
 
@@ -38,7 +39,8 @@ kver=$(uname -r)
 export DK_VM_KERNEL=$kver DK_VM_TEST_TIMEOUT=$timeout_s
 echo "@@DK-INIT kernel=$kver uptime=$(uptime)"
 
-# Modules, in dependency order (written by run.sh from modules.dep).
+# Modules, in dependency order (written by run.sh from modules.dep), then the test
+# modules (extra/*.ko: dk_sparse and any run.sh --module).
 nmod=0
 nfail=0
 while read -r path; do
@@ -70,6 +72,11 @@ while read -r name; do
 	fi
 	echo "@@DK-END $name rc=$rc secs=$secs$extra"
 done </etc/dk/tests
+
+# The console is quiet (loglevel 4), so kernel warnings from a module under test would
+# go unseen: report them from the kernel log.
+dmesg | grep -E 'WARNING:|BUG:|Oops|general protection fault|Call Trace|kernel BUG' |
+	while IFS= read -r line; do echo "@@DK-KTROUBLE $line"; done
 
 echo "@@DK-DONE uptime=$(uptime)"
 sync

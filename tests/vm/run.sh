@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Run guest test programs in a QEMU (TCG) VM with an Intel IOMMU, a PCIe switch, an edu
-# device and an NVMe controller with a 16 MiB CMB; print one TAP stream. See docs/vm.md.
+# device, an NVMe controller with a 16 MiB CMB and the dk_sparse test mdev parent (our own
+# module, tests/vm/kmod); print one TAP stream. See docs/vm.md.
 #
 # Usage: tests/vm/run.sh [--aw-bits 39|48] [--timeout S] [--test-timeout S] [-v] PROGRAM|DIR...
 set -euo pipefail
@@ -19,6 +20,11 @@ options:
   --timeout S        hard timeout for the whole VM, in seconds (default 300)
   --test-timeout S   timeout of each program in the guest (default 120)
   --append ARGS      extra kernel command-line arguments
+  --module KO        an extra kernel module for the guest, loaded after the stock ones
+                     (repeatable; its dependencies must be among the stock modules)
+  --no-kmod          leave out dk_sparse, the test mdev module (tests/vm/kmod), which is
+                     otherwise built for the guest kernel (cached in OUT/kmod-<kver>)
+                     and loaded after vfio and mdev
   --out DIR          cache and log directory (default build/vm under the source tree)
   -v, --verbose      copy the guest console to stderr while the VM runs
   -h, --help         this text
@@ -37,6 +43,8 @@ test_timeout=120
 append=""
 out="$src/build/vm"
 verbose=0
+kmod=1
+extra_mods=()
 progs=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -50,6 +58,9 @@ while [ $# -gt 0 ]; do
 	--append=*) append=${1#*=}; shift ;;
 	--out) out=${2:?}; shift 2 ;;
 	--out=*) out=${1#*=}; shift ;;
+	--module) extra_mods+=("${2:?}"); shift 2 ;;
+	--module=*) extra_mods+=("${1#*=}"); shift ;;
+	--no-kmod) kmod=0; shift ;;
 	-v | --verbose) verbose=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; progs+=("$@"); break ;;
@@ -66,38 +77,18 @@ done
 log() { echo "run.sh: $*" >&2; }
 
 # ---------------------------------------------------------------------------------------
-# 1. Packages. qemu-system-x86 brings qemu-system-x86_64 and the SeaBIOS it boots with;
-#    linux-image-amd64 the kernel (/boot/vmlinuz-*) and its modules; busybox-static the
-#    guest userland; cpio and gzip pack the initramfs; python3 turns the console into TAP.
+# 1. Packages: scripts/deps.sh vm installs them when root (QEMU, the kernel image and its
+#    headers, busybox-static, cpio, gzip, make, gcc) or names them and exits 77.
 # ---------------------------------------------------------------------------------------
-need_pkgs() {
-	local want=(qemu-system-x86 linux-image-amd64 busybox-static cpio gzip python3 coreutils)
-	local p missing=()
-	for p in "${want[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-			missing+=("$p")
-	done
-	# Compressed modules (.ko.xz/.ko.zst) need their decompressor; checked after install.
-	echo "${missing[@]}"
-}
-install_pkgs() {
-	local missing=("$@")
-	[ ${#missing[@]} -gt 0 ] || return 0
-	if [ "$(id -u)" -ne 0 ]; then
-		log "missing packages: ${missing[*]}"
-		log "install them with: sudo apt-get install -y --no-install-recommends ${missing[*]}"
-		echo "1..0 # SKIP missing packages: ${missing[*]}"
-		exit 77
-	fi
-	log "installing ${missing[*]} (apt-get)"
-	export DEBIAN_FRONTEND=noninteractive
-	if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mtime -1 2>/dev/null | head -1)" ]; then
-		apt-get update -qq >&2
-	fi
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-}
-# shellcheck disable=SC2046
-install_pkgs $(need_pkgs)
+drc=0
+"$src/scripts/deps.sh" vm >&2 || drc=$?
+if [ $drc -eq 77 ]; then
+	echo "1..0 # SKIP the VM suite needs packages (see the message above)"
+	exit 77
+elif [ $drc -ne 0 ]; then
+	log "scripts/deps.sh vm failed (status $drc): the VM cannot be prepared"
+	exit 1
+fi
 
 # ---------------------------------------------------------------------------------------
 # 2. The kernel: the newest version in /lib/modules that has an image in /boot.
@@ -114,10 +105,14 @@ fi
 [ -n "$kver" ] || { log "no kernel: no /lib/modules/<v> with /boot/vmlinuz-<v> (install linux-image-amd64)"; exit 1; }
 kimage=/boot/vmlinuz-$kver
 moddir=/lib/modules/$kver
-[ -r "$kimage" ] || { log "$kimage is not readable (Debian installs it mode 0600): run as root, or chmod a+r it"; exit 1; }
+if [ ! -r "$kimage" ]; then
+	log "$kimage is not readable (Debian installs it mode 0600): run as root, or chmod a+r it"
+	echo "1..0 # SKIP $kimage is not readable by this user"
+	exit 77
+fi
 
 qemu=${DK_VM_QEMU:-qemu-system-x86_64}
-command -v "$qemu" >/dev/null || { log "$qemu not found (apt-get install qemu-system-x86)"; exit 1; }
+command -v "$qemu" >/dev/null || { log "$qemu not found: apt-get install qemu-system-x86, or point DK_VM_QEMU at a QEMU binary"; exit 1; }
 busybox=/bin/busybox
 [ -x "$busybox" ] || { log "$busybox not found (apt-get install busybox-static)"; exit 1; }
 if ! file -b "$busybox" 2>/dev/null | grep -q "statically linked" && ldd "$busybox" >/dev/null 2>&1; then
@@ -162,6 +157,16 @@ for w in "${want_mods[@]}"; do
 	fi
 done
 
+# Our own modules: dk_sparse, built against this kernel's headers, then any --module.
+if [ $kmod -eq 1 ]; then
+	ko=$("$here/kmod/build.sh" "$kver" "$out/kmod-$kver") || { log "cannot build tests/vm/kmod for $kver (see above)"; exit 1; }
+	extra_mods=("$ko" "${extra_mods[@]}")
+fi
+for ko in "${extra_mods[@]}"; do
+	case "$ko" in *.ko) ;; *) log "--module $ko: expected a .ko file"; exit 2 ;; esac
+	[ -f "$ko" ] || { log "--module $ko: no such file"; exit 2; }
+done
+
 # ---------------------------------------------------------------------------------------
 # 4. The initramfs: staged in build/vm/stage, packed to build/vm/initramfs-<hash>.cpio.gz
 #    and reused while the staged tree (busybox, modules, /init, the programs) is the same.
@@ -204,6 +209,13 @@ for p in "${order[@]}"; do
 	*) log "unknown module format: $p"; exit 1 ;;
 	esac
 	echo "${p%.ko*}.ko" >>"$stage/etc/dk/modules"
+done
+mkdir -p "$stage/lib/modules/$kver/extra"
+for ko in "${extra_mods[@]}"; do
+	name=$(basename "$ko")
+	[ -e "$stage/lib/modules/$kver/extra/$name" ] && { log "two modules named $name"; exit 2; }
+	cp "$ko" "$stage/lib/modules/$kver/extra/$name"
+	echo "extra/$name" >>"$stage/etc/dk/modules"
 done
 
 names=()
@@ -268,7 +280,7 @@ qemu_args=(
 )
 stamp=$(date +%Y%m%d-%H%M%S)
 console=$out/logs/console-$stamp.log
-log "kernel $kver, aw-bits $aw_bits, ${#names[@]} program(s), timeout ${vm_timeout} s; console: $console"
+log "kernel $kver, aw-bits $aw_bits, ${#order[@]}+${#extra_mods[@]} modules, ${#names[@]} program(s), timeout ${vm_timeout} s; console: $console"
 printf '%q ' "$qemu" "${qemu_args[@]}" >"$out/qemu-cmdline.txt"
 echo >>"$out/qemu-cmdline.txt"
 
