@@ -34,6 +34,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <dmakit/memory.h>
@@ -298,6 +299,26 @@ static void *reserve(size_t len)
 	return (void *)a;
 }
 
+/*
+ * Pages of the heap of NUMA node N come from node N when it has memory: a
+ * preferred policy on the list's whole file range (a shared policy of the
+ * memfd, so fallocate in any process follows it). Falls back to other nodes
+ * rather than failing; errors (no NUMA in the kernel, a container's seccomp)
+ * only lose the placement.
+ */
+static void prefer_node(const struct plist *pl)
+{
+	if (pl->socket < 0 || pl->socket >= 1024)
+		return;
+	unsigned long mask[1024 / (8 * sizeof(unsigned long))] = {0};
+	mask[(unsigned int)pl->socket / (8 * sizeof(unsigned long))] |=
+	    1ul << ((unsigned int)pl->socket % (8 * sizeof(unsigned long)));
+	if (syscall(SYS_mbind, (void *)pl->base, pl->len, 1 /* MPOL_PREFERRED */, mask,
+		    (unsigned long)1024, 0) < 0)
+		DK_DEBUG("NUMA placement of the page list for node %d: mbind: %s", pl->socket,
+			 strerror(errno));
+}
+
 /* Undo this process's part of a list (mapping, fd, holder entry). */
 static void plist_unmap_local(struct plist *pl)
 {
@@ -512,6 +533,7 @@ static int plist_new(int heap_idx, int socket, size_t page_sz, int huge, struct 
 		goto err_close;
 	}
 	fd = -1; /* owned by g_loc now */
+	prefer_node(pl);
 	uint32_t flags = DK_MEMSEG_HEAP | (huge ? DK_MEMSEG_HUGE : 0);
 	struct dk__memseg_list *ml;
 	rc = dk__memseg_list_create(pl->base, pl->len, page_sz, socket, flags, heap_idx, NULL, 0, 0,

@@ -239,6 +239,32 @@ DK_TEST(map_unmap_4k)
 	reset();
 }
 
+/* The list of node 0's heap prefers node 0 (a shared policy of its memfd). */
+DK_TEST(pages_prefer_the_heaps_numa_node)
+{
+	reset();
+	REQUIRE_INT_EQ(init(DK__HUGE_NEVER, 0, DK_IOVA_MODE_VA, 0, 0), 0);
+	void *va;
+	size_t ml;
+	REQUIRE_INT_EQ(dk__mem_pages_map(0, 0, 4 * KiB4, 0, &va, &ml), 0);
+	FILE *f = fopen("/proc/self/numa_maps", "r");
+	if (!f) {
+		reset();
+		SKIP("no /proc/self/numa_maps (kernel without NUMA)");
+	}
+	char line[512], want[32];
+	snprintf(want, sizeof(want), "%lx ", (unsigned long)dk__memseg_list_find(va)->base);
+	int found = 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, want, strlen(want)) == 0) {
+			found = 1;
+			CHECK_STR_CONTAINS(line, "prefer:0");
+		}
+	fclose(f);
+	CHECK(found);
+	reset();
+}
+
 DK_TEST(first_fit_and_partial_unmap)
 {
 	reset();
