@@ -8,6 +8,7 @@
  * IOVA mode is chosen from the IOMMU's ranges.
  */
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include <dmakit/edu.h>
 
@@ -190,6 +191,40 @@ DK_TEST(bad_dma_requests)
 	char stack[64];
 	CHECK_INT_EQ(dk_edu_dma_va(g_edu, 1, stack, 0, sizeof(stack), TMO), -EFAULT);
 	dk_test_log_capture_stop();
+}
+
+/* Without root, /dev/vfio/<group> cannot be opened: -EACCES with the fix. */
+DK_TEST(no_permission_is_eacces)
+{
+	start();
+	dk_cleanup(); /* the child starts the library itself */
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(10);
+		dk_test_log_capture_start();
+		struct dk_init_params p;
+		dk_init_params_default(&p);
+		p.flags = DK_INIT_IN_MEMORY | DK_INIT_NO_PROBE;
+		if (dk_init(&p) < 0)
+			_exit(11);
+		struct dk_pci_device *d = dk_pci_find(VM_EDU);
+		if (!d)
+			_exit(12);
+		int rc = dk_pci_vfio_open(d);
+		const char *log = dk_test_log_captured();
+		if (rc != -EACCES)
+			_exit(13);
+		if (!strstr(log, "root"))
+			_exit(14);
+		dk_cleanup();
+		_exit(0);
+	}
+	int st = 0;
+	REQUIRE(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st));
+	CHECK_INT_EQ(WEXITSTATUS(st), 0);
 }
 
 DK_TEST(cleanup_unbinds)
