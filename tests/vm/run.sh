@@ -274,6 +274,9 @@ qemu_args=(
 	-device xio3130-downstream,id=dn2,bus=up1,chassis=2,slot=2
 	-device edu,bus=dn1,dma_mask=0xffffffffffffffff
 	-device nvme,serial=dk0,cmb_size_mb=16,bus=dn2
+	-device xio3130-downstream,id=dn3,bus=up1,chassis=2,slot=3
+	-device nvme,serial=dk1,bus=dn3,addr=0.0,multifunction=on
+	-device nvme,serial=dk2,bus=dn3,addr=0.1
 	-nic none
 	-kernel "$kimage" -initrd "$initrd" -append "$cmdline"
 	-nographic -no-reboot
