@@ -7,6 +7,8 @@
  * pread; the CMB is writable through the mapping. Opening with
  * DK_PCI_VFIO_SPARSE_SPLIT behaves the same for BARs that are not sparse.
  */
+#include <sys/eventfd.h>
+
 #include "bus/pci/pci_internal.h"
 #include "vm_common.h"
 
@@ -88,6 +90,29 @@ DK_TEST(irq_info_msix)
 	CHECK(ii.count >= 1);
 	CHECK(ii.flags & DK_VFIO_IRQ_NORESIZE);
 	CHECK_INT_EQ(nvme()->caps.msix.table_size, ii.count);
+}
+
+/* MSI-X: three vectors on their own eventfds; a loopback trigger of vector
+ * 2 signals only its eventfd; disable releases them. */
+DK_TEST(msix_vectors_signal_their_eventfds)
+{
+	struct dk_vfio_device *vd = dk_pci_vfio_device(nvme());
+	int efd[3];
+	for (int i = 0; i < 3; i++) {
+		efd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		REQUIRE(efd[i] >= 0);
+	}
+	REQUIRE_INT_EQ(dk_vfio_irq_enable(vd, DK_VFIO_IRQ_MSIX, efd, 3), 0);
+	CHECK_INT_EQ(dk_vfio_irq_trigger(vd, DK_VFIO_IRQ_MSIX, 2), 0);
+	CHECK_INT_EQ(vm_wait_eventfd(efd[2], 1000), 1);
+	CHECK_INT_EQ(vm_wait_eventfd(efd[0], 10), 0);
+	CHECK_INT_EQ(vm_wait_eventfd(efd[1], 10), 0);
+	/* A vector beyond those enabled is refused. */
+	CHECK(dk_vfio_irq_trigger(vd, DK_VFIO_IRQ_MSIX, 100000) < 0);
+	CHECK_INT_EQ(dk_vfio_irq_disable(vd, DK_VFIO_IRQ_MSIX), 0);
+	CHECK(dk_vfio_irq_trigger(vd, DK_VFIO_IRQ_MSIX, 2) < 0); /* not enabled any more */
+	for (int i = 0; i < 3; i++)
+		close(efd[i]);
 }
 
 DK_TEST(reopen_split_mode)
