@@ -40,6 +40,30 @@ static int insert(struct dk__iova_alloc *a, struct dk__iova_span s)
 	return 0;
 }
 
+/* Take [first, last] (inside free interval i) out: up to two pieces of i
+ * remain. -ENOSPC when that needs a slot the table does not have. */
+static int carve(struct dk__iova_alloc *a, uint32_t i, uint64_t first, uint64_t last)
+{
+	struct dk__iova_span *f = &a->free[i];
+	int head = first > f->start, tail = last < f->end;
+	if (head && tail) {
+		if (a->n == DK__IOVA_ALLOC_MAX)
+			return -ENOSPC;
+		memmove(&a->free[i + 1], &a->free[i], (a->n - i) * sizeof(a->free[0]));
+		a->n++;
+		a->free[i].end = first - 1;
+		a->free[i + 1].start = last + 1;
+	} else if (head) {
+		f->end = first - 1;
+	} else if (tail) {
+		f->start = last + 1;
+	} else {
+		memmove(&a->free[i], &a->free[i + 1], (a->n - i - 1) * sizeof(a->free[0]));
+		a->n--;
+	}
+	return 0;
+}
+
 int dk__iova_alloc_init(struct dk__iova_alloc *a, const struct dk__iova_span *ranges,
 			unsigned int n, uint64_t lowest, uint64_t limit)
 {
@@ -74,24 +98,8 @@ int dk__iova_alloc_get(struct dk__iova_alloc *a, uint64_t len, uint64_t align, u
 			continue;
 		if (start > f->end || f->end - start < len - 1)
 			continue;
-		uint64_t last = start + len - 1;
-		/* Carve [start, last] out of f: up to two pieces remain. */
-		int head = start > f->start, tail = last < f->end;
-		if (head && tail) {
-			if (a->n == DK__IOVA_ALLOC_MAX)
-				continue; /* would need a slot; try a later interval */
-			memmove(&a->free[i + 1], &a->free[i], (a->n - i) * sizeof(a->free[0]));
-			a->n++;
-			a->free[i].end = start - 1;
-			a->free[i + 1].start = last + 1;
-		} else if (head) {
-			f->end = start - 1;
-		} else if (tail) {
-			f->start = last + 1;
-		} else {
-			memmove(&a->free[i], &a->free[i + 1], (a->n - i - 1) * sizeof(a->free[0]));
-			a->n--;
-		}
+		if (carve(a, i, start, start + len - 1) < 0)
+			continue; /* would need a slot; try a later interval */
 		*out = start;
 		return 0;
 	}
@@ -107,23 +115,7 @@ int dk__iova_alloc_reserve(struct dk__iova_alloc *a, uint64_t iova, uint64_t len
 		struct dk__iova_span *f = &a->free[i];
 		if (iova < f->start || last > f->end)
 			continue;
-		int head = iova > f->start, tail = last < f->end;
-		if (head && tail) {
-			if (a->n == DK__IOVA_ALLOC_MAX)
-				return -ENOSPC;
-			memmove(&a->free[i + 1], &a->free[i], (a->n - i) * sizeof(a->free[0]));
-			a->n++;
-			a->free[i].end = iova - 1;
-			a->free[i + 1].start = last + 1;
-		} else if (head) {
-			f->end = iova - 1;
-		} else if (tail) {
-			f->start = last + 1;
-		} else {
-			memmove(&a->free[i], &a->free[i + 1], (a->n - i - 1) * sizeof(a->free[0]));
-			a->n--;
-		}
-		return 0;
+		return carve(a, i, iova, last);
 	}
 	return -EEXIST;
 }

@@ -22,6 +22,7 @@
 
 #include <dmakit/malloc.h>
 
+#include "core/pshared.h"
 #include "mem/heap.h"
 #include "mem/memseg.h"
 #include "mem/pages.h"
@@ -54,20 +55,10 @@ static unsigned int g_generation = 1;
 
 /* ---- heap table ----------------------------------------------------------- */
 
-static int init_mutex(pthread_mutex_t *m)
-{
-	pthread_mutexattr_t a;
-	pthread_mutexattr_init(&a);
-	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-	int rc = -pthread_mutex_init(m, &a);
-	pthread_mutexattr_destroy(&a);
-	return rc;
-}
-
 int dk__heap_slot_init(struct dk__heap *h, const char *name, int socket, int external)
 {
 	memset(h, 0, sizeof(*h));
-	int rc = init_mutex(&h->lock);
+	int rc = dk__mutex_init_pshared(&h->lock);
 	if (rc < 0)
 		return rc;
 	snprintf(h->name, sizeof(h->name), "%s", name);
@@ -89,7 +80,7 @@ int dk__heap_init(int n_nodes)
 	if (n_nodes < 1 || n_nodes > DK_MAX_HEAPS / 2)
 		return -EINVAL;
 	memset(g_tp, 0, sizeof(*g_tp));
-	int rc = init_mutex(&g_tp->lock);
+	int rc = dk__mutex_init_pshared(&g_tp->lock);
 	if (rc < 0)
 		return rc;
 	g_tp->next_ext_socket = DK_EXTERNAL_SOCKET_BASE;

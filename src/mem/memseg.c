@@ -38,6 +38,7 @@
 
 #include <dmakit/memory.h>
 
+#include "core/pshared.h"
 #include "mem/memseg.h"
 
 #define DK_LOG_COMPONENT "memseg"
@@ -117,11 +118,7 @@ void dk__memseg_bind(struct dk__mem_layout *ml, void *arena, size_t area_bytes, 
 		ml = &g_layout;
 	if (init && ml != &g_layout) {
 		memset(ml, 0, sizeof(*ml));
-		pthread_rwlockattr_t a;
-		pthread_rwlockattr_init(&a);
-		pthread_rwlockattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-		pthread_rwlock_init(&ml->lock, &a);
-		pthread_rwlockattr_destroy(&a);
+		dk__rwlock_init_pshared(&ml->lock);
 		ml->iova_mode = DK_IOVA_MODE_VA;
 	}
 	memset(g_pub, 0, sizeof(g_pub));

@@ -11,6 +11,7 @@
 
 #include <dmakit/memzone.h>
 
+#include "core/pshared.h"
 #include "mem/mem_init.h"
 
 #define DK_LOG_COMPONENT "memzone"
@@ -28,11 +29,7 @@ void dk__memzone_bind(struct dk__memzone_table *t, int init)
 		t = &g_mz_local;
 	if (init && t != &g_mz_local) {
 		memset(t, 0, sizeof(*t));
-		pthread_mutexattr_t a;
-		pthread_mutexattr_init(&a);
-		pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-		pthread_mutex_init(&t->lock, &a);
-		pthread_mutexattr_destroy(&a);
+		dk__mutex_init_pshared(&t->lock);
 	}
 	g_mzp = t;
 }

@@ -39,6 +39,7 @@
 
 #include <dmakit/memory.h>
 
+#include "core/pshared.h"
 #include "mem/mem_event.h"
 #include "mem/memseg.h"
 #include "mem/pages.h"
@@ -960,11 +961,7 @@ void dk__mem_pages_bind(struct dk__pages_shared *ps, void *bm_arena, size_t bm_a
 		ps = &g_local;
 	if (init && ps != &g_local) {
 		memset(ps, 0, sizeof(*ps));
-		pthread_mutexattr_t a;
-		pthread_mutexattr_init(&a);
-		pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-		pthread_mutex_init(&ps->lock, &a);
-		pthread_mutexattr_destroy(&a);
+		dk__mutex_init_pshared(&ps->lock);
 	}
 	g_ps = ps;
 	dk__memseg_set_sync_hook(ps == &g_local ? NULL : sync_hook);

@@ -50,31 +50,9 @@
 enum dk__huge_policy { DK__HUGE_AUTO = 0, DK__HUGE_NEVER = 1, DK__HUGE_ALWAYS = 2 };
 
 struct dk__pages_config {
-	/*
- * Internal memory is placed from DK__VA_HINT up (32 TiB): below the usual
- * mmap area (near 128 TiB) and above the program and its brk heap, so a
- * secondary, whose libraries land elsewhere, finds the same range free. The
- * shared config (mem_config.h) takes the first DK__VA_HINT_CFG bytes.
- */
-#if defined(__SANITIZE_THREAD__)
-/* ThreadSanitizer keeps its shadow there and aborts on mappings outside its
- * application ranges: let the kernel choose. */
-#define DK__VA_HINT_ON 0
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define DK__VA_HINT_ON 0
-#endif
-#endif
-#ifndef DK__VA_HINT_ON
-#define DK__VA_HINT_ON 1
-#endif
-#define DK__VA_HINT     ((uintptr_t)0x200000000000)
-#define DK__VA_HINT_CFG ((uintptr_t)1 << 40)
-#define DK__VA_HINT_END ((uintptr_t)0x600000000000)
-
-enum dk__huge_policy huge;
+	enum dk__huge_policy huge;
 	size_t huge_page_sz;       /* 0: the system default hugepage size */
-	enum dk_iova_mode iova_mode; /* VA or PA (AUTO resolved by the caller) */
+	enum dk_iova_mode iova_mode; /* VA, PA or REMAP (AUTO resolved by the caller) */
 	uint64_t mem_limit;        /* bytes of internal pages at most; 0 unlimited */
 	uint64_t va_per_list;      /* VA reserved per internal list; 0: 64 GiB */
 	/* IOVA mode remap: the usable IOVA ranges and the highest IOVA devices

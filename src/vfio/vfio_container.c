@@ -143,34 +143,15 @@ void dk__vfio_cleanup(void)
 static int query_info(struct dk_vfio_container *c, struct dk_vfio_iommu_info *out)
 {
 	memset(out, 0, sizeof(*out));
-	size_t sz = sizeof(struct vfio_iommu_type1_info);
+	struct vfio_iommu_type1_info req = {.argsz = 0};
 	uint8_t *buf = NULL;
-	int rc;
-	for (int tries = 0;; tries++) {
-		uint8_t *nb = realloc(buf, sz);
-		if (!nb) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		buf = nb;
-		memset(buf, 0, sz);
-		struct vfio_iommu_type1_info hdr = {.argsz = (uint32_t)sz};
-		memcpy(buf, &hdr, sizeof(hdr));
-		if (ioctl(c->fd, VFIO_IOMMU_GET_INFO, buf) < 0) {
-			rc = -errno;
-			DK_ERR("VFIO_IOMMU_GET_INFO: %s", strerror(errno));
-			goto out;
-		}
-		memcpy(&hdr, buf, sizeof(hdr));
-		if (hdr.argsz <= sz)
-			break;
-		if (hdr.argsz > DK__VFIO_INFO_MAX || tries >= 3) {
-			DK_ERR("VFIO_IOMMU_GET_INFO keeps asking for more room (%u bytes): kernel bug?",
-			       hdr.argsz);
-			rc = -EPROTO;
-			goto out;
-		}
-		sz = hdr.argsz;
+	size_t sz;
+	int rc = dk__vfio_ioctl_argsz(c->fd, VFIO_IOMMU_GET_INFO, &req, sizeof(req),
+				      "VFIO_IOMMU_GET_INFO", &buf, &sz);
+	if (rc < 0) {
+		if (rc != -EPROTO && rc != -ENOMEM)
+			DK_ERR("VFIO_IOMMU_GET_INFO: %s", strerror(-rc));
+		return rc;
 	}
 	struct vfio_iommu_type1_info hdr;
 	memcpy(&hdr, buf, sizeof(hdr));

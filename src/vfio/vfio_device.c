@@ -130,3 +130,40 @@ int dk_vfio_device_reset(const struct dk_vfio_device *d)
 		DK_ERR("%s: VFIO_DEVICE_RESET: %s", d->name, strerror(e));
 	return -e;
 }
+
+int dk__vfio_ioctl_argsz(int fd, unsigned long req, const void *hdr, size_t hdr_len,
+			 const char *what, uint8_t **bufp, size_t *lenp)
+{
+	size_t sz = hdr_len;
+	uint8_t *buf = NULL;
+	for (int tries = 0;; tries++) {
+		uint8_t *nb = realloc(buf, sz);
+		if (!nb) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nb;
+		memset(buf, 0, sz);
+		memcpy(buf, hdr, hdr_len);
+		uint32_t argsz = (uint32_t)sz;
+		memcpy(buf, &argsz, sizeof(argsz));
+		if (ioctl(fd, req, buf) < 0) {
+			int e = errno;
+			free(buf);
+			return -e;
+		}
+		memcpy(&argsz, buf, sizeof(argsz));
+		if (argsz <= sz) {
+			*bufp = buf;
+			*lenp = argsz < hdr_len ? hdr_len : argsz;
+			return 0;
+		}
+		if (argsz > DK__VFIO_INFO_MAX || tries >= 3) {
+			DK_ERR("%s keeps asking for more room (%u bytes): a kernel or VFIO driver bug",
+			       what, argsz);
+			free(buf);
+			return -EPROTO;
+		}
+		sz = argsz;
+	}
+}

@@ -75,4 +75,16 @@ int dk__vfio_region_decode(const void *buf, size_t len, struct dk_vfio_region_in
 /* Shared by the GET_INFO callers: the kernel asks for at most this much. */
 #define DK__VFIO_INFO_MAX (1u << 20)
 
+/*
+ * A GET_INFO-style ioctl whose argument starts with a u32 argsz that the
+ * kernel raises when it needs more room: hdr (hdr_len bytes; its argsz is set
+ * here) goes at the front of a zeroed buffer, which grows to what the kernel
+ * asks (3 times at most, DK__VFIO_INFO_MAX bytes at most). 0 with *buf
+ * (malloc'd, the caller frees it) and *len (the bytes the kernel filled);
+ * -errno of the ioctl (not logged: the caller words it), -ENOMEM, or -EPROTO
+ * when the kernel keeps asking for more (logged with what).
+ */
+int dk__vfio_ioctl_argsz(int fd, unsigned long req, const void *hdr, size_t hdr_len,
+			 const char *what, uint8_t **buf, size_t *len);
+
 #endif

@@ -121,52 +121,30 @@ int dk_vfio_region_info(const struct dk_vfio_device *d, uint32_t index,
 		       d->info.num_regions ? d->info.num_regions - 1 : 0);
 		return -EINVAL;
 	}
-	size_t sz = sizeof(struct vfio_region_info);
+	struct vfio_region_info req = {.index = index};
 	uint8_t *buf = NULL;
-	int rc;
-	for (int tries = 0;; tries++) {
-		uint8_t *nb = realloc(buf, sz);
-		if (!nb) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		buf = nb;
-		memset(buf, 0, sz);
-		struct vfio_region_info ri = {.argsz = (uint32_t)sz, .index = index};
-		memcpy(buf, &ri, sizeof(ri));
-		if (ioctl(d->fd, VFIO_DEVICE_GET_REGION_INFO, buf) < 0) {
-			if (errno == EINVAL) {
-				/* vfio-pci refuses indexes it does not implement on this
-				 * device (the VGA region without VGA): an empty region. */
-				DK_DEBUG("%s: region %u: not implemented (EINVAL)", d->name, index);
-				out->index = index;
-				rc = 0;
-				goto out;
-			}
-			rc = -errno;
-			DK_ERR("%s: VFIO_DEVICE_GET_REGION_INFO(%u): %s", d->name, index,
-			       strerror(errno));
-			goto out;
-		}
-		memcpy(&ri, buf, sizeof(ri));
-		if (ri.argsz <= sz) {
-			sz = ri.argsz < sizeof(ri) ? sizeof(ri) : ri.argsz;
-			break;
-		}
-		if (ri.argsz > DK__VFIO_INFO_MAX || tries >= 3) {
-			DK_ERR("%s: VFIO_DEVICE_GET_REGION_INFO(%u) keeps asking for more room (%u bytes): driver bug?",
-			       d->name, index, ri.argsz);
-			rc = -EPROTO;
-			goto out;
-		}
-		sz = ri.argsz;
+	size_t sz;
+	char what[160];
+	snprintf(what, sizeof(what), "%s: VFIO_DEVICE_GET_REGION_INFO(%u)", d->name, index);
+	int rc = dk__vfio_ioctl_argsz(d->fd, VFIO_DEVICE_GET_REGION_INFO, &req, sizeof(req), what,
+				      &buf, &sz);
+	if (rc == -EINVAL) {
+		/* vfio-pci refuses indexes it does not implement on this device
+		 * (the VGA region without VGA): an empty region. */
+		DK_DEBUG("%s: region %u: not implemented (EINVAL)", d->name, index);
+		out->index = index;
+		return 0;
+	}
+	if (rc < 0) {
+		if (rc != -EPROTO && rc != -ENOMEM)
+			DK_ERR("%s: %s", what, strerror(-rc));
+		return rc;
 	}
 	size_t err_off;
 	rc = dk__vfio_region_decode(buf, sz, out, &err_off);
 	if (rc == -EPROTO)
 		DK_ERR("%s: region %u: malformed capability chain or sparse area (at %zu): report this VFIO driver bug",
 		       d->name, index, err_off);
-out:
 	free(buf);
 	return rc;
 }

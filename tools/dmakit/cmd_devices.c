@@ -55,11 +55,7 @@ static int print_json(void)
 	}
 	cli_json_arr_end(&j);
 	cli_json_obj_end(&j);
-	if (cli_json_finish(&j) < 0) {
-		cli_err("cannot write the JSON output");
-		return CLI_EXIT_ERROR;
-	}
-	return CLI_EXIT_OK;
+	return cli_json_done(&j);
 }
 
 static int max_int(int a, int b)

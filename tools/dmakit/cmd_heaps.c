@@ -54,11 +54,7 @@ int cli_cmd_heaps(const struct cli_command *cmd, int argc, char **argv)
 		}
 		cli_json_arr_end(&j);
 		cli_json_obj_end(&j);
-		if (cli_json_finish(&j) < 0) {
-			cli_err("cannot write the JSON output");
-			return CLI_EXIT_ERROR;
-		}
-		return CLI_EXIT_OK;
+		return cli_json_done(&j);
 	}
 	printf("%-24s %7s %14s %14s %14s %14s %10s\n", "HEAP", "SOCKET", "SIZE", "ALLOCATED",
 	       "FREE", "LARGEST_FREE>=", "BLOCKS");

@@ -97,9 +97,7 @@ int cli_cmd_iommu(const struct cli_command *cmd, int argc, char **argv)
 		else
 			cli_json_kv_null(&j, "dma_avail");
 		cli_json_obj_end(&j);
-		rc = cli_json_finish(&j) < 0 ? CLI_EXIT_ERROR : CLI_EXIT_OK;
-		if (rc != CLI_EXIT_OK)
-			cli_err("cannot write the JSON output");
+		rc = cli_json_done(&j);
 		goto out;
 	}
 	char pg[256];

@@ -161,11 +161,7 @@ static int print_json(const struct dk_pci_device *dev)
 	cli_json_arr_end(&j);
 	cli_json_kv_bool(&j, "reset", di.flags & DK_VFIO_DEVICE_RESET);
 	cli_json_obj_end(&j);
-	if (cli_json_finish(&j) < 0) {
-		cli_err("cannot write the JSON output");
-		return CLI_EXIT_ERROR;
-	}
-	return CLI_EXIT_OK;
+	return cli_json_done(&j);
 }
 
 int cli_cmd_regions(const struct cli_command *cmd, int argc, char **argv)

@@ -423,11 +423,7 @@ static int print_json(const struct dk_pci_device *dev)
 	json_caps(&j, dev);
 	cli_json_obj_end(&j);
 	cli_json_obj_end(&j);
-	if (cli_json_finish(&j) < 0) {
-		cli_err("cannot write the JSON output");
-		return CLI_EXIT_ERROR;
-	}
-	return CLI_EXIT_OK;
+	return cli_json_done(&j);
 }
 
 int cli_cmd_show(const struct cli_command *cmd, int argc, char **argv)

@@ -163,11 +163,7 @@ static int print_json(const struct roots *r)
 	}
 	cli_json_arr_end(&j);
 	cli_json_obj_end(&j);
-	if (cli_json_finish(&j) < 0) {
-		cli_err("cannot write the JSON output");
-		return CLI_EXIT_ERROR;
-	}
-	return CLI_EXIT_OK;
+	return cli_json_done(&j);
 }
 
 int cli_cmd_tree(const struct cli_command *cmd, int argc, char **argv)

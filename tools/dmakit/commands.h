@@ -60,6 +60,10 @@ int cli_parse_args(const struct cli_command *cmd, int argc, char **argv, bool *j
  */
 int cli_parse_addr(const struct cli_command *cmd, const char *arg, char *buf, size_t len);
 
+/* Finish a JSON document on stdout: CLI_EXIT_OK, or CLI_EXIT_ERROR after
+ * saying the output could not be written. */
+int cli_json_done(struct cli_json *j);
+
 /*
  * Start the library with the global options (sysfs root, log level) and
  * flags (DK_INIT_*). Returns CLI_EXIT_OK, or CLI_EXIT_ERROR after printing

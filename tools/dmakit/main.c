@@ -175,6 +175,15 @@ int cli_parse_addr(const struct cli_command *cmd, const char *arg, char *buf, si
 	return 0;
 }
 
+int cli_json_done(struct cli_json *j)
+{
+	if (cli_json_finish(j) < 0) {
+		cli_err("cannot write the JSON output");
+		return CLI_EXIT_ERROR;
+	}
+	return CLI_EXIT_OK;
+}
+
 int cli_open(unsigned int flags)
 {
 	struct dk_init_params p;
