@@ -267,7 +267,8 @@ DK_EXPORT struct dk_pci_device *dk_pci_find(const char *name);
 /*
  * (Re)scan sysfs. Called by dk_init; call again to pick up hot-plugged
  * devices (drivers are removed from every device first, and every device
- * pointer becomes invalid). Returns the device count or:
+ * pointer becomes invalid, except those of mdevs opened with
+ * dk_pci_mdev_open(): they stay listed). Returns the device count or:
  *   -ENOENT  <sysfs>/bus/pci/devices missing is NOT an error (0 devices);
  *            -ENOENT only when the sysfs root itself is missing
  *   -ENOMEM
@@ -300,6 +301,9 @@ DK_EXPORT unsigned int dk_pci_depth(const struct dk_pci_device *dev);
 					* before probe and closed after remove */
 #define DK_PCI_DRV_SPARSE_SPLIT (1u << 1) /* with NEED_VFIO: map sparse BARs area by
 					   * area (DK_PCI_VFIO_SPARSE_SPLIT) */
+/* An mdev (kind DK_PCI_KIND_MDEV) is probed while dk_pci_mdev_open has it open:
+ * NEED_VFIO takes another reference, and the open's flags must match the
+ * driver's (SPARSE_SPLIT), else the probe fails with -EBUSY. */
 
 struct dk_pci_driver {
 	struct dk_driver driver;
@@ -416,7 +420,9 @@ struct dk_pci_region {
  * config region (dk_pci_config_read/write). A BAR that cannot be mmapped
  * (or an area whose mmap fails: warning) is reached through pread/pwrite.
  * Opening an open device again takes another reference (flags must
- * match). 0, or:
+ * match). An mdev (kind DK_PCI_KIND_MDEV, see dk_pci_mdev_open) is reopened
+ * by UUID in the IOMMU group it was found in, with no kernel-driver check.
+ * 0, or:
  *   -EINVAL  NULL, or unknown flags
  *   -ENODEV  not bound to a vfio driver (message: dmakit bind <BDF> vfio-pci),
  *            or no IOMMU group
@@ -432,7 +438,8 @@ DK_EXPORT int dk_pci_vfio_open_flags(struct dk_pci_device *dev, uint32_t flags);
 /*
  * Drop a reference; the last one unmaps every BAR, puts config access back
  * on sysfs and closes the VFIO device (and the group and container
- * references). 0, -EINVAL (NULL), -ENODEV (not open).
+ * references). An mdev stays listed (closed: no config access) until
+ * dk_pci_mdev_close. 0, -EINVAL (NULL), -ENODEV (not open).
  */
 DK_EXPORT int dk_pci_vfio_close(struct dk_pci_device *dev);
 /*
