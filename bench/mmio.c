@@ -40,11 +40,11 @@
 
 #include "bus/pci/pci_internal.h"
 
-#define EDU "0000:03:00.0"
+#define EDU          "0000:03:00.0"
 #define EDU_ID_VALUE 0x010000edu
 #define DKS_ID_VALUE 0x50536b64u /* tests/vm/kmod/dk_sparse_regs.h */
-#define DKS_AREA1 0x4000u
-#define MAX_RUNS 51
+#define DKS_AREA1    0x4000u
+#define MAX_RUNS     51
 
 static unsigned int g_reads = 20000, g_runs = 5;
 
@@ -77,7 +77,8 @@ static int reads(struct dk_pci_device *d, enum method m, uint64_t off, uint32_t 
 	in->vfio->force_rw = m == M_FORCED;
 	volatile uint32_t *p = NULL;
 	if (m == M_LOAD) {
-		const struct dk_pci_map_area *a = dk__pci_region_area(&in->vfio->regions[0], off, 4);
+		const struct dk_pci_map_area *a =
+		    dk__pci_region_area(&in->vfio->regions[0], off, 4);
 		if (!a)
 			return -1;
 		p = (volatile uint32_t *)((uint8_t *)a->addr + (off - a->offset));

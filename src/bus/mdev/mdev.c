@@ -108,7 +108,8 @@ int dk_mdev_create(const char *parent, const char *type, char uuid_out[DK_MDEV_U
 	}
 	uuid_out[0] = '\0';
 	if (bad_component(parent) || bad_component(type)) {
-		DK_ERR("dk_mdev_create: parent \"%s\" / type \"%s\": give the parent's name in %s/class/mdev_bus and a type name of its mdev_supported_types (no '/')",
+		DK_ERR("dk_mdev_create: parent \"%s\" / type \"%s\": give the parent's name in "
+		       "%s/class/mdev_bus and a type name of its mdev_supported_types (no '/')",
 		       parent ? parent : "(null)", type ? type : "(null)", dk_sysfs_root());
 		return -EINVAL;
 	}
@@ -116,7 +117,8 @@ int dk_mdev_create(const char *parent, const char *type, char uuid_out[DK_MDEV_U
 	snprintf(rel, sizeof(rel), "class/mdev_bus/%s", parent);
 	if (!dk__sysfs_exists(rel)) {
 		list_dir("class/mdev_bus", list, sizeof(list));
-		DK_ERR("no mdev parent %s in %s/class/mdev_bus (parents: %s): load the parent's driver",
+		DK_ERR("no mdev parent %s in %s/class/mdev_bus (parents: %s): load the parent's "
+		       "driver",
 		       parent, dk_sysfs_root(), list[0] ? list : "none");
 		return -ENOENT;
 	}
@@ -132,7 +134,8 @@ int dk_mdev_create(const char *parent, const char *type, char uuid_out[DK_MDEV_U
 	snprintf(rel, sizeof(rel), "class/mdev_bus/%s/mdev_supported_types/%s/available_instances",
 		 parent, type);
 	if (dk__sysfs_read_u64(rel, 10, &avail) == 0 && avail == 0) {
-		DK_ERR("mdev type %s of %s has no instance left (available_instances 0): remove one first",
+		DK_ERR("mdev type %s of %s has no instance left (available_instances 0): remove "
+		       "one first",
 		       type, parent);
 		return -ENOSPC;
 	}
@@ -140,7 +143,8 @@ int dk_mdev_create(const char *parent, const char *type, char uuid_out[DK_MDEV_U
 	int rc = new_uuid(uuid);
 	if (rc < 0)
 		return rc;
-	snprintf(rel, sizeof(rel), "class/mdev_bus/%s/mdev_supported_types/%s/create", parent, type);
+	snprintf(rel, sizeof(rel), "class/mdev_bus/%s/mdev_supported_types/%s/create", parent,
+		 type);
 	rc = dk__sysfs_write_str(rel, uuid);
 	if (rc < 0)
 		return write_error("dk_mdev_create", rel, rc);
@@ -152,8 +156,9 @@ int dk_mdev_create(const char *parent, const char *type, char uuid_out[DK_MDEV_U
 int dk_mdev_remove(const char *uuid)
 {
 	if (!dk_mdev_uuid_valid(uuid)) {
-		DK_ERR("dk_mdev_remove: \"%s\" is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-		       uuid ? uuid : "(null)");
+		DK_ERR(
+		    "dk_mdev_remove: \"%s\" is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+		    uuid ? uuid : "(null)");
 		return -EINVAL;
 	}
 	char lower[DK_MDEV_UUID_LEN], rel[DK__PATH_MAX];
@@ -162,7 +167,8 @@ int dk_mdev_remove(const char *uuid)
 	uuid = lower;
 	snprintf(rel, sizeof(rel), "bus/mdev/devices/%s", uuid);
 	if (!dk__sysfs_exists(rel)) {
-		DK_ERR("no mdev %s in %s/bus/mdev/devices: nothing to remove", uuid, dk_sysfs_root());
+		DK_ERR("no mdev %s in %s/bus/mdev/devices: nothing to remove", uuid,
+		       dk_sysfs_root());
 		return -ENOENT;
 	}
 	struct dk_pci_device *open_dev = dk_pci_find(uuid);

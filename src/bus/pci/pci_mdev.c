@@ -33,7 +33,8 @@ static int check_sysfs(struct dk__pci_dev *d)
 	char rel[DK__PATH_MAX], buf[64];
 	snprintf(rel, sizeof(rel), "bus/mdev/devices/%s", uuid);
 	if (!dk__sysfs_exists(rel)) {
-		DK_ERR("no mdev %s in %s/bus/mdev/devices: create it first (dk_mdev_create, or write the UUID to <parent>/mdev_supported_types/<type>/create)",
+		DK_ERR("no mdev %s in %s/bus/mdev/devices: create it first (dk_mdev_create, or "
+		       "write the UUID to <parent>/mdev_supported_types/<type>/create)",
 		       uuid, dk_sysfs_root());
 		return -ENOENT;
 	}
@@ -45,7 +46,8 @@ static int check_sysfs(struct dk__pci_dev *d)
 		return -ENODEV;
 	}
 	if (strcmp(buf, "vfio-pci") != 0) {
-		DK_ERR("mdev %s has device_api \"%s\", not \"vfio-pci\": it is not a PCI device (an mdev driver for %s is needed)",
+		DK_ERR("mdev %s has device_api \"%s\", not \"vfio-pci\": it is not a PCI device "
+		       "(an mdev driver for %s is needed)",
 		       uuid, buf, buf);
 		return -ENOTSUP;
 	}
@@ -53,7 +55,8 @@ static int check_sysfs(struct dk__pci_dev *d)
 	uint64_t g;
 	if (dk__sysfs_read_link_name(rel, buf, sizeof(buf)) < 0 ||
 	    dk__parse_u64(buf, strlen(buf), 10, &g) < 0 || g > INT32_MAX) {
-		DK_ERR("mdev %s has no IOMMU group (%s/%s): load vfio and its parent's driver, or the parent did not register it with VFIO",
+		DK_ERR("mdev %s has no IOMMU group (%s/%s): load vfio and its parent's driver, or "
+		       "the parent did not register it with VFIO",
 		       uuid, dk_sysfs_root(), rel);
 		return -ENODEV;
 	}
@@ -71,8 +74,10 @@ static int read_identity(struct dk__pci_dev *d)
 	uint8_t cfg[64];
 	int n = d->cfg_ops->read(d, cfg, sizeof(cfg), 0);
 	if (n < (int)sizeof(cfg) || le16(cfg) == 0xffff || le16(cfg) == 0) {
-		DK_ERR("mdev %s: the VFIO config region gave %s: the parent driver's config emulation is broken",
-		       d->name, n < (int)sizeof(cfg) ? "less than a 64-byte header" : "no vendor ID");
+		DK_ERR("mdev %s: the VFIO config region gave %s: the parent driver's config "
+		       "emulation is broken",
+		       d->name,
+		       n < (int)sizeof(cfg) ? "less than a 64-byte header" : "no vendor ID");
 		return -EIO;
 	}
 	p->id.vendor_id = le16(cfg);
@@ -114,8 +119,11 @@ int dk_pci_mdev_open(const char *uuid, uint32_t flags, struct dk_pci_device **ou
 	if (out)
 		*out = NULL;
 	if (!out || !dk_mdev_uuid_valid(uuid)) {
-		DK_ERR("dk_pci_mdev_open: %s: give the mdev's UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx) and an output pointer",
-		       !out ? "NULL output pointer" : uuid ? uuid : "NULL UUID");
+		DK_ERR("dk_pci_mdev_open: %s: give the mdev's UUID "
+		       "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx) and an output pointer",
+		       !out   ? "NULL output pointer"
+		       : uuid ? uuid
+			      : "NULL UUID");
 		return -EINVAL;
 	}
 	if (flags & ~DK_PCI_VFIO_SPARSE_SPLIT) {
@@ -127,7 +135,8 @@ int dk_pci_mdev_open(const char *uuid, uint32_t flags, struct dk_pci_device **ou
 	for (int i = 0; i < DK_MDEV_UUID_LEN; i++) /* the kernel names mdevs in lower case */
 		name[i] = (char)(uuid[i] >= 'A' && uuid[i] <= 'F' ? uuid[i] - 'A' + 'a' : uuid[i]);
 	if (dk_pci_find(name)) {
-		DK_ERR("mdev %s is open already: use dk_pci_find(\"%s\"), or dk_pci_mdev_close it first",
+		DK_ERR("mdev %s is open already: use dk_pci_find(\"%s\"), or dk_pci_mdev_close it "
+		       "first",
 		       name, name);
 		return -EBUSY;
 	}
@@ -172,8 +181,9 @@ err_free:
 int dk_pci_mdev_close(struct dk_pci_device *dev)
 {
 	if (!dev || dev->kind != DK_PCI_KIND_MDEV) {
-		DK_ERR("dk_pci_mdev_close: %s", dev ? "not an mdev: close PCI functions with dk_pci_vfio_close"
-						    : "NULL device");
+		DK_ERR("dk_pci_mdev_close: %s",
+		       dev ? "not an mdev: close PCI functions with dk_pci_vfio_close"
+			   : "NULL device");
 		return -EINVAL;
 	}
 	struct dk__pci_dev *d = dk__pci_dev(dev);

@@ -18,7 +18,7 @@
 #include "tap.h"
 
 #define TYPE_REL "devices/virtual/dk_sparse/dk_sparse/mdev_supported_types/dk_sparse-1"
-#define UUID1 "9b1c6a3e-5f0d-4c2b-8a71-0e4f2d6c8b10"
+#define UUID1    "9b1c6a3e-5f0d-4c2b-8a71-0e4f2d6c8b10"
 
 static struct dk_fx *g_fx;
 
@@ -63,10 +63,10 @@ DK_TEST(create_writes_a_new_v4_uuid)
 	REQUIRE_INT_EQ(dk_mdev_create("dk_sparse", "dk_sparse-1", u1), 0);
 	CHECK(dk_mdev_uuid_valid(u1));
 	CHECK_STR_EQ(file(TYPE_REL "/create"), u1);
-	CHECK_INT_EQ(u1[14], '4');                       /* version 4 */
-	CHECK(strchr("89ab", u1[19]) != NULL);           /* RFC 4122 variant */
+	CHECK_INT_EQ(u1[14], '4');             /* version 4 */
+	CHECK(strchr("89ab", u1[19]) != NULL); /* RFC 4122 variant */
 	for (const char *p = u1; *p; p++)
-		CHECK(!(*p >= 'A' && *p <= 'F'));        /* lower case, as the kernel names them */
+		CHECK(!(*p >= 'A' && *p <= 'F')); /* lower case, as the kernel names them */
 	REQUIRE_INT_EQ(dk_mdev_create("dk_sparse", "dk_sparse-1", u2), 0);
 	CHECK(strcmp(u1, u2) != 0);
 	teardown();

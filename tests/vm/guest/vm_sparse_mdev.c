@@ -93,7 +93,8 @@ DK_TEST(create_instance)
 	snprintf(type, sizeof(type), "%s/class/mdev_bus/" DKS_PARENT_NAME, dk_sysfs_root());
 	struct stat st;
 	if (stat(type, &st) != 0)
-		SKIP("no mdev parent " DKS_PARENT_NAME " (dk_sparse.ko not loaded: run.sh --no-kmod?)");
+		SKIP("no mdev parent " DKS_PARENT_NAME
+		     " (dk_sparse.ko not loaded: run.sh --no-kmod?)");
 	REQUIRE_INT_EQ(dk_mdev_create(DKS_PARENT_NAME, DKS_TYPE_NAME, g_uuid), 0);
 	char dir[128];
 	snprintf(dir, sizeof(dir), "/sys/bus/mdev/devices/%s", g_uuid);
@@ -278,8 +279,10 @@ static void sizes(uint32_t flags)
 		uint8_t buf[11], back[11];
 		for (unsigned int i = 0; i < sizeof(buf); i++)
 			buf[i] = (uint8_t)(0x30 + i + force_rw);
-		CHECK_INT_EQ(dk_pci_mmio_write(d, 0, buf, sizeof(buf), off + 0x23), (int)sizeof(buf));
-		CHECK_INT_EQ(dk_pci_mmio_read(d, 0, back, sizeof(back), off + 0x23), (int)sizeof(back));
+		CHECK_INT_EQ(dk_pci_mmio_write(d, 0, buf, sizeof(buf), off + 0x23),
+			     (int)sizeof(buf));
+		CHECK_INT_EQ(dk_pci_mmio_read(d, 0, back, sizeof(back), off + 0x23),
+			     (int)sizeof(back));
 		CHECK(memcmp(buf, back, sizeof(buf)) == 0);
 		uint32_t t1 = reg(d, DKS_REG_TRAPS);
 		/* mapped: only the t0 read; forced: that and 5 pwrites and 6 preads */
@@ -406,20 +409,62 @@ static void close_and_reopen(uint32_t flags)
 	CHECK_INT_EQ(dk_pci_mdev_close(d), 0);
 }
 
-DK_TEST(a_reserved_region_info_and_maps) { region_info(0); }
-DK_TEST(a_reserved_trapped_and_mapped_paths) { trapped_and_mapped(0); }
-DK_TEST(a_reserved_access_sizes) { sizes(0); }
-DK_TEST(a_reserved_range_crossing_into_a_hole) { crossing(0); }
-DK_TEST(a_reserved_bad_input) { bad_input(0); }
-DK_TEST(a_reserved_scratch_and_reset) { scratch_and_reset(0); }
-DK_TEST(a_reserved_close_and_reopen) { close_and_reopen(0); }
-DK_TEST(b_split_region_info_and_maps) { region_info(DK_PCI_VFIO_SPARSE_SPLIT); }
-DK_TEST(b_split_trapped_and_mapped_paths) { trapped_and_mapped(DK_PCI_VFIO_SPARSE_SPLIT); }
-DK_TEST(b_split_access_sizes) { sizes(DK_PCI_VFIO_SPARSE_SPLIT); }
-DK_TEST(b_split_range_crossing_into_a_hole) { crossing(DK_PCI_VFIO_SPARSE_SPLIT); }
-DK_TEST(b_split_bad_input) { bad_input(DK_PCI_VFIO_SPARSE_SPLIT); }
-DK_TEST(b_split_scratch_and_reset) { scratch_and_reset(DK_PCI_VFIO_SPARSE_SPLIT); }
-DK_TEST(b_split_close_and_reopen) { close_and_reopen(DK_PCI_VFIO_SPARSE_SPLIT); }
+DK_TEST(a_reserved_region_info_and_maps)
+{
+	region_info(0);
+}
+DK_TEST(a_reserved_trapped_and_mapped_paths)
+{
+	trapped_and_mapped(0);
+}
+DK_TEST(a_reserved_access_sizes)
+{
+	sizes(0);
+}
+DK_TEST(a_reserved_range_crossing_into_a_hole)
+{
+	crossing(0);
+}
+DK_TEST(a_reserved_bad_input)
+{
+	bad_input(0);
+}
+DK_TEST(a_reserved_scratch_and_reset)
+{
+	scratch_and_reset(0);
+}
+DK_TEST(a_reserved_close_and_reopen)
+{
+	close_and_reopen(0);
+}
+DK_TEST(b_split_region_info_and_maps)
+{
+	region_info(DK_PCI_VFIO_SPARSE_SPLIT);
+}
+DK_TEST(b_split_trapped_and_mapped_paths)
+{
+	trapped_and_mapped(DK_PCI_VFIO_SPARSE_SPLIT);
+}
+DK_TEST(b_split_access_sizes)
+{
+	sizes(DK_PCI_VFIO_SPARSE_SPLIT);
+}
+DK_TEST(b_split_range_crossing_into_a_hole)
+{
+	crossing(DK_PCI_VFIO_SPARSE_SPLIT);
+}
+DK_TEST(b_split_bad_input)
+{
+	bad_input(DK_PCI_VFIO_SPARSE_SPLIT);
+}
+DK_TEST(b_split_scratch_and_reset)
+{
+	scratch_and_reset(DK_PCI_VFIO_SPARSE_SPLIT);
+}
+DK_TEST(b_split_close_and_reopen)
+{
+	close_and_reopen(DK_PCI_VFIO_SPARSE_SPLIT);
+}
 
 /* ---- a PCI driver probing the mdev ------------------------------------------------------ */
 
