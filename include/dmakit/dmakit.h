@@ -9,6 +9,7 @@
 #include <dmakit/init.h>
 #include <dmakit/bus.h>
 #include <dmakit/pci.h>
+#include <dmakit/mdev.h>
 #include <dmakit/vfio.h>
 #include <dmakit/memory.h>
 #include <dmakit/malloc.h>

@@ -267,7 +267,8 @@ DK_EXPORT struct dk_pci_device *dk_pci_find(const char *name);
 /*
  * (Re)scan sysfs. Called by dk_init; call again to pick up hot-plugged
  * devices (drivers are removed from every device first, and every device
- * pointer becomes invalid). Returns the device count or:
+ * pointer becomes invalid, except those of mdevs opened with
+ * dk_pci_mdev_open(): they stay listed). Returns the device count or:
  *   -ENOENT  <sysfs>/bus/pci/devices missing is NOT an error (0 devices);
  *            -ENOENT only when the sysfs root itself is missing
  *   -ENOMEM
@@ -300,6 +301,9 @@ DK_EXPORT unsigned int dk_pci_depth(const struct dk_pci_device *dev);
 					* before probe and closed after remove */
 #define DK_PCI_DRV_SPARSE_SPLIT (1u << 1) /* with NEED_VFIO: map sparse BARs area by
 					   * area (DK_PCI_VFIO_SPARSE_SPLIT) */
+/* An mdev (kind DK_PCI_KIND_MDEV) is probed while dk_pci_mdev_open has it open:
+ * NEED_VFIO takes another reference, and the open's flags must match the
+ * driver's (SPARSE_SPLIT), else the probe fails with -EBUSY. */
 
 struct dk_pci_driver {
 	struct dk_driver driver;
@@ -416,7 +420,9 @@ struct dk_pci_region {
  * config region (dk_pci_config_read/write). A BAR that cannot be mmapped
  * (or an area whose mmap fails: warning) is reached through pread/pwrite.
  * Opening an open device again takes another reference (flags must
- * match). 0, or:
+ * match). An mdev (kind DK_PCI_KIND_MDEV, see dk_pci_mdev_open) is reopened
+ * by UUID in the IOMMU group it was found in, with no kernel-driver check.
+ * 0, or:
  *   -EINVAL  NULL, or unknown flags
  *   -ENODEV  not bound to a vfio driver (message: dmakit bind <BDF> vfio-pci),
  *            or no IOMMU group
@@ -432,9 +438,50 @@ DK_EXPORT int dk_pci_vfio_open_flags(struct dk_pci_device *dev, uint32_t flags);
 /*
  * Drop a reference; the last one unmaps every BAR, puts config access back
  * on sysfs and closes the VFIO device (and the group and container
- * references). 0, -EINVAL (NULL), -ENODEV (not open).
+ * references). An mdev stays listed (closed: no config access) until
+ * dk_pci_mdev_close. 0, -EINVAL (NULL), -ENODEV (not open).
  */
 DK_EXPORT int dk_pci_vfio_close(struct dk_pci_device *dev);
+/*
+ * Mediated devices whose device_api is "vfio-pci" are PCI devices of kind
+ * DK_PCI_KIND_MDEV: named by their UUID, no PCI address, no sysfs
+ * directory of their own (config space only through VFIO). They are not
+ * found by the sysfs scan: dk_pci_mdev_open() opens one by UUID and adds
+ * it to the PCI device list (dk_pci_find(uuid), dk_pci_get, PCI drivers
+ * through dk_pci_probe_device/dk_pci_probe_all); dk_pci_mdev_close() or
+ * dk_cleanup() takes it out again. A rescan (dk_pci_scan) keeps it.
+ *
+ * dk_pci_mdev_open checks <sysfs>/bus/mdev/devices/<uuid>, that its
+ * mdev_type/device_api is "vfio-pci" and that it has an iommu_group, opens
+ * it through VFIO by UUID (group in the default container), reads vendor,
+ * device, subsystem, class and revision from the VFIO config region,
+ * parses capabilities, and builds the region table and maps the BARs as
+ * dk_pci_vfio_open_flags() does (flags: DK_PCI_VFIO_SPARSE_SPLIT or 0).
+ * bars[].len holds each BAR region's size (phys_addr 0: not known to
+ * userspace); kernel_driver is the mdev's driver (the parent's mdev
+ * driver). The open holds one VFIO reference; dk_pci_vfio_open_flags with
+ * the same flags (a PCI driver with DK_PCI_DRV_NEED_VFIO) takes more.
+ * *out is set on success. 0, or:
+ *   -EINVAL  NULL uuid or out, uuid not of the form
+ *            xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, unknown flags
+ *   -ENOENT  no such mdev (message: create it, dk_mdev_create)
+ *   -ENOTSUP its device_api is not "vfio-pci" (message names it)
+ *   -ENODEV  no mdev_type/device_api or no iommu_group (message)
+ *   -EBUSY   the library has it open already (use dk_pci_find(uuid))
+ *   -EIO     the config region gave no valid vendor ID
+ *   the errors of dk_pci_vfio_open_flags() (-EACCES, -EPERM, -EPROTO,
+ *   dk_vfio_device_open()'s) and -ENOMEM
+ * On failure nothing stays open, mapped or listed.
+ * Thread-safety: like dk_pci_scan (not concurrent with other PCI list changes).
+ */
+DK_EXPORT int dk_pci_mdev_open(const char *uuid, uint32_t flags, struct dk_pci_device **out);
+/*
+ * Remove the PCI driver from an mdev opened by dk_pci_mdev_open (if one
+ * probed it), close every VFIO reference, take it out of the list and
+ * free it: dev is invalid afterwards. 0, or -EINVAL (NULL, or not an mdev:
+ * message says to use dk_pci_vfio_close).
+ */
+DK_EXPORT int dk_pci_mdev_close(struct dk_pci_device *dev);
 /* 1 when open through VFIO, 0 otherwise. */
 DK_EXPORT int dk_pci_vfio_is_open(const struct dk_pci_device *dev);
 /* The VFIO device of an open dev (for IRQs, reset; see dmakit/vfio.h), or NULL. */

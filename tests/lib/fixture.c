@@ -1309,3 +1309,87 @@ void dk_fx_remove_device_dir(struct dk_fx_dev *dev)
 {
 	remove_dev(dev, 0);
 }
+
+/* ---- mediated devices ----------------------------------------------------------------- */
+
+static void mdev_name_ok(const char *what, const char *s)
+{
+	if (!s || !*s || strchr(s, '/') || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		fx_die("%s: bad name \"%s\"", what, s ? s : "(null)");
+}
+
+void dk_fx_mdev_type(struct dk_fx *fx, const char *parent, const char *type,
+		     const char *device_api, int available)
+{
+	mdev_name_ok("dk_fx_mdev_type parent", parent);
+	mdev_name_ok("dk_fx_mdev_type type", type);
+	char prel[PATH_MAX], trel[PATH_MAX], path[PATH_MAX];
+	fx_fmt(prel, sizeof(prel), "devices/virtual/%s/%s", parent, parent);
+	fx_fmt(trel, sizeof(trel), "%s/mdev_supported_types/%s", prel, type);
+	fx_mkdirs(fx->root, trel);
+	fx_mkdirs(fx->root, "class/mdev_bus");
+	fx_fmt(path, sizeof(path), "%s/class/mdev_bus/%s", fx->root, parent);
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		fx_link_root(fx, "class/mdev_bus", parent, prel);
+	char tf[PATH_MAX];
+	fx_fmt(tf, sizeof(tf), "%s/create", trel);
+	fx_write_root(fx, tf, "");
+	fx_fmt(tf, sizeof(tf), "%s/name", trel);
+	fx_write_root(fx, tf, "fixture type\n");
+	fx_fmt(tf, sizeof(tf), "%s/device_api", trel);
+	char buf[128];
+	fx_fmt(buf, sizeof(buf), "%s\n", device_api);
+	fx_write_root(fx, tf, buf);
+	fx_fmt(tf, sizeof(tf), "%s/available_instances", trel);
+	fx_fmt(buf, sizeof(buf), "%d\n", available);
+	fx_write_root(fx, tf, buf);
+	fx_fmt(tf, sizeof(tf), "%s/devices", trel);
+	fx_mkdirs(fx->root, tf);
+}
+
+void dk_fx_mdev(struct dk_fx *fx, const char *parent, const char *type, const char *uuid,
+		int iommu_group)
+{
+	mdev_name_ok("dk_fx_mdev uuid", uuid);
+	char prel[PATH_MAX], trel[PATH_MAX], drel[PATH_MAX], tf[PATH_MAX];
+	fx_fmt(prel, sizeof(prel), "devices/virtual/%s/%s", parent, parent);
+	fx_fmt(trel, sizeof(trel), "%s/mdev_supported_types/%s", prel, type);
+	fx_fmt(drel, sizeof(drel), "%s/%s", prel, uuid);
+	fx_mkdirs(fx->root, drel);
+	fx_fmt(tf, sizeof(tf), "%s/remove", drel);
+	fx_write_root(fx, tf, "");
+	fx_link_root(fx, drel, "mdev_type", trel);
+	fx_fmt(tf, sizeof(tf), "%s/devices", trel);
+	fx_link_root(fx, tf, uuid, drel);
+	if (iommu_group >= 0) {
+		char grel[128];
+		iommu_group_dir(fx, iommu_group);
+		fx_fmt(grel, sizeof(grel), "kernel/iommu_groups/%d", iommu_group);
+		fx_link_root(fx, drel, "iommu_group", grel);
+		fx_fmt(grel, sizeof(grel), "kernel/iommu_groups/%d/devices", iommu_group);
+		fx_link_root(fx, grel, uuid, drel);
+	}
+	fx_mkdirs(fx->root, "bus/mdev/devices");
+	fx_link_root(fx, "bus/mdev/devices", uuid, drel);
+}
+
+size_t dk_fx_read_rel(const struct dk_fx *fx, const char *rel, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	fx_fmt(path, sizeof(path), "%s/%s", fx->root, rel);
+	if (!buf || len == 0)
+		fx_die("dk_fx_read_rel %s: no buffer", path);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fx_die("dk_fx_read_rel %s: %s", path, strerror(errno));
+	ssize_t n;
+	do
+		n = read(fd, buf, len - 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		fx_die("dk_fx_read_rel %s: %s", path, strerror(errno));
+	buf[n] = '\0';
+	fx_close(fd, path);
+	return (size_t)n;
+}

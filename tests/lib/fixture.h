@@ -139,4 +139,21 @@ const char *dk_fx_dev_bdf(const struct dk_fx_dev *dev);
  */
 unsigned int dk_fx_cap_offset(const struct dk_fx_dev *dev, unsigned int id, int extended);
 
+/*
+ * Mediated devices. dk_fx_mdev_type adds parent device
+ * devices/virtual/<parent>/<parent> (linked from class/mdev_bus/<parent>,
+ * idempotent) with mdev_supported_types/<type>/{create, name, device_api,
+ * available_instances, devices/}. dk_fx_mdev adds instance <uuid> of that
+ * type below the parent: files remove, links mdev_type and (group >= 0)
+ * iommu_group, plus bus/mdev/devices/<uuid>, the type's devices/<uuid> and
+ * kernel/iommu_groups/<group>/devices/<uuid>. Writes to create/remove
+ * just land in the files (read them back with dk_fx_read_rel).
+ */
+void dk_fx_mdev_type(struct dk_fx *fx, const char *parent, const char *type,
+		     const char *device_api, int available);
+void dk_fx_mdev(struct dk_fx *fx, const char *parent, const char *type, const char *uuid,
+		int iommu_group);
+/* Read root/rel (NUL-terminated, into buf). Returns length. */
+size_t dk_fx_read_rel(const struct dk_fx *fx, const char *rel, char *buf, size_t len);
+
 #endif

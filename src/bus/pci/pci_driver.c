@@ -73,7 +73,9 @@ int dk_pci_probe_device(struct dk_pci_device *dev)
 	for (struct dk_pci_driver *drv = g_drivers; drv; drv = drv->next_) {
 		if (!dk_pci_id_match(drv->id_table, &dev->id))
 			continue;
-		if ((drv->flags & DK_PCI_DRV_NEED_VFIO) && !is_vfio_driver(dev->kernel_driver)) {
+		/* An mdev is served by its parent's driver and is open through VFIO already. */
+		if ((drv->flags & DK_PCI_DRV_NEED_VFIO) && dev->kind != DK_PCI_KIND_MDEV &&
+		    !is_vfio_driver(dev->kernel_driver)) {
 			DK_NOTICE("%s matches driver %s but is bound to %s: run `dmakit bind %s` to use it",
 				  d->name, drv->driver.name,
 				  dev->kernel_driver[0] ? dev->kernel_driver : "no driver", d->name);

@@ -75,6 +75,15 @@ const struct dk_pci_map_area *dk__pci_region_area(const struct dk__pci_region *r
 /* Close VFIO completely (every reference): device free and rescans. */
 void dk__pci_vfio_release(struct dk__pci_dev *d);
 
+/*
+ * Open d (not open yet) through VFIO by its name in IOMMU group group, read
+ * every region, map the BARs as flags say and route config space through the
+ * VFIO config region. Shared by dk_pci_vfio_open_flags (functions) and
+ * dk_pci_mdev_open (mdevs, by UUID). 0 or negative errno (logged); on
+ * failure nothing stays open.
+ */
+int dk__pci_vfio_attach(struct dk__pci_dev *d, int group, uint32_t flags);
+
 static inline struct dk__pci_dev *dk__pci_dev(const struct dk_pci_device *d)
 {
 	return (struct dk__pci_dev *)(void *)(uintptr_t)d;
@@ -82,8 +91,13 @@ static inline struct dk__pci_dev *dk__pci_dev(const struct dk_pci_device *d)
 
 extern const struct dk__pci_config_ops dk__pci_config_sysfs_ops;
 
-/* Scan state (pci_scan.c). */
+/* Scan state (pci_scan.c). A rescan keeps the mdevs of dk_pci_mdev_open
+ * (they are not found by the sysfs scan); dk__pci_free_all frees them too. */
 int dk__pci_scan(void);
+/* Add a device made outside the scan (an mdev) to the list, sorted: -ENOMEM. */
+int dk__pci_list_add(struct dk__pci_dev *d);
+/* Take d out of the list and free it (VFIO released). */
+void dk__pci_list_del(struct dk__pci_dev *d);
 void dk__pci_free_all(void);
 unsigned int dk__pci_ndev(void);
 struct dk__pci_dev *dk__pci_dev_at(unsigned int i);

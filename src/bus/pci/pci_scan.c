@@ -431,12 +431,74 @@ struct dk_pci_device *dk_pci_find(const char *name)
 	return NULL;
 }
 
-int dk__pci_scan(void)
+int dk__pci_list_add(struct dk__pci_dev *d)
 {
-	char path[DK__PATH_MAX];
-	int rc = dk__sysfs_path(path, sizeof(path), "bus/pci/devices");
-	if (rc < 0)
-		return rc;
+	void *nv = realloc(g_devs, (g_ndev + 1) * sizeof(*g_devs));
+	if (!nv)
+		return -ENOMEM;
+	g_devs = nv;
+	g_devs[g_ndev++] = d;
+	qsort(g_devs, g_ndev, sizeof(*g_devs), cmp_dev);
+	return 0;
+}
+
+void dk__pci_list_del(struct dk__pci_dev *d)
+{
+	for (unsigned int i = 0; i < g_ndev; i++) {
+		if (g_devs[i] != d)
+			continue;
+		memmove(&g_devs[i], &g_devs[i + 1], (g_ndev - i - 1) * sizeof(*g_devs));
+		g_ndev--;
+		break;
+	}
+	dev_free(d);
+}
+
+/* Take the mdevs out of the list before a rescan (they are not in bus/pci). */
+static int keep_mdevs(struct dk__pci_dev ***keep, unsigned int *nkeep)
+{
+	unsigned int n = 0;
+	*keep = NULL;
+	*nkeep = 0;
+	for (unsigned int i = 0; i < g_ndev; i++)
+		n += g_devs[i]->pub.kind == DK_PCI_KIND_MDEV;
+	if (!n)
+		return 0;
+	*keep = malloc(n * sizeof(**keep));
+	if (!*keep)
+		return -ENOMEM;
+	unsigned int j = 0;
+	for (unsigned int i = 0; i < g_ndev; i++) {
+		if (g_devs[i]->pub.kind != DK_PCI_KIND_MDEV) {
+			g_devs[j++] = g_devs[i];
+			continue;
+		}
+		(*keep)[(*nkeep)++] = g_devs[i];
+	}
+	g_ndev = j;
+	return 0;
+}
+
+/* Put them back after the scan; on ENOMEM they are freed (closed). */
+static int restore_mdevs(struct dk__pci_dev **keep, unsigned int nkeep)
+{
+	int rc = 0;
+	for (unsigned int i = 0; i < nkeep; i++) {
+		if (rc == 0 && dk__pci_list_add(keep[i]) == 0)
+			continue;
+		if (rc == 0)
+			DK_ERR("PCI rescan ran out of memory: mdev %s closed", keep[i]->name);
+		rc = -ENOMEM;
+		dev_free(keep[i]);
+	}
+	free(keep);
+	return rc;
+}
+
+/* The sysfs scan proper: every function of bus/pci/devices, replacing the list. */
+static int scan_sysfs(const char *path)
+{
+	int rc;
 	dk__pci_free_all();
 	g_truncation_noted = 0;
 	int busfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -510,6 +572,25 @@ int dk__pci_scan(void)
 	}
 	close(busfd);
 	return (int)g_ndev;
+}
+
+int dk__pci_scan(void)
+{
+	char path[DK__PATH_MAX];
+	int rc = dk__sysfs_path(path, sizeof(path), "bus/pci/devices");
+	if (rc < 0)
+		return rc;
+	struct dk__pci_dev **keep;
+	unsigned int nkeep;
+	if (keep_mdevs(&keep, &nkeep) < 0) {
+		DK_ERR("PCI rescan: out of memory: nothing changed");
+		return -ENOMEM;
+	}
+	rc = scan_sysfs(path);
+	int rrc = restore_mdevs(keep, nkeep);
+	if (rc < 0)
+		return rc;
+	return rrc < 0 ? rrc : (int)g_ndev;
 }
 
 unsigned int dk_pci_depth(const struct dk_pci_device *dev)

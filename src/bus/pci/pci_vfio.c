@@ -25,8 +25,10 @@ static int vfio_config_rw(struct dk__pci_dev *d, void *buf, size_t len, size_t o
 	if (!v || v->nr_regions <= DK_PCI_REGION_CONFIG)
 		return -ENODEV;
 	const struct dk_pci_region *cfg = &v->regions[DK_PCI_REGION_CONFIG].pub;
-	if (off > cfg->size || len > cfg->size - off)
+	if (off >= cfg->size)
 		return 0; /* nothing transferred: reported as a short transfer */
+	if (len > cfg->size - off)
+		len = (size_t)(cfg->size - off); /* short: the caps walk takes what there is */
 	size_t done = 0;
 	while (done < len) {
 		ssize_t n = write ? pwrite(v->fd, (const uint8_t *)buf + done, len - done,
@@ -102,30 +104,9 @@ static int check_bound(struct dk__pci_dev *d, int *group)
 	return 0;
 }
 
-int dk_pci_vfio_open_flags(struct dk_pci_device *dev, uint32_t flags)
+int dk__pci_vfio_attach(struct dk__pci_dev *d, int group, uint32_t flags)
 {
-	if (!dev) {
-		DK_ERR("dk_pci_vfio_open: NULL device");
-		return -EINVAL;
-	}
-	struct dk__pci_dev *d = dk__pci_dev(dev);
-	if (flags & ~DK_PCI_VFIO_SPARSE_SPLIT) {
-		DK_ERR("%s: unknown VFIO open flags 0x%x (known: DK_PCI_VFIO_SPARSE_SPLIT)", d->name,
-		       flags & ~DK_PCI_VFIO_SPARSE_SPLIT);
-		return -EINVAL;
-	}
-	if (d->vfio) {
-		if (d->vfio->open_flags != flags) {
-			DK_ERR("%s is already open through VFIO with other flags (0x%x): close it first",
-			       d->name, d->vfio->open_flags);
-			return -EBUSY;
-		}
-		d->vfio->opens++;
-		return 0;
-	}
-	int group, rc = check_bound(d, &group);
-	if (rc < 0)
-		return rc;
+	int rc;
 	struct dk__pci_vfio *v = calloc(1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -174,6 +155,38 @@ int dk_pci_vfio_open_flags(struct dk_pci_device *dev, uint32_t flags)
 err_free:
 	free_state(v);
 	return rc;
+}
+
+int dk_pci_vfio_open_flags(struct dk_pci_device *dev, uint32_t flags)
+{
+	if (!dev) {
+		DK_ERR("dk_pci_vfio_open: NULL device");
+		return -EINVAL;
+	}
+	struct dk__pci_dev *d = dk__pci_dev(dev);
+	if (flags & ~DK_PCI_VFIO_SPARSE_SPLIT) {
+		DK_ERR("%s: unknown VFIO open flags 0x%x (known: DK_PCI_VFIO_SPARSE_SPLIT)", d->name,
+		       flags & ~DK_PCI_VFIO_SPARSE_SPLIT);
+		return -EINVAL;
+	}
+	if (d->vfio) {
+		if (d->vfio->open_flags != flags) {
+			DK_ERR("%s is already open through VFIO with other flags (0x%x): close it first",
+			       d->name, d->vfio->open_flags);
+			return -EBUSY;
+		}
+		d->vfio->opens++;
+		return 0;
+	}
+	int group = dev->iommu_group;
+	/* An mdev's group was read when dk_pci_mdev_open found it; it has no
+	 * kernel driver of the vfio family to check (its parent's driver serves it). */
+	if (dev->kind != DK_PCI_KIND_MDEV) {
+		int rc = check_bound(d, &group);
+		if (rc < 0)
+			return rc;
+	}
+	return dk__pci_vfio_attach(d, group, flags);
 }
 
 int dk_pci_vfio_open(struct dk_pci_device *dev)
