@@ -9,6 +9,7 @@
 #include <dmakit/dmakit.h>
 
 #include "core/log_internal.h"
+#include "hugepages.h"
 #include "tap.h"
 
 static int start(int huge, int iova_mode)
@@ -316,39 +317,11 @@ DK_TEST(threads_hammering_alloc_free)
 	dk_cleanup();
 }
 
-/* Root only: reserve hugepages for the test, give them back afterwards. */
-static long read_nr_hugepages(void)
-{
-	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "r");
-	long n = -1;
-	if (f) {
-		if (fscanf(f, "%ld", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
-}
-
-static int write_nr_hugepages(long n)
-{
-	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "w");
-	if (!f)
-		return -1;
-	int rc = fprintf(f, "%ld\n", n) > 0 ? 0 : -1;
-	return fclose(f) == 0 ? rc : -1;
-}
-
 DK_TEST(hugepage_heap_when_root)
 {
-	if (geteuid() != 0)
-		SKIP("needs root to reserve hugepages (echo N > /proc/sys/vm/nr_hugepages)");
-	long old = read_nr_hugepages();
-	REQUIRE(old >= 0);
-	REQUIRE_INT_EQ(write_nr_hugepages(old + 16), 0);
-	if (read_nr_hugepages() < old + 2) {
-		write_nr_hugepages(old);
-		SKIP("the kernel could not reserve 2 MiB hugepages (memory fragmented)");
-	}
+	long old = dk_test_hugepages_reserve(16);
+	if (old < 0)
+		SKIP("needs root and 16 free 2 MiB hugepages (echo N > /proc/sys/vm/nr_hugepages)");
 	int rc = start(DK_HUGE_ALWAYS, 0);
 	if (rc == 0) {
 		unsigned char *p = dk_malloc(NULL, 1 << 20, 0);
@@ -364,7 +337,7 @@ DK_TEST(hugepage_heap_when_root)
 		dk_cleanup();
 	}
 	CHECK_INT_EQ(rc, 0);
-	write_nr_hugepages(old);
+	dk_test_hugepages_release(old);
 }
 
 static uint64_t pagemap_pa(const void *va)

@@ -19,6 +19,7 @@
 
 #include <dmakit/dmakit.h>
 
+#include "hugepages.h"
 #include "tap.h"
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -240,14 +241,19 @@ static int run_child(const char *scen, const char *const *env)
 	return wait_child(spawn(scen, env));
 }
 
-static int start_primary(void)
+static int start_primary_huge(int huge)
 {
 	struct dk_init_params p;
 	dk_init_params_default(&p);
 	p.flags = DK_INIT_NO_SCAN;
 	p.proc_type = DK_PROC_PRIMARY;
-	p.huge = DK_HUGE_NEVER;
+	p.huge = huge;
 	return dk_init(&p);
+}
+
+static int start_primary(void)
+{
+	return start_primary_huge(DK_HUGE_NEVER);
 }
 
 static struct box *make_box(void)
@@ -263,9 +269,9 @@ static struct box *make_box(void)
 	return b;
 }
 
-DK_TEST(secondary_shares_layout_heaps_and_memzones)
+static void shares_layout(int huge)
 {
-	REQUIRE_INT_EQ(start_primary(), 0);
+	REQUIRE_INT_EQ(start_primary_huge(huge), 0);
 	CHECK_INT_EQ(dk_process_type(), DK_PROC_PRIMARY);
 	struct box *b = make_box();
 	REQUIRE(b != NULL);
@@ -286,6 +292,13 @@ DK_TEST(secondary_shares_layout_heaps_and_memzones)
 	const struct dk_memzone *mz = dk_memzone_lookup("from_child");
 	REQUIRE(mz != NULL);
 	CHECK(((unsigned char *)mz->addr)[4095] == 0x77);
+	if (huge == DK_HUGE_ALWAYS) {
+		/* The child's growth came from hugepages of the shared list. */
+		struct dk_memseg ms;
+		REQUIRE_INT_EQ(dk_mem_virt2memseg(b->q, &ms), 0);
+		CHECK(ms.flags & DK_MEMSEG_HUGE);
+		CHECK_INT_EQ(ms.len, 2u << 20);
+	}
 	dk_free(b->q);
 	CHECK_INT_EQ(dk_memzone_free(mz), 0);
 	dk_malloc_thread_flush(); /* the memzone's block went to this thread's cache */
@@ -293,6 +306,21 @@ DK_TEST(secondary_shares_layout_heaps_and_memzones)
 	CHECK_INT_EQ(after.alloc_count, before.alloc_count);
 	CHECK_INT_EQ(after.alloc_bytes, before.alloc_bytes);
 	dk_cleanup();
+}
+
+DK_TEST(secondary_shares_layout_heaps_and_memzones)
+{
+	shares_layout(DK_HUGE_NEVER);
+}
+
+/* The same on 2 MiB hugepages (hugetlb memfds opened through /proc). */
+DK_TEST(secondary_shares_hugepage_memory_when_root)
+{
+	long old = dk_test_hugepages_reserve(24);
+	if (old < 0)
+		SKIP("needs root and 24 free 2 MiB hugepages (echo N > /proc/sys/vm/nr_hugepages)");
+	shares_layout(DK_HUGE_ALWAYS);
+	dk_test_hugepages_release(old);
 }
 
 DK_TEST(auto_joins_a_running_primary)
