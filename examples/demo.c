@@ -84,8 +84,11 @@ static void say(const char *fmt, ...)
 static int fail(const char *what, int rc)
 {
 	fflush(stdout);
-	fprintf(stderr, "demo: step %d failed: %s: %s\n", g_step, what,
-		rc ? strerror(rc < 0 ? -rc : rc) : "unexpected result");
+	if (rc)
+		fprintf(stderr, "demo: step %d failed: %s: %s\n", g_step, what,
+			strerror(rc < 0 ? -rc : rc));
+	else
+		fprintf(stderr, "demo: step %d failed: %s\n", g_step, what);
 	return -1;
 }
 
@@ -211,6 +214,14 @@ static int step_scan(struct demo *st)
 			st->nvme_dev ? "" : "NVMe controller (class 010802)");
 		return -1;
 	}
+	if (st->edu_dev->id.vendor_id != DK_EDU_VENDOR ||
+	    st->edu_dev->id.device_id != DK_EDU_DEVICE || st->nvme_dev->id.class_id != NVME_CLASS) {
+		dk_cleanup();
+		return fail(
+		    "EDU_ADDR must be an edu device (1234:11e8), NVME_ADDR an NVMe controller "
+		    "(class 010802)",
+		    0);
+	}
 	snprintf(st->edu_addr, sizeof(st->edu_addr), "%s", st->edu_dev->device.name);
 	snprintf(st->nvme_addr, sizeof(st->nvme_addr), "%s", st->nvme_dev->device.name);
 	snprintf(st->edu_drv, sizeof(st->edu_drv), "%s", st->edu_dev->kernel_driver);
@@ -316,6 +327,10 @@ static int step_nvme(struct demo *st)
 	rc = dk_pci_region_info(st->nvme_dev, 2, &r);
 	if (rc < 0)
 		return fail("dk_pci_region_info", rc);
+	if (r.size == 0)
+		return fail("BAR2 is empty: this NVMe controller has no CMB "
+			    "(QEMU: -device nvme,cmb_size_mb=16)",
+			    0);
 	static const char *const modes[] = {"not mapped", "mapped whole", "reserved + areas",
 					    "area by area"};
 	char sz[24];
@@ -325,8 +340,6 @@ static int step_nvme(struct demo *st)
 	    r.flags & DK_PCI_REGION_MMAP ? "m" : "-",
 	    r.flags & DK_PCI_REGION_SPARSE ? " sparse" : "", r.fd_offset,
 	    r.mode <= DK_PCI_MAP_SPLIT ? modes[r.mode] : "?", r.base);
-	if (r.size == 0)
-		return fail("BAR2 is empty: this NVMe controller has no CMB", 0);
 	uint64_t cap = 0;
 	uint32_t vs = 0;
 	if ((rc = dk_pci_mmio_read64(st->nvme_dev, 0, 0x0, &cap)) < 0 ||
@@ -372,7 +385,7 @@ static int step_edu(struct demo *st)
 		return fail("dk_edu_factorial", rc);
 	say("the device computed 10! = %u", fact);
 	if (fact != 3628800u)
-		return fail("10! is 3628800", 0);
+		return fail("the device computed a wrong 10! (3628800)", 0);
 	return 0;
 }
 
