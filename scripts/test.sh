@@ -13,6 +13,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
+. scripts/vm-static.sh   # vm_static_build: the static build of the VM's programs
 out=build/test-results
 mkdir -p "$out"
 rm -f "$out"/*.tap "$out"/*.json
@@ -93,11 +94,7 @@ if [ "${DK_SKIP_VM:-0}" != 1 ]; then
   else
     step "build (static guest programs)"
     mkdir -p build/vm
-    if [ ! -f build/vm-static/build.ninja ]; then
-      meson setup build/vm-static --buildtype=debugoptimized -Dvm_static=true -Db_lto=false \
-        -Dbench=false >build/vm-static-setup.log 2>&1 || { cat build/vm-static-setup.log; exit 1; }
-    fi
-    ninja -C build/vm-static vm-guest || exit 1
+    vm_static_build vm-guest || exit 1
     mapfile -t vm_progs < <(find build/vm-static/tests/vm -maxdepth 1 -type f -name 'vm_*' -perm -u+x | sort
                             find tests/vm/guest -maxdepth 1 -type f -name '*.sh' | sort)
     for aw in 48 39; do

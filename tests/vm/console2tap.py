@@ -5,7 +5,7 @@
 Used by tests/vm/run.sh; the protocol (the @@DK-* lines that the guest /init prints)
 is described in tests/vm/init.sh and docs/vm.md.
 
-  console2tap.py --log FILE [--qemu-rc N] [--timeout S] [--wall S] NAME...
+  console2tap.py --log FILE [--qemu-rc N] [--timeout S] [--wall S] [--show-output] NAME...
 
 NAME... are the guest programs in the order /init runs them. Output (stdout):
   - "vm: booted ..."              one case: /init ran and every module loaded;
@@ -13,8 +13,8 @@ NAME... are the guest programs in the order /init runs them. Output (stdout):
   - "NAME: exit status 0"         one case per program (exit status, timeout, plan);
   - "vm: kernel log clean"        one case: no warning, BUG or oops in the kernel log;
   - "vm: guest finished ..."      one case: /init reached @@DK-DONE.
-A failed program's whole output follows as "# " lines; a VM that never finished
-brings the tail of the console log. Exit status: 0 when every case passed, else 1.
+A failed program's whole output follows as "# " lines (every program's with
+--show-output); a VM that never finished brings the tail of the console log. Exit status: 0 when every case passed, else 1.
 """
 import argparse
 import re
@@ -128,7 +128,7 @@ def split_directive(desc):
     return desc, None
 
 
-def report_prog(tap, p, timeout):
+def report_prog(tap, p, timeout, show_output=False):
     n_before_fail = tap.failed
     plan = None
     plan_skip = None
@@ -169,7 +169,7 @@ def report_prog(tap, p, timeout):
         secs = f" ({p.secs} s)" if p.secs else ""
         tap.case(True, f"{p.name}: exit status 0{secs}")
 
-    if tap.failed > n_before_fail and p.begun:
+    if (tap.failed > n_before_fail or show_output) and p.begun:
         tap.diag([f"--- guest output of {p.name} ---"] + p.output + ["--- end ---"])
 
 
@@ -181,6 +181,8 @@ def main():
     ap.add_argument("--vm-timeout", default="?", help="hard timeout of the whole VM (s)")
     ap.add_argument("--wall", default=None, help="host wall time of the QEMU run (s)")
     ap.add_argument("--tail", type=int, default=40)
+    ap.add_argument("--show-output", action="store_true",
+                    help="print every program's output as '#' lines, not only a failed one's")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
 
@@ -209,7 +211,7 @@ def main():
 
     # 2. programs
     for name in names:
-        report_prog(tap, progs[name], a.timeout)
+        report_prog(tap, progs[name], a.timeout, a.show_output)
 
     # 3. the kernel log (init.sh reports it just before @@DK-DONE)
     if vm["done"] is not None:

@@ -4,7 +4,8 @@
 # device, an NVMe controller with a 16 MiB CMB and the dk_sparse test mdev parent (our own
 # module, tests/vm/kmod); print one TAP stream. See docs/vm.md.
 #
-# Usage: tests/vm/run.sh [--aw-bits 39|48] [--timeout S] [--test-timeout S] [-v] PROGRAM|DIR...
+# Usage: tests/vm/run.sh [--aw-bits 39|48] [--timeout S] [--test-timeout S] [--show-output]
+#                        [--tool FILE] [-v] PROGRAM|DIR...
 set -euo pipefail
 
 usage() {
@@ -25,6 +26,10 @@ options:
   --no-kmod          leave out dk_sparse, the test mdev module (tests/vm/kmod), which is
                      otherwise built for the guest kernel (cached in OUT/kmod-<kver>)
                      and loaded after vfio and mdev
+  --tool FILE        an executable copied to the guest's /usr/bin (a dynamic one with
+                     its libraries) for the programs to call; not run itself (repeatable)
+  --show-output      print every program's output in the TAP as '#' lines, also when
+                     it passed (a failed program's output is always printed)
   --out DIR          cache and log directory (default build/vm under the source tree)
   -v, --verbose      copy the guest console to stderr while the VM runs
   -h, --help         this text
@@ -45,6 +50,8 @@ out="$src/build/vm"
 verbose=0
 kmod=1
 extra_mods=()
+tools=()
+show_output=()
 progs=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -61,6 +68,9 @@ while [ $# -gt 0 ]; do
 	--module) extra_mods+=("${2:?}"); shift 2 ;;
 	--module=*) extra_mods+=("${1#*=}"); shift ;;
 	--no-kmod) kmod=0; shift ;;
+	--tool) tools+=("${2:?}"); shift 2 ;;
+	--tool=*) tools+=("${1#*=}"); shift ;;
+	--show-output) show_output=(--show-output); shift ;;
 	-v | --verbose) verbose=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; progs+=("$@"); break ;;
@@ -243,6 +253,13 @@ for p in "${progs[@]}"; do
 	fi
 done
 [ ${#names[@]} -gt 0 ] || { log "no programs to run"; exit 2; }
+for t in "${tools[@]}"; do
+	[ -f "$t" ] && [ -x "$t" ] || { log "--tool $t: not an executable file"; exit 2; }
+	[ -e "$stage/usr/bin/$(basename "$t")" ] && { log "--tool $t: /usr/bin/$(basename "$t") exists in the guest"; exit 2; }
+	cp -L "$t" "$stage/usr/bin/$(basename "$t")"
+	chmod 0755 "$stage/usr/bin/$(basename "$t")"
+	copy_libs "$t"
+done
 
 hash=$(cd "$stage" && find . \( -type f -o -type l \) -printf '%p %m %l\n' | LC_ALL=C sort |
 	{ cat; find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
@@ -303,6 +320,6 @@ ls -1t "$out"/logs/console-*.log | tail -n +21 | xargs -r rm -f
 
 set +e
 python3 "$here/console2tap.py" --log "$console" --qemu-rc "$qrc" --timeout "$test_timeout" \
-	--vm-timeout "$vm_timeout" --wall "$wall" "${names[@]}" | tee "$out/vm.tap"
+	--vm-timeout "$vm_timeout" --wall "$wall" "${show_output[@]}" "${names[@]}" | tee "$out/vm.tap"
 rc=${PIPESTATUS[0]}
 exit "$rc"

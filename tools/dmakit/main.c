@@ -191,6 +191,9 @@ int cli_open(unsigned int flags)
 	p.sysfs_root = g_opts.sysfs_root;
 	/* The tool looks at devices: it never joins an instance's shared memory. */
 	p.flags = flags | DK_INIT_IN_MEMORY;
+	/* Nor does it DMA: IOVA mode va, so dk_init never opens an IOMMU group to choose one
+	 * (under --sysfs-root a tree's vfio-pci devices have no /dev/vfio node). */
+	p.iova_mode = DK_IOVA_MODE_VA;
 	if (g_opts.verbose)
 		p.log_level = DK_LOG_DEBUG;
 	int rc = dk_init(&p);
