@@ -129,6 +129,34 @@ static int setup_irq(struct dk_edu *e)
 	return 0;
 }
 
+static void irq_off(struct dk_edu *e)
+{
+	if (e->efd < 0)
+		return;
+	struct dk_vfio_device *vd = dk_pci_vfio_device(e->dev);
+	if (vd)
+		dk_vfio_irq_disable(vd, MSI_INDEX);
+	close(e->efd);
+	e->efd = -1;
+}
+
+int dk_edu_set_polling(struct dk_edu *e, int on)
+{
+	if (!e)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	int rc = 0;
+	if (on) {
+		irq_off(e);
+	} else if (e->efd < 0) {
+		setup_irq(e);
+		if (e->efd < 0)
+			rc = -ENOTSUP;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
 static int edu_attach(struct dk_pci_device *dev, struct dk_edu **out)
 {
 	struct dk_edu *e = calloc(1, sizeof(*e));
@@ -165,12 +193,7 @@ static int edu_attach(struct dk_pci_device *dev, struct dk_edu **out)
 
 static void edu_detach(struct dk_edu *e)
 {
-	if (e->efd >= 0) {
-		struct dk_vfio_device *vd = dk_pci_vfio_device(e->dev);
-		if (vd)
-			dk_vfio_irq_disable(vd, MSI_INDEX);
-		close(e->efd);
-	}
+	irq_off(e);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }

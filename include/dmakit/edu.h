@@ -57,6 +57,10 @@ DK_EXPORT int dk_edu_driver_unregister(void);
 DK_EXPORT struct dk_edu *dk_edu_get(const struct dk_pci_device *dev);
 /* 1: completion by MSI through an eventfd; 0: polling. */
 DK_EXPORT int dk_edu_uses_irq(const struct dk_edu *e);
+/* Switch completion to polling (on = 1: MSI is disabled and its eventfd
+ * closed) or back to MSI (on = 0: -ENOTSUP when MSI cannot be enabled).
+ * 0 or a negative errno. */
+DK_EXPORT int dk_edu_set_polling(struct dk_edu *e, int on);
 /* Number of interrupts received so far (MSI). */
 DK_EXPORT uint64_t dk_edu_irq_count(const struct dk_edu *e);
 

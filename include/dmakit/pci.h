@@ -314,6 +314,11 @@ struct dk_pci_driver {
 	int (*probe)(struct dk_pci_driver *drv, struct dk_pci_device *dev);
 	/* Release the device; 0 or negative errno (logged). May be NULL. */
 	int (*remove)(struct dk_pci_device *dev);
+	/* Address bits the device can drive in DMA (its DMA mask: 32 for a
+	 * device limited to 4 GiB); 0 means 64. dk_init keeps IOVAs below the
+	 * narrowest mask of the drivers that will probe vfio-pci devices: IOVA
+	 * mode va only when user addresses fit, remap below the limit otherwise. */
+	unsigned int dma_addr_bits;
 	struct dk_pci_driver *next_; /* library use */
 };
 

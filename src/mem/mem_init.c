@@ -20,6 +20,7 @@
 #include "mem/memseg.h"
 #include "mem/pages.h"
 #include "vfio/vfio_iova.h"
+#include "bus/pci/pci_internal.h"
 
 #define DK_LOG_COMPONENT "mem"
 #include "core/log_internal.h"
@@ -143,7 +144,7 @@ int dk__mem_init(const struct dk_init_params *p)
 		return 0;
 	/* auto and remap ask the IOMMU (buses are scanned by now). */
 	struct dk__iova_plan plan;
-	rc = dk__vfio_iova_plan((enum dk_iova_mode)iova, 0, &plan);
+	rc = dk__vfio_iova_plan((enum dk_iova_mode)iova, dk__pci_dma_limit(), &plan);
 	if (rc < 0)
 		goto err_mp;
 	cfg.iova_mode = plan.mode;

@@ -252,6 +252,16 @@ int dk__mem_pages_init(const struct dk__pages_config *cfg)
 			return -EINVAL;
 		}
 	}
+	if (cfg->iova_mode == DK_IOVA_MODE_REMAP && !cfg->va_per_list) {
+		/* Narrow IOVA space (a 32-bit DMA mask): lists small enough that
+		 * at least four fit in the largest usable piece. */
+		uint64_t big = 0;
+		for (uint32_t i = 0; i < g_pg.iova.n; i++)
+			if (g_pg.iova.free[i].end - g_pg.iova.free[i].start > big)
+				big = g_pg.iova.free[i].end - g_pg.iova.free[i].start;
+		while (va_per > GiB && va_per * 4 > big)
+			va_per >>= 1;
+	}
 	g_pg.cfg = *cfg;
 	g_pg.cfg.va_per_list = va_per;
 	if (!g_pg.cfg.huge_page_sz)

@@ -57,6 +57,32 @@ static int is_vfio_driver(const char *kdrv)
 	return strncmp(kdrv, "vfio", 4) == 0;
 }
 
+uint64_t dk__pci_dma_limit(void)
+{
+	uint64_t limit = UINT64_MAX;
+	for (unsigned int i = 0; i < dk_pci_count(); i++) {
+		struct dk_pci_device *dev = dk_pci_get(i);
+		if (!dev || !is_vfio_driver(dev->kernel_driver) ||
+		    dk_bus_device_policy(dev->device.name, NULL) == DK_DEV_POLICY_SKIP)
+			continue;
+		for (struct dk_pci_driver *drv = g_drivers; drv; drv = drv->next_) {
+			if (!dk_pci_id_match(drv->id_table, &dev->id))
+				continue;
+			unsigned int bits = drv->dma_addr_bits;
+			if (bits && bits < 64) {
+				uint64_t l = ((uint64_t)1 << bits) - 1;
+				if (l < limit) {
+					DK_DEBUG("%s: driver %s reaches %u address bits", dev->device.name,
+						 drv->driver.name, bits);
+					limit = l;
+				}
+			}
+			break; /* the first matching driver is the one that probes */
+		}
+	}
+	return limit;
+}
+
 int dk_pci_probe_device(struct dk_pci_device *dev)
 {
 	if (!dev)

@@ -111,4 +111,9 @@ void dk__pci_remove_all(void);
 /* The PCI bus object (pci_bus.c), registered by the library's init. */
 extern struct dk_bus dk__pci_bus;
 
+/* The highest IOVA the drivers that will probe the scanned vfio-pci devices
+ * (allowed ones) can reach: the narrowest dma_addr_bits; UINT64_MAX when none
+ * declares a limit. */
+uint64_t dk__pci_dma_limit(void);
+
 #endif

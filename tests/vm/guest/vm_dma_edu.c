@@ -107,6 +107,26 @@ DK_TEST(dma_round_trip_internal_heap)
 	dk_free(b);
 }
 
+/* Without MSI the driver polls the status registers: same results. */
+DK_TEST(polling_fallback_completes)
+{
+	start();
+	REQUIRE_INT_EQ(dk_edu_set_polling(g_edu, 1), 0);
+	CHECK_INT_EQ(dk_edu_uses_irq(g_edu), 0);
+	uint64_t irqs = dk_edu_irq_count(g_edu);
+	uint32_t v;
+	CHECK_INT_EQ(dk_edu_factorial(g_edu, 12, &v, TMO), 0);
+	CHECK_INT_EQ(v, 479001600);
+	unsigned char *a = dk_malloc(NULL, 1500, 64), *b = dk_malloc(NULL, 1500, 64);
+	REQUIRE(a && b);
+	roundtrip(a, b, 1500, 9);
+	CHECK_INT_EQ(dk_edu_irq_count(g_edu), irqs); /* no interrupt was used */
+	dk_free(a);
+	dk_free(b);
+	CHECK_INT_EQ(dk_edu_set_polling(g_edu, 0), 0);
+	CHECK_INT_EQ(dk_edu_uses_irq(g_edu), 1);
+}
+
 DK_TEST(dma_round_trip_external_heap)
 {
 	start();
