@@ -115,9 +115,8 @@ static int setup_primary(const struct dk__runtime *rt)
 		return -e;
 	}
 	/* At the hint (pages.h) when free, else anywhere. */
-	void *p = DK__VA_HINT_ON ? mmap((void *)DK__VA_HINT, (size_t)size, PROT_READ | PROT_WRITE,
-					MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0)
-				 : MAP_FAILED;
+	void *p = mmap((void *)DK__VA_HINT, (size_t)size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0);
 	if (p != MAP_FAILED && p != (void *)DK__VA_HINT) {
 		munmap(p, (size_t)size);
 		p = MAP_FAILED;

@@ -282,9 +282,9 @@ static void *reserve(size_t len)
 	/* First in the quiet part of the address space (pages.h, DK__VA_HINT),
 	 * where other processes of the instance are unlikely to have mapped
 	 * anything; the cursor is shared, so processes do not pick the same
-	 * range twice. Sanitizer runtimes may own that range: then anywhere. */
+	 * range twice. When the range is taken (or unusable): anywhere. */
 	uintptr_t a = g_pg.next_va ? (uintptr_t)g_pg.next_va : DK__VA_HINT + DK__VA_HINT_CFG;
-	for (int tries = 0; DK__VA_HINT_ON && tries < 64 && a + len < DK__VA_HINT_END; tries++) {
+	for (int tries = 0; tries < 64 && a + len < DK__VA_HINT_END; tries++) {
 		void *q = mmap((void *)a, len, PROT_NONE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
 		if (q == (void *)a) {

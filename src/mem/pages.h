@@ -32,20 +32,25 @@
  * shared config (mem_config.h) takes the first DK__VA_HINT_CFG bytes.
  */
 #if defined(__SANITIZE_THREAD__)
-/* ThreadSanitizer keeps its shadow there and aborts on mappings outside its
- * application ranges: let the kernel choose. */
-#define DK__VA_HINT_ON 0
+#define DK__VA_TSAN 1
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer)
-#define DK__VA_HINT_ON 0
+#define DK__VA_TSAN 1
 #endif
 #endif
-#ifndef DK__VA_HINT_ON
-#define DK__VA_HINT_ON 1
-#endif
+#ifdef DK__VA_TSAN
+/* ThreadSanitizer keeps its shadow at 32 TiB and aborts on mappings outside
+ * its application ranges: use the bottom of its high application range
+ * (from 0x7e8000000000), which lies more than the kernel's 1 TiB of mmap
+ * randomisation below the usual mmap area. */
+#define DK__VA_HINT     ((uintptr_t)0x7e9000000000)
+#define DK__VA_HINT_END ((uintptr_t)0x7ee000000000)
+#define DK__VA_HINT_CFG ((uintptr_t)128 << 30)
+#else
 #define DK__VA_HINT     ((uintptr_t)0x200000000000)
-#define DK__VA_HINT_CFG ((uintptr_t)1 << 40)
 #define DK__VA_HINT_END ((uintptr_t)0x600000000000)
+#define DK__VA_HINT_CFG ((uintptr_t)1 << 40)
+#endif
 
 enum dk__huge_policy { DK__HUGE_AUTO = 0, DK__HUGE_NEVER = 1, DK__HUGE_ALWAYS = 2 };
 
