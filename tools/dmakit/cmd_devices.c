@@ -97,13 +97,8 @@ static int print_table(void)
 int cli_cmd_devices(const struct cli_command *cmd, int argc, char **argv)
 {
 	bool json;
-	int n = cli_parse_args(cmd, argc, argv, &json, NULL, 0);
-	if (n == CLI_ARGS_HELP)
-		return CLI_EXIT_OK;
-	if (n < 0)
-		return CLI_EXIT_USAGE;
-	int rc = cli_open(DK_INIT_NO_PROBE);
-	if (rc != CLI_EXIT_OK)
+	int rc = cli_begin(cmd, argc, argv, &json);
+	if (rc != CLI_GO_ON)
 		return rc;
 	return json ? print_json() : print_table();
 }

@@ -31,13 +31,8 @@ static void pgsizes_text(uint64_t bm, char *buf, size_t len)
 int cli_cmd_iommu(const struct cli_command *cmd, int argc, char **argv)
 {
 	bool json;
-	int n = cli_parse_args(cmd, argc, argv, &json, NULL, 0);
-	if (n == CLI_ARGS_HELP)
-		return CLI_EXIT_OK;
-	if (n < 0)
-		return CLI_EXIT_USAGE;
-	int rc = cli_open(DK_INIT_NO_PROBE);
-	if (rc != CLI_EXIT_OK)
+	int rc = cli_begin(cmd, argc, argv, &json);
+	if (rc != CLI_GO_ON)
 		return rc;
 	struct dk_vfio_group *groups[MAX_GROUPS];
 	int ngroups = 0, nvfio = 0;

@@ -60,6 +60,15 @@ int cli_parse_args(const struct cli_command *cmd, int argc, char **argv, bool *j
  */
 int cli_parse_addr(const struct cli_command *cmd, const char *arg, char *buf, size_t len);
 
+/* cli_begin: the command goes on. */
+#define CLI_GO_ON (-1)
+/*
+ * The start of a command without positional arguments: parse --json/--help
+ * (json may be NULL), then cli_open(DK_INIT_NO_PROBE). CLI_GO_ON, or the exit
+ * code to return (help printed, usage error, or the library did not start).
+ */
+int cli_begin(const struct cli_command *cmd, int argc, char **argv, bool *json);
+
 /* Finish a JSON document on stdout: CLI_EXIT_OK, or CLI_EXIT_ERROR after
  * saying the output could not be written. */
 int cli_json_done(struct cli_json *j);

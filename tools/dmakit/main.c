@@ -175,6 +175,17 @@ int cli_parse_addr(const struct cli_command *cmd, const char *arg, char *buf, si
 	return 0;
 }
 
+int cli_begin(const struct cli_command *cmd, int argc, char **argv, bool *json)
+{
+	int n = cli_parse_args(cmd, argc, argv, json, NULL, 0);
+	if (n == CLI_ARGS_HELP)
+		return CLI_EXIT_OK;
+	if (n < 0)
+		return CLI_EXIT_USAGE;
+	int rc = cli_open(DK_INIT_NO_PROBE);
+	return rc == CLI_EXIT_OK ? CLI_GO_ON : rc;
+}
+
 int cli_json_done(struct cli_json *j)
 {
 	if (cli_json_finish(j) < 0) {
