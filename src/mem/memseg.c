@@ -193,6 +193,21 @@ static void table_free(dk_iova_t *t, unsigned int n_pages)
 	munmap(t, table_bytes(n_pages));
 }
 
+/* Fill a new table from iova (or with DK_BAD_IOVA when it is small enough
+ * to do now); returns how many entries hold a value (the rest fill lazily). */
+static unsigned int table_fill(dk_iova_t *table, const dk_iova_t *iova, unsigned int n_pages)
+{
+	if (iova) {
+		memcpy(table, iova, (size_t)n_pages * sizeof(*table));
+		return n_pages;
+	}
+	if ((size_t)n_pages * sizeof(*table) <= EAGER_TABLE_BYTES) {
+		memset(table, 0xff, (size_t)n_pages * sizeof(*table));
+		return n_pages;
+	}
+	return 0;
+}
+
 /* Entries per lazy fill step: 1 GiB of VA. */
 static unsigned int fill_step(const struct dk__memseg_list *l)
 {
@@ -428,13 +443,7 @@ int dk__memseg_list_create(uintptr_t base, size_t len, size_t page_sz, int socke
 			    (unsigned long)base, len, n_pages);
 			return -ENOMEM;
 		}
-		if (iova) {
-			memcpy(table, iova, (size_t)n_pages * sizeof(*table));
-			init = n_pages;
-		} else if ((size_t)n_pages * sizeof(*table) <= EAGER_TABLE_BYTES) {
-			memset(table, 0xff, (size_t)n_pages * sizeof(*table));
-			init = n_pages;
-		}
+		init = table_fill(table, iova, n_pages);
 	}
 
 	dk__mem_layout_wrlock();
@@ -475,13 +484,7 @@ int dk__memseg_list_create(uintptr_t base, size_t len, size_t page_sz, int socke
 		}
 		if (iova || !iova_contig) {
 			table = (dk_iova_t *)(g_arena + (size_t)(slot - g_ml->lists) * g_area_bytes);
-			if (iova) {
-				memcpy(table, iova, (size_t)n_pages * sizeof(*table));
-				init = n_pages;
-			} else if ((size_t)n_pages * sizeof(*table) <= EAGER_TABLE_BYTES) {
-				memset(table, 0xff, (size_t)n_pages * sizeof(*table));
-				init = n_pages;
-			}
+			init = table_fill(table, iova, n_pages);
 		}
 	}
 	memset(slot, 0, sizeof(*slot));
