@@ -298,7 +298,9 @@ DK_EXPORT unsigned int dk_pci_depth(const struct dk_pci_device *dev);
 /* dk_pci_driver.flags */
 #define DK_PCI_DRV_NEED_VFIO (1u << 0) /* probe only devices bound to vfio-pci; the
 					* device is opened through VFIO (dk_pci_vfio_open)
-					* before probe and closed after remove */
+					* before probe and closed after remove: that
+					* reference is the library's, the driver must not
+					* close it (opens of its own need their closes) */
 #define DK_PCI_DRV_SPARSE_SPLIT (1u << 1) /* with NEED_VFIO: map sparse BARs area by
 					   * area (DK_PCI_VFIO_SPARSE_SPLIT) */
 /* An mdev (kind DK_PCI_KIND_MDEV) is probed while dk_pci_mdev_open has it open:
