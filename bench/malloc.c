@@ -609,7 +609,7 @@ int main(int argc, char **argv)
 
 	struct dk_init_params p;
 	dk_init_params_default(&p);
-	p.flags = DK_INIT_NO_SCAN;
+	p.flags = DK_INIT_NO_SCAN | DK_INIT_IN_MEMORY; /* a benchmark shares nothing */
 	p.huge = huge ? DK_HUGE_ALWAYS : DK_HUGE_NEVER;
 	int rc = dk_init(&p);
 	if (rc < 0) {

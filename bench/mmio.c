@@ -210,7 +210,7 @@ int main(int argc, char **argv)
 	}
 	struct dk_init_params p;
 	dk_init_params_default(&p);
-	p.flags = DK_INIT_NO_PROBE;
+	p.flags = DK_INIT_NO_PROBE | DK_INIT_IN_MEMORY;
 	if (dk_init(&p) < 0) {
 		printf("1..0 # SKIP dk_init failed\n");
 		return 1;

@@ -384,7 +384,7 @@ static int time_library(const char *root, int runs, struct result *r)
 	struct dk_init_params p;
 	dk_init_params_default(&p);
 	p.sysfs_root = root;
-	p.flags = DK_INIT_NO_SCAN;
+	p.flags = DK_INIT_NO_SCAN | DK_INIT_IN_MEMORY; /* a benchmark shares nothing */
 	p.log_level = DK_LOG_ERR;
 	int rc = dk_init(&p);
 	if (rc < 0) {

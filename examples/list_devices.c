@@ -15,7 +15,7 @@ int main(void)
 {
 	struct dk_init_params p;
 	dk_init_params_default(&p);
-	p.flags = DK_INIT_NO_PROBE;
+	p.flags = DK_INIT_NO_PROBE | DK_INIT_IN_MEMORY;
 	int rc = dk_init(&p);
 	if (rc < 0) {
 		fprintf(stderr, "dk_init: %s\n", strerror(-rc));
