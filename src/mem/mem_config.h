@@ -23,11 +23,12 @@
 
 #include "mem/heap.h"
 #include "mem/mem_init.h"
+#include "mem/mem_xev.h"
 #include "mem/memseg.h"
 #include "mem/pages.h"
 
 #define DK__MEMCFG_MAGIC   0x4746434d454d4b44ull /* "DKMEMCFG" */
-#define DK__MEMCFG_VERSION 1u
+#define DK__MEMCFG_VERSION 2u
 #define DK__MEMCFG_TABLE_AREA  ((uint64_t)256 << 20) /* 32 Mi IOVAs per list */
 #define DK__MEMCFG_BITMAP_AREA ((uint64_t)4 << 20)   /* 32 Mi pages per list */
 
@@ -46,6 +47,7 @@ struct dk__mem_config {
 	struct dk__heap_table heaps;
 	struct dk__memzone_table memzones;
 	struct dk__pages_shared pages;
+	struct dk__xev xev; /* memory events between the processes */
 };
 
 struct dk_init_params;

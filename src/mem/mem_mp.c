@@ -65,10 +65,12 @@ static void bind_all(struct dk__mem_config *c, int init)
 	else
 		dk__heap_attach(&c->heaps);
 	dk__memzone_bind(&c->memzones, init);
+	dk__mem_xev_bind(&c->xev, init);
 }
 
 static void unbind_all(void)
 {
+	dk__mem_xev_bind(NULL, 0);
 	dk__memzone_bind(NULL, 0);
 	dk__heap_attach(NULL);
 	dk__heap_bind(NULL);
@@ -218,6 +220,7 @@ static int setup_secondary(const struct dk__runtime *rt)
 		dk__mem_mp_teardown();
 		return rc;
 	}
+	dk__mem_xev_start(); /* a full table only costs this process other processes' events */
 	return 1;
 }
 
@@ -298,8 +301,10 @@ int dk__mem_mp_setup(const struct dk_init_params *p, int proc, int in_memory)
 
 void dk__mem_mp_ready(void)
 {
-	if (g_mp.active && !g_mp.secondary)
+	if (g_mp.active && !g_mp.secondary) {
+		dk__mem_xev_start();
 		__atomic_store_n(&g_mp.cfg->ready, 1, __ATOMIC_RELEASE);
+	}
 }
 
 int dk__mem_mp_is_secondary(void)
@@ -309,6 +314,7 @@ int dk__mem_mp_is_secondary(void)
 
 void dk__mem_mp_teardown(void)
 {
+	dk__mem_xev_stop();
 	if (g_mp.active) {
 		if (g_mp.secondary) {
 			dk__mem_pages_detach();

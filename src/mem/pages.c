@@ -41,6 +41,7 @@
 
 #include "core/pshared.h"
 #include "mem/mem_event.h"
+#include "mem/mem_xev.h"
 #include "mem/memseg.h"
 #include "mem/pages.h"
 
@@ -851,9 +852,13 @@ int dk__mem_pages_map(int heap_idx, int socket, size_t len, int iova_contig, voi
 	}
 	if (rc == -HUGE_SHORT) /* cannot happen for 4 KiB pages; be safe */
 		rc = -ENOMEM;
-	if (rc == 0)
-		dk__mem_event_fire(DK_MEM_EVENT_ALLOC, *va, *mapped_len);
 	pthread_mutex_unlock(&g_pg.lock);
+	/* Without the page-list lock: other processes' callbacks may need it to
+	 * attach this list. Nobody else knows these pages yet. */
+	if (rc == 0) {
+		dk__mem_event_fire(DK_MEM_EVENT_ALLOC, *va, *mapped_len);
+		dk__mem_xev_publish(DK_MEM_EVENT_ALLOC, *va, *mapped_len);
+	}
 	return rc;
 }
 
@@ -890,7 +895,13 @@ int dk__mem_pages_unmap(void *va, size_t len)
 			goto out;
 		}
 	}
+	/* FREE while the pages are still there, without the page-list lock (see
+	 * dk__mem_pages_map); the caller owns these pages, nobody else unmaps
+	 * them meanwhile. */
+	pthread_mutex_unlock(&g_pg.lock);
 	dk__mem_event_fire(DK_MEM_EVENT_FREE, va, len);
+	dk__mem_xev_publish(DK_MEM_EVENT_FREE, va, len);
+	pthread_mutex_lock(&g_pg.lock);
 	/* IOVAs go first: no lookup may hand out the IOVA of a freed page. */
 	dk__memseg_set_iova(dk__memseg_list_at((unsigned int)pl->ml_idx), first, n, NULL);
 	unback(pl, first, n);

@@ -38,6 +38,8 @@ struct box {
 	int ext_fd;
 	int ext_socket;
 	unsigned char *ext_obj; /* child's block in the external heap */
+	/* Written by the primary's event callback (on its event thread). */
+	volatile uint64_t seen_alloc_va, seen_alloc_len, seen_free_va, seen_free_len;
 	volatile int go;
 	volatile int child_done;
 	uint64_t child_errors;
@@ -144,6 +146,29 @@ static void child_main(const char *scen)
 		memset(mz->addr, 0x77, 4096);
 		dk_cleanup();
 		C_CHECK(dk_process_type() == DK_PROC_AUTO);
+	} else if (!strcmp(scen, "events")) {
+		C_CHECK(child_init() == 0);
+		struct box *b = child_box();
+		/* Heap growth here: the primary's callback ran before dk_malloc returns. */
+		unsigned char *q = dk_malloc(NULL, 40u << 20, 0);
+		C_CHECK(q != NULL);
+		uint64_t a = b->seen_alloc_va, l = b->seen_alloc_len;
+		C_CHECK(a <= (uintptr_t)q && (uintptr_t)q + (40u << 20) <= a + l);
+		b->q = q;
+		/* Two big blocks in regions of their own: when the second is freed
+		 * the first's free region is more than the heap keeps, so the
+		 * second's region goes back: FREE reaches the primary too. */
+		unsigned char *big1 = dk_malloc(NULL, 100u << 20, 0);
+		unsigned char *big2 = dk_malloc(NULL, 100u << 20, 0);
+		C_CHECK(big1 && big2);
+		dk_free(big1);
+		dk_free(big2);
+		/* ... and before dk_free returned. */
+		uint64_t fa = b->seen_free_va, fl = b->seen_free_len;
+		C_CHECK(fa <= (uintptr_t)big2 && (uintptr_t)big2 + (100u << 20) <= fa + fl);
+		b->p = big2;
+		dk_free(q);
+		dk_cleanup();
 	} else if (!strcmp(scen, "auto")) {
 		C_CHECK(child_init() == 0);
 		C_CHECK(dk_process_type() == DK_PROC_SECONDARY);
@@ -321,6 +346,32 @@ DK_TEST(secondary_shares_hugepage_memory_when_root)
 		SKIP("needs root and 24 free 2 MiB hugepages (echo N > /proc/sys/vm/nr_hugepages)");
 	shares_layout(DK_HUGE_ALWAYS);
 	dk_test_hugepages_release(old);
+}
+
+static void record(enum dk_mem_event ev, const void *va, size_t len, void *arg)
+{
+	struct box *b = arg;
+	if (ev == DK_MEM_EVENT_ALLOC) {
+		b->seen_alloc_va = (uintptr_t)va;
+		b->seen_alloc_len = len;
+	} else {
+		b->seen_free_va = (uintptr_t)va;
+		b->seen_free_len = len;
+	}
+}
+
+/* Memory a secondary maps or unmaps reaches the primary's event callbacks
+ * (its VFIO containers) before the secondary goes on. */
+DK_TEST(memory_events_cross_processes)
+{
+	REQUIRE_INT_EQ(start_primary(), 0);
+	struct box *b = make_box();
+	REQUIRE(b != NULL);
+	REQUIRE_INT_EQ(dk_mem_event_callback_register("mp_record", record, b), 0);
+	CHECK_INT_EQ(run_child("events", NULL), 0);
+	CHECK(b->q != NULL && b->p != NULL); /* the child got through both checks */
+	CHECK_INT_EQ(dk_mem_event_callback_unregister("mp_record", b), 0);
+	dk_cleanup();
 }
 
 DK_TEST(auto_joins_a_running_primary)

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Memory events across the processes of an instance. Internal pages are
+ * shared: when one process maps or unmaps pages of a heap, every process's
+ * event callbacks must hear it (a VFIO container of the primary must map
+ * the pages a secondary just added before a block of them is handed out).
+ *
+ * A ring in the shared config (struct dk__xev) carries {seq, type, va, len,
+ * origin pid}. Each process of an instance registers a listener slot and
+ * runs one service thread that waits on a futex in the ring, delivers new
+ * entries of other processes to its local callbacks (dk__mem_event_fire)
+ * and acknowledges them. The publisher appends and waits until every other
+ * live listener has acknowledged (5 s at most, then a warning naming the
+ * process): ALLOC returns only when the other processes' callbacks ran,
+ * FREE before the pages go.
+ *
+ * Publishers must not hold locks a listener's callbacks need: the page-list
+ * lock is released before publishing (pages.c). Callbacks of events from
+ * other processes run on the service thread ("dmakit-mem-ev").
+ */
+#ifndef DK_MEM_MEM_XEV_H
+#define DK_MEM_MEM_XEV_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <dmakit/memory.h>
+
+#define DK__XEV_RING 64
+#define DK__XEV_PROCS 16
+
+struct dk__xev_entry {
+	uint64_t seq; /* 0: never written */
+	uint32_t type;
+	int32_t origin; /* pid of the publisher */
+	uint64_t va, len;
+};
+
+struct dk__xev {
+	uint32_t wake;        /* futex: bumped on every append */
+	uint32_t ackwake;     /* futex: bumped on every acknowledgement */
+	pthread_mutex_t lock; /* appends (process-shared) */
+	uint64_t head;        /* next sequence number (from 1) */
+	struct dk__xev_entry ring[DK__XEV_RING];
+	struct {
+		int32_t pid; /* 0: free slot */
+		uint32_t pad;
+		uint64_t acked; /* last sequence number delivered */
+	} procs[DK__XEV_PROCS];
+};
+
+/* Use x (NULL: none, events stay in the process). init: the primary
+ * initialises it. */
+void dk__mem_xev_bind(struct dk__xev *x, int init);
+/* Take a listener slot and start the service thread. 0, or -ENOSPC (all
+ * slots taken: warning, this process hears only its own events), -errno. */
+int dk__mem_xev_start(void);
+/* Stop the service thread and give the slot back. */
+void dk__mem_xev_stop(void);
+/* Hand an event of this process to the others and wait for them (see top).
+ * A no-op when not bound or alone. */
+void dk__mem_xev_publish(enum dk_mem_event ev, const void *va, size_t len);
+
+#endif
