@@ -1082,3 +1082,57 @@ DK_TEST(random_stress)
 	CHECK_INT_EQ(dk__tlsf_check(&t), 0);
 	CHECK_INT_EQ(t.region_count, 0);
 }
+
+/* A run of blocks: contiguous, the first payload on a line, each block an
+ * ordinary used block; freed in any order the
+ * region is whole again. Interleaved with single blocks the structure stays
+ * valid. */
+DK_TEST(alloc_run_contiguous_line_aligned)
+{
+	struct dk__tlsf t;
+	dk__tlsf_init(&t);
+	size_t len = 65536;
+	char *m = region_new(len);
+	REQUIRE(m);
+	REQUIRE(dk__tlsf_add_region(&t, m, len) == 0);
+	void *before = dk__tlsf_alloc(&t, 40, 0, 0); /* the run does not start at the region */
+	REQUIRE(before);
+	void *out[8];
+	REQUIRE_INT_EQ(dk__tlsf_alloc_run(&t, 64, 8, 64, out), 8);
+	CHECK_INT_EQ(dk__tlsf_check(&t), 0);
+	CHECK(((uintptr_t)out[0] & 63) == 0);
+	for (int i = 0; i < 8; i++) {
+		CHECK(dk__tlsf_usable_size(out[i]) >= 64);
+		if (i < 7) {
+			CHECK_INT_EQ((char *)out[i + 1] - (char *)out[i], 80);
+			CHECK_INT_EQ(dk__tlsf_usable_size(out[i]), 64);
+		}
+		fill(out[i], 64, (uint32_t)i);
+	}
+	/* 8 * 64 + 7 * 16 = 624 bytes: nothing more than the blocks and headers. */
+	CHECK_INT_EQ(dk__tlsf_usable_size(out[7]), 64);
+	CHECK_INT_EQ(t.used_count, 9);
+	void *after = dk__tlsf_alloc(&t, 100, 0, 0);
+	REQUIRE(after);
+	CHECK((char *)after >= (char *)out[7] + dk__tlsf_usable_size(out[7]) ||
+	      (char *)after + 100 <= (char *)out[0]);
+	for (int i = 0; i < 8; i++)
+		CHECK(verify(out[i], 64, (uint32_t)i));
+	int order[8] = {3, 0, 7, 5, 1, 6, 2, 4};
+	for (int i = 0; i < 8; i++) {
+		dk__tlsf_free(&t, out[order[i]], NULL, NULL);
+		CHECK_INT_EQ(dk__tlsf_check(&t), 0);
+	}
+	dk__tlsf_free(&t, before, NULL, NULL);
+	void *region = NULL;
+	size_t rl = 0;
+	CHECK_INT_EQ(dk__tlsf_free(&t, after, &region, &rl), 1);
+	CHECK_INT_EQ(t.used_count, 0);
+	CHECK_INT_EQ(t.used_bytes, 0);
+	/* Bad arguments and a run that does not fit. */
+	CHECK_INT_EQ(dk__tlsf_alloc_run(&t, 64, 0, 64, out), 0);
+	CHECK_INT_EQ(dk__tlsf_alloc_run(&t, 64, 8, 48, out), 0);
+	CHECK_INT_EQ(dk__tlsf_alloc_run(&t, 60000, 8, 64, out), 0);
+	CHECK_INT_EQ(dk__tlsf_check(&t), 0);
+	free(m);
+}
