@@ -454,18 +454,7 @@ static int tc_refill(int idx, struct tc_bin *b, size_t csize)
 	struct dk__heap *h = &dk__heaps->heaps[idx];
 	int n = 0;
 	heap_lock(h);
-	/* One contiguous run on its own cache lines: blocks of this thread never
-	 * share a line with another thread's (false sharing halves two threads'
-	 * throughput when their hot blocks are neighbours). */
-	void *run[DK__TC_BATCH];
-	unsigned int got = dk__tlsf_alloc_run(&h->tlsf, csize, DK__TC_BATCH, 64, run);
-	for (unsigned int i = got; i-- > 0;) {
-		*(void **)run[i] = b->head;
-		b->head = run[i];
-		b->count++;
-	}
-	n = (int)got;
-	for (; n < DK__TC_BATCH && !got; n++) {
+	for (; n < DK__TC_BATCH; n++) {
 		void *p = dk__tlsf_alloc(&h->tlsf, csize, DK__DEFAULT_ALIGN, 0);
 		if (!p)
 			break;

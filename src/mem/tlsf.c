@@ -491,40 +491,6 @@ void *dk__tlsf_resize_inplace(struct dk__tlsf *t, void *p, size_t size)
 	return p;
 }
 
-unsigned int dk__tlsf_alloc_run(struct dk__tlsf *t, size_t size, unsigned int n, size_t line,
-				void **out)
-{
-	if (!t || !out || !n || !size || size > MAX_BLOCK / 64 || n > 1024 || !line ||
-	    (line & (line - 1)) || line < DK__TLSF_ALIGN)
-		return 0;
-	size_t s = size < MIN_PAYLOAD ? MIN_PAYLOAD : round16(size);
-	/* One block holding n blocks of s and their headers. Its end is not
-	 * rounded: that would cost more than 16 bytes of metadata per block. */
-	size_t total = (size_t)n * s + (size_t)(n - 1) * HDR;
-	void *p = dk__tlsf_alloc(t, total, line, 0);
-	if (!p)
-		return 0;
-	struct blk *b = (struct blk *)((uintptr_t)p - HDR);
-	size_t u = bsize(b); /* >= total */
-	struct blk *nx = next_phys(b);
-	/* Split the used block in place into n used blocks; the last one takes
-	 * what is left. used_bytes does not change (headers move from payload to
-	 * metadata), used_count grows by n - 1. */
-	struct blk *cur = b;
-	out[0] = p;
-	for (unsigned int i = 1; i < n; i++) {
-		cur->sf = (uint64_t)s;
-		struct blk *nb = next_phys(cur);
-		nb->prev = cur;
-		cur = nb;
-		out[i] = (void *)payload(nb);
-	}
-	cur->sf = (uint64_t)(u - (size_t)(n - 1) * (s + HDR));
-	nx->prev = cur;
-	t->used_count += n - 1;
-	return n;
-}
-
 size_t dk__tlsf_usable_size(const void *p)
 {
 	if (!p)

@@ -89,20 +89,6 @@ void *dk__tlsf_resize_inplace(struct dk__tlsf *t, void *p, size_t size);
 /* Bytes usable in a live block (>= the size asked for). */
 size_t dk__tlsf_usable_size(const void *p);
 
-/*
- * n blocks of size bytes (16 <= payload, rounded to 16) taken as one
- * physically contiguous run, the first payload aligned to line (a power of
- * two >= 16): the blocks of a run share cache lines only with each other,
- * except the line at each end, which they may share with a neighbouring
- * block's header or tail (the end is not rounded: metadata stays 16 bytes
- * per block). The last block takes what the allocator could not split off.
- * Each block is then an ordinary used block (dk__tlsf_free, usable_size).
- * Fills out[0..n-1] and returns n, or 0 when no free block holds the run
- * (the caller falls back to single blocks) or the arguments are invalid.
- */
-unsigned int dk__tlsf_alloc_run(struct dk__tlsf *t, size_t size, unsigned int n, size_t line,
-				void **out);
-
 /* Size of the largest free block's payload (O(1) from the bitmaps, may round down a class). */
 size_t dk__tlsf_largest_free(const struct dk__tlsf *t);
 /* A lower bound of the largest free block from the bitmaps alone (the start
