@@ -135,15 +135,30 @@ static void heap_lock(struct dk__heap *h)
 	dk__memseg_sync();
 }
 
-/* Are all chunks of external heap idx attached in this process? */
+/* Are all chunks of external heap idx attached in this process? The scan of
+ * the list table runs only when the layout or this process's publications
+ * changed since the last answer (every allocation from an external heap
+ * asks). Called with the heap's lock held, which guards its cache entry. */
+static struct {
+	uint64_t gen, epoch;
+	int ok; /* 1: all attached at (gen, epoch); 0: ask again */
+} g_ext_here[DK_MAX_HEAPS];
+
 static int ext_chunks_here(int idx)
 {
-	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
+	uint64_t gen = dk__memseg_generation(), epoch = dk__memseg_pub_epoch();
+	if (g_ext_here[idx].ok > 0 && g_ext_here[idx].gen == gen && g_ext_here[idx].epoch == epoch)
+		return 1;
+	int ok = 1;
+	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS && ok; i++) {
 		struct dk__memseg_list *l = dk__memseg_list_at(i);
 		if (l->in_use && l->heap_idx == idx && !dk__memseg_list_attached(l))
-			return 0;
+			ok = 0;
 	}
-	return 1;
+	g_ext_here[idx].gen = gen;
+	g_ext_here[idx].epoch = epoch;
+	g_ext_here[idx].ok = ok;
+	return ok;
 }
 
 int dk__heap_by_socket(int socket)

@@ -74,6 +74,10 @@ static struct {
 	size_t len;
 } g_pub[DK__MAX_MEMSEG_LISTS];
 static uint64_t g_seen_gen;
+/* Bumped (under the layout write lock) whenever this process publishes or
+ * drops a list: with the generation it says when "attached here" may have
+ * changed. */
+static uint64_t g_pub_epoch;
 static void (*g_sync_hook)(void);
 
 /* ---- lock --------------------------------------------------------------- */
@@ -142,6 +146,11 @@ int dk__memseg_list_attached(const struct dk__memseg_list *l)
 {
 	unsigned int i = dk__memseg_list_index(l);
 	return i < DK__MAX_MEMSEG_LISTS && l->in_use && g_pub[i].serial == l->serial;
+}
+
+uint64_t dk__memseg_pub_epoch(void)
+{
+	return __atomic_load_n(&g_pub_epoch, __ATOMIC_ACQUIRE);
 }
 
 uint64_t dk__memseg_generation(void)
@@ -253,6 +262,7 @@ static void publish(struct dk__memseg_list *l)
 	g_pub[i].serial = l->serial;
 	g_pub[i].base = l->base;
 	g_pub[i].len = l->len;
+	__atomic_add_fetch(&g_pub_epoch, 1, __ATOMIC_RELEASE);
 	for (size_t w = w0; w <= w1; w++) {
 		g_win_users[w]++;
 		l1_store(w, g_win_users[w] == 1 ? &l->slot : &g_shared_slot);
@@ -275,6 +285,7 @@ static void unpublish_idx(unsigned int i)
 {
 	if (!g_pub[i].serial)
 		return;
+	__atomic_add_fetch(&g_pub_epoch, 1, __ATOMIC_RELEASE);
 	size_t w0 = g_pub[i].base >> DK__IOVA_L1_SHIFT;
 	size_t w1 = (g_pub[i].base + g_pub[i].len - 1) >> DK__IOVA_L1_SHIFT;
 	g_pub[i].serial = 0;

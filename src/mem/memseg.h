@@ -86,6 +86,10 @@ unsigned int dk__memseg_list_index(const struct dk__memseg_list *l);
 struct dk__memseg_list *dk__memseg_list_at(unsigned int i);
 /* The layout generation (acquire). */
 uint64_t dk__memseg_generation(void);
+/* This process's publication epoch: changes whenever a list is published
+ * here or dropped here. Generation and epoch unchanged: every
+ * dk__memseg_list_attached() answer is unchanged. */
+uint64_t dk__memseg_pub_epoch(void);
 /*
  * Multi-process: hook called (without the layout lock) when a lookup misses
  * and the generation changed since the last sync: it attaches lists other
