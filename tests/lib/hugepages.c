@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Hugepages for tests (contract: tests/lib/hugepages.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -9,7 +10,7 @@
 #define NR "/proc/sys/vm/nr_hugepages"
 #define FREE "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
 
-static long read_long(const char *path)
+long dk_test_read_long(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	long n = -1;
@@ -21,13 +22,15 @@ static long read_long(const char *path)
 	return n;
 }
 
-static int write_long(const char *path, long n)
+int dk_test_write_long(const char *path, long n)
 {
 	FILE *f = fopen(path, "w");
 	if (!f)
-		return -1;
-	int rc = fprintf(f, "%ld\n", n) > 0 ? 0 : -1;
-	return fclose(f) == 0 ? rc : -1;
+		return -errno;
+	int rc = fprintf(f, "%ld\n", n) < 0 ? -EIO : 0;
+	if (fclose(f) != 0)
+		rc = -errno;
+	return rc;
 }
 
 /* A test that ends early (REQUIRE) skips its release: the value to put
@@ -37,7 +40,7 @@ static long g_pending = -1;
 static void release_at_exit(void)
 {
 	if (g_pending >= 0)
-		write_long(NR, g_pending);
+		dk_test_write_long(NR, g_pending);
 }
 
 long dk_test_hugepages_reserve(long n)
@@ -45,12 +48,12 @@ long dk_test_hugepages_reserve(long n)
 	static int registered;
 	if (geteuid() != 0)
 		return -1;
-	long old = read_long(NR);
-	if (old < 0 || write_long(NR, old + n) < 0)
+	long old = dk_test_read_long(NR);
+	if (old < 0 || dk_test_write_long(NR, old + n) < 0)
 		return -1;
-	long free_now = read_long(FREE);
+	long free_now = dk_test_read_long(FREE);
 	if (free_now >= 0 && free_now < n) {
-		write_long(NR, old);
+		dk_test_write_long(NR, old);
 		return -1;
 	}
 	if (!registered && atexit(release_at_exit) == 0)
@@ -63,6 +66,6 @@ long dk_test_hugepages_reserve(long n)
 void dk_test_hugepages_release(long old)
 {
 	if (old >= 0)
-		write_long(NR, old);
+		dk_test_write_long(NR, old);
 	g_pending = -1;
 }

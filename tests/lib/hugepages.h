@@ -14,4 +14,8 @@
 long dk_test_hugepages_reserve(long n);
 void dk_test_hugepages_release(long old);
 
+/* A number from a sysfs/procfs file, -1 when unreadable; write one: 0 or -errno. */
+long dk_test_read_long(const char *path);
+int dk_test_write_long(const char *path, long n);
+
 #endif

@@ -19,6 +19,7 @@
 #include "mem/mem_event.h"
 #include "mem/memseg.h"
 #include "mem/pages.h"
+#include "hugepages.h"
 #include "tap.h"
 
 #define KiB4 ((size_t)4096)
@@ -42,29 +43,6 @@ static int init(enum dk__huge_policy huge, size_t hsz, enum dk_iova_mode mode, u
 				     .mem_limit = limit,
 				     .va_per_list = va_per_list};
 	return dk__mem_pages_init(&c);
-}
-
-static long read_long(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long v = -1;
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
-static int write_long(const char *path, long v)
-{
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	int rc = fprintf(f, "%ld\n", v) < 0 ? -EIO : 0;
-	if (fclose(f) != 0)
-		rc = -errno;
-	return rc;
 }
 
 /* Physical address of va as the test reads it itself. */
@@ -452,7 +430,7 @@ DK_TEST(remap_mode_assigns_list_iovas_inside_the_ranges)
 DK_TEST(auto_falls_back_always_fails)
 {
 	reset();
-	long free1g = read_long("/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages");
+	long free1g = dk_test_read_long("/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages");
 	if (free1g > 0)
 		SKIP("%ld free 1 GiB hugepages: this test needs none free", free1g);
 	REQUIRE_INT_EQ(init(DK__HUGE_AUTO, GiB, DK_IOVA_MODE_VA, 0, 0), 0);
@@ -476,7 +454,7 @@ DK_TEST(auto_falls_back_always_fails)
 	dk_test_log_capture_start();
 	CHECK_INT_EQ(dk__mem_pages_map(0, 0, KiB4, 0, &va, &ml), -ENOMEM);
 	const char *log = dk_test_log_captured();
-	if (read_long("/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages") >= 0) {
+	if (dk_test_read_long("/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages") >= 0) {
 		CHECK_STR_CONTAINS(log, "not enough free hugepages of 1 GiB");
 		CHECK_STR_CONTAINS(log, "1 needed, 0 of the");
 		CHECK_STR_CONTAINS(log,
@@ -496,9 +474,9 @@ static long g_added_nr;
 
 static void restore_nr_hugepages(void)
 {
-	long now = read_long(NR_HUGE);
+	long now = dk_test_read_long(NR_HUGE);
 	if (g_added_nr > 0 && now >= 0 &&
-	    write_long(NR_HUGE, now > g_added_nr ? now - g_added_nr : 0) == 0)
+	    dk_test_write_long(NR_HUGE, now > g_added_nr ? now - g_added_nr : 0) == 0)
 		g_added_nr = 0;
 }
 
@@ -523,22 +501,22 @@ DK_TEST(hugepages_as_root)
 	char free_path[128];
 	snprintf(free_path, sizeof(free_path),
 		 "/sys/kernel/mm/hugepages/hugepages-%zukB/free_hugepages", hsz >> 10);
-	long old = read_long(NR_HUGE);
+	long old = dk_test_read_long(NR_HUGE);
 	REQUIRE(old >= 0);
-	long free0 = read_long(free_path);
+	long free0 = dk_test_read_long(free_path);
 	atexit(restore_nr_hugepages);
-	int wrc = write_long(NR_HUGE, old + 4);
-	long now = read_long(NR_HUGE);
+	int wrc = dk_test_write_long(NR_HUGE, old + 4);
+	long now = dk_test_read_long(NR_HUGE);
 	g_added_nr = now > old ? now - old : 0; /* the kernel may grant fewer */
-	if (wrc != 0 || read_long(free_path) < free0 + 4) {
+	if (wrc != 0 || dk_test_read_long(free_path) < free0 + 4) {
 		restore_nr_hugepages();
 		SKIP("could not reserve 4 more hugepages of 2 MiB (memory too fragmented?)");
 	}
-	long free1 = read_long(free_path);
+	long free1 = dk_test_read_long(free_path);
 	/* Pool counts are checked only while nobody else (another test
 	 * process) changed the pool meanwhile. */
-	long nr1 = read_long(NR_HUGE);
-#define POOL_MINE() (read_long(NR_HUGE) == nr1)
+	long nr1 = dk_test_read_long(NR_HUGE);
+#define POOL_MINE() (dk_test_read_long(NR_HUGE) == nr1)
 
 	CHECK_INT_EQ(init(DK__HUGE_ALWAYS, 0, DK_IOVA_MODE_VA, 0, 0), 0);
 	CHECK_INT_EQ(dk__mem_pages_size(0), 2 * MiB);
@@ -550,7 +528,7 @@ DK_TEST(hugepages_as_root)
 		CHECK_INT_EQ(ml, 4 * MiB);
 		CHECK(((uintptr_t)va & (2 * MiB - 1)) == 0);
 		if (POOL_MINE())
-			CHECK_INT_EQ(read_long(free_path), free1 - 2);
+			CHECK_INT_EQ(dk_test_read_long(free_path), free1 - 2);
 		CHECK_INT_EQ(kernel_page_size(va), 2 * MiB);
 		memset(va, 0xa5, ml);
 		CHECK(((unsigned char *)va)[ml - 1] == 0xa5);
@@ -563,7 +541,7 @@ DK_TEST(hugepages_as_root)
 		CHECK_INT_EQ(dk__mem_pages_map(0, 0, 4 * MiB, 0, &v2, &ml), 0);
 		dk_test_log_capture_start();
 		void *v3;
-		if (POOL_MINE() && read_long(free_path) == 0) {
+		if (POOL_MINE() && dk_test_read_long(free_path) == 0) {
 			CHECK_INT_EQ(dk__mem_pages_map(0, 0, 2 * MiB, 0, &v3, &ml), -ENOMEM);
 			CHECK_STR_CONTAINS(dk_test_log_captured(), "1 needed, 0 of the");
 			CHECK_STR_CONTAINS(
@@ -575,7 +553,7 @@ DK_TEST(hugepages_as_root)
 		CHECK_INT_EQ(dk__mem_pages_unmap(v2, 4 * MiB), 0);
 		/* Punched out of the file: back in the pool. */
 		if (POOL_MINE())
-			CHECK_INT_EQ(read_long(free_path), free1);
+			CHECK_INT_EQ(dk_test_read_long(free_path), free1);
 		CHECK(dk_mem_virt2iova(va) == BAD);
 	}
 	reset();
