@@ -103,26 +103,28 @@ static void print_usage(FILE *f)
 	      f);
 }
 
+static void vcli_err(const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fputs("dmakit: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void cli_err(const char *fmt, ...)
 {
 	va_list ap;
-	fflush(stdout);
-	fputs("dmakit: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vcli_err(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
 {
 	va_list ap;
-	fflush(stdout);
-	fputs("dmakit: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vcli_err(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	if (cmd)
 		print_command_usage(stderr, cmd);
 	else
