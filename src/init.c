@@ -18,6 +18,7 @@
 #include "mem/mem_config.h"
 #include "mem/mem_init.h"
 #include "vfio/vfio_internal.h"
+#include "vfio/vfio_iova.h"
 
 #define DK_LOG_COMPONENT "init"
 #include "core/log_internal.h"
@@ -144,15 +145,18 @@ int dk_init(const struct dk_init_params *params)
 		if (rc < 0)
 			goto err_buses;
 	}
+	dk__vfio_iova_plan_done();
 	g_initialized = 1;
 	return 0;
 
 err_scan:
 	dk__bus_cleanup_all();
+	dk__vfio_iova_plan_done();
 	dk__vfio_cleanup();
 	goto err_policy;
 err_buses:
 	dk__bus_cleanup_all();
+	dk__vfio_iova_plan_done();
 	dk__vfio_cleanup();
 	dk__mem_cleanup();
 err_policy:

@@ -15,6 +15,15 @@
 
 #define LOW_HOLES_END ((uint64_t)4 << 30)
 
+static struct dk_vfio_group *g_plan_group; /* held from the plan to the end of dk_init */
+
+void dk__vfio_iova_plan_done(void)
+{
+	if (g_plan_group)
+		dk_vfio_group_close(g_plan_group);
+	g_plan_group = NULL;
+}
+
 int dk__vfio_iova_va_fits(const struct dk__iova_span *ranges, unsigned int n, uint64_t limit,
 			  uint64_t top)
 {
@@ -64,11 +73,17 @@ int dk__vfio_iova_plan(enum dk_iova_mode requested, uint64_t dma_limit, struct d
 		DK_DEBUG("IOVA mode va: no device is bound to vfio-pci");
 		return 0;
 	}
+	/* The group stays open until the probe is over (dk__vfio_iova_plan_done):
+	 * the container keeps its IOMMU, and drivers opening devices of the
+	 * group do not set it up a second time. */
+	dk__vfio_iova_plan_done();
 	struct dk_vfio_group *g = dk_vfio_group_open(NULL, d->iommu_group);
 	struct dk_vfio_iommu_info info;
 	int rc = g ? dk_vfio_iommu_info(NULL, &info) : -errno;
-	if (g)
+	if (g && rc < 0)
 		dk_vfio_group_close(g);
+	else
+		g_plan_group = g;
 	if (rc < 0) {
 		if (requested == DK_IOVA_MODE_REMAP) {
 			DK_ERR("IOVA mode remap: cannot read the IOMMU's IOVA ranges through group %d of %s (%s): fix the group (see above) or use DMAKIT_IOVA_MODE=va",

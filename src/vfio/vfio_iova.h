@@ -41,6 +41,10 @@ struct dk__iova_plan {
 /* Turn the requested mode into a plan. 0, or -ENODEV / -errno (logged). */
 int dk__vfio_iova_plan(enum dk_iova_mode requested, uint64_t dma_limit, struct dk__iova_plan *out);
 
+/* Close the group the plan opened (dk_init calls it once drivers probed,
+ * and on its error paths). */
+void dk__vfio_iova_plan_done(void);
+
 /* Pure: do ranges (any order) and limit allow IOVA = VA for [4 GiB, top]? */
 int dk__vfio_iova_va_fits(const struct dk__iova_span *ranges, unsigned int n, uint64_t limit,
 			  uint64_t top);
