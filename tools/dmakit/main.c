@@ -103,7 +103,7 @@ static void print_usage(FILE *f)
 	      f);
 }
 
-static void vcli_err(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void vcli_err(const char *fmt, va_list ap)
 {
 	fflush(stdout);
 	fputs("dmakit: ", stderr);
