@@ -37,6 +37,8 @@
  * out.
  *
  * usage: bench_malloc [--runs N] [--quick] [--huge] [--no-dpdk]
+ *                     [--only single|threads|overhead]
+ *   --only runs one part (1+2, 3 or 4) and skips the others.
  */
 #include <errno.h>
 #include <gnu/libc-version.h>
@@ -584,13 +586,15 @@ static int start_dpdk(int huge)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_malloc [--runs N] [--quick] [--huge] [--no-dpdk]\n");
+	fprintf(stderr, "usage: bench_malloc [--runs N] [--quick] [--huge] [--no-dpdk] "
+			"[--only single|threads|overhead]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	int huge = 0, no_dpdk = 0;
+	const char *only = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
 			g_runs = atoi(argv[++i]);
@@ -602,6 +606,10 @@ int main(int argc, char **argv)
 			huge = 1;
 		} else if (strcmp(argv[i], "--no-dpdk") == 0) {
 			no_dpdk = 1;
+		} else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+			only = argv[++i];
+			if (strcmp(only, "single") && strcmp(only, "threads") && strcmp(only, "overhead"))
+				usage();
 		} else {
 			usage();
 		}
@@ -651,12 +659,16 @@ int main(int argc, char **argv)
 	}
 	printf("\n%ld CPUs online; /proc/loadavg at start: %s\n", sysconf(_SC_NPROCESSORS_ONLN),
 	       load);
-	measure_single();
-	print_single("Tight loop: alloc + free of one size", g_tight, 0);
-	print_single("Batch: blocks of random sizes in [size/2, size], freed in random order",
-		     g_batch, 1);
-	measure_threads();
-	measure_overhead();
+	if (!only || strcmp(only, "single") == 0) {
+		measure_single();
+		print_single("Tight loop: alloc + free of one size", g_tight, 0);
+		print_single("Batch: blocks of random sizes in [size/2, size], freed in random order",
+			     g_batch, 1);
+	}
+	if (!only || strcmp(only, "threads") == 0)
+		measure_threads();
+	if (!only || strcmp(only, "overhead") == 0)
+		measure_overhead();
 
 #ifdef DK_BENCH_HAVE_DPDK
 	if (g_have_rte)

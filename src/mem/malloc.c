@@ -204,9 +204,12 @@ struct tc_bin {
 	unsigned int count;
 };
 
+/* Everything the fast paths read sits in the first cache line. */
 struct tcache {
 	unsigned int generation;
-	size_t large_bytes; /* bytes cached in large classes */
+	unsigned int home;    /* heap index for DK_SOCKET_ANY: the thread's node, or 0 */
+	unsigned int n_heaps; /* heaps 0..n_heaps-1 are cached: min(n_internal, DK__TC_HEAPS) */
+	size_t large_bytes;   /* bytes cached in large classes */
 	struct tc_bin bins[DK__TC_HEAPS][DK__TC_CLASSES];
 };
 
@@ -313,13 +316,33 @@ static void tc_key_init(void)
 	pthread_key_create(&g_tc_key, tc_destroy);
 }
 
-/* The calling thread's cache, valid for the current generation, or NULL. */
-static struct tcache *tc_get(void)
+static int current_node(void)
+{
+	if (__builtin_expect(t_tls.node >= 0, 1))
+		return t_tls.node;
+	unsigned int cpu, node;
+	t_tls.node = getcpu(&cpu, &node) == 0 ? (int)node : 0;
+	return t_tls.node;
+}
+
+/* The calling thread's cache when it exists and is valid for the current
+ * generation (then the heaps are initialised), else NULL. Inline: this is
+ * all the fast paths pay for finding it. */
+static inline struct tcache *tc_valid(void)
+{
+	struct tcache *tc = t_tls.cache;
+	if (__builtin_expect(tc != NULL, 1) &&
+	    __builtin_expect(tc->generation == __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE), 1))
+		return tc;
+	return NULL;
+}
+
+/* Create the calling thread's cache, or reset it for a new generation.
+ * dk__heaps must be set. NULL when out of memory. */
+static __attribute__((noinline)) struct tcache *tc_setup(void)
 {
 	struct tcache *tc = t_tls.cache;
 	unsigned int gen = __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE);
-	if (__builtin_expect(tc != NULL && tc->generation == gen, 1))
-		return tc;
 	if (!tc) {
 		pthread_once(&g_tc_once, tc_key_init);
 		tc = calloc(1, sizeof(*tc));
@@ -331,8 +354,19 @@ static struct tcache *tc_get(void)
 		memset(tc->bins, 0, sizeof(tc->bins)); /* stale: the heaps were rebuilt */
 		tc->large_bytes = 0;
 	}
+	int n = dk__heaps->n_internal;
+	tc->n_heaps = (unsigned int)(n < DK__TC_HEAPS ? n : DK__TC_HEAPS);
+	int node = current_node();
+	tc->home = node >= 0 && node < n ? (unsigned int)node : 0;
 	tc->generation = gen;
 	return tc;
+}
+
+/* The calling thread's cache, valid for the current generation, or NULL. */
+static inline struct tcache *tc_get(void)
+{
+	struct tcache *tc = tc_valid();
+	return tc ? tc : tc_setup();
 }
 
 void dk__heap_thread_flush(void)
@@ -494,19 +528,10 @@ static void tc_spill(struct dk__heap *h, struct tc_bin *b)
 	pthread_mutex_unlock(&h->lock);
 }
 
-static int current_node(void)
+/* Everything but a thread-cache hit. */
+static __attribute__((noinline)) void *malloc_slow(size_t size, unsigned int align, size_t bound,
+						     int socket, unsigned int flags)
 {
-	if (__builtin_expect(t_tls.node >= 0, 1))
-		return t_tls.node;
-	unsigned int cpu, node;
-	t_tls.node = getcpu(&cpu, &node) == 0 ? (int)node : 0;
-	return t_tls.node;
-}
-
-void *dk_malloc_flags(const char *type, size_t size, unsigned int align, size_t bound,
-		      int socket, unsigned int flags)
-{
-	(void)type;
 	if (!dk__heaps) {
 		errno = ENODEV;
 		return NULL;
@@ -530,7 +555,7 @@ void *dk_malloc_flags(const char *type, size_t size, unsigned int align, size_t 
 		return NULL;
 	}
 
-	/* Thread-cache fast path. */
+	/* Thread cache: a miss (refill small classes) or a cache to create. */
 	if (idx < DK__TC_HEAPS && align == DK__DEFAULT_ALIGN && !bound && !flags &&
 	    size <= DK__TC_MAX_SIZE && !dk__heaps->heaps[idx].external) {
 		struct tcache *tc = tc_get();
@@ -565,6 +590,33 @@ void *dk_malloc_flags(const char *type, size_t size, unsigned int align, size_t 
 		if (i != idx)
 			p = heap_alloc(i, size, align, bound, flags);
 	return p;
+}
+
+void *dk_malloc_flags(const char *type, size_t size, unsigned int align, size_t bound,
+		      int socket, unsigned int flags)
+{
+	(void)type;
+	/* Fast path: a hit in the calling thread's cache. What it checks is
+	 * what the slow path decides the same way (size 0 wraps and goes
+	 * there; so do invalid alignments, sockets and flags). */
+	struct tcache *tc = tc_valid();
+	if (__builtin_expect(tc != NULL, 1) && size - 1 < DK__TC_MAX_SIZE &&
+	    align <= DK__DEFAULT_ALIGN && (align & (align - 1)) == 0 && !bound && !flags) {
+		unsigned int idx = socket == DK_SOCKET_ANY ? tc->home : (unsigned int)socket;
+		if (idx < tc->n_heaps) {
+			unsigned int c = tc_class_of_request(size);
+			struct tc_bin *b = &tc->bins[idx][c];
+			void *p = b->head;
+			if (__builtin_expect(p != NULL, 1)) {
+				b->head = *(void **)p;
+				b->count--;
+				if (c >= DK__TC_SMALL)
+					tc->large_bytes -= dk__tlsf_usable_size(p);
+				return p;
+			}
+		}
+	}
+	return malloc_slow(size, align, bound, socket, flags);
 }
 
 void *dk_malloc_socket(const char *type, size_t size, unsigned int align, int socket)
@@ -619,23 +671,22 @@ void dk_free(void *p)
 	int idx = block_heap(p, "dk_free");
 	if (idx < 0)
 		return;
-	struct dk__heap *h = &dk__heaps->heaps[idx];
+	/* Heaps below tc->n_heaps are internal: their blocks may be cached. */
+	struct tcache *tc = tc_get();
 	size_t usable = dk__tlsf_usable_size(p);
 	int c;
-	if (idx < DK__TC_HEAPS && !h->external && (c = tc_class_of_block(usable)) >= 0) {
-		struct tcache *tc = tc_get();
-		if (tc && c < DK__TC_SMALL) {
-			struct tc_bin *b = &tc->bins[idx][c];
-			if (b->count >= DK__TC_DEPTH)
-				tc_spill(h, b);
+	if (__builtin_expect(tc != NULL, 1) && (unsigned int)idx < tc->n_heaps &&
+	    (c = tc_class_of_block(usable)) >= 0) {
+		struct tc_bin *b = &tc->bins[idx][c];
+		if (c < DK__TC_SMALL) {
+			if (__builtin_expect(b->count >= DK__TC_DEPTH, 0))
+				tc_spill(&dk__heaps->heaps[idx], b);
 			*(void **)p = b->head;
 			b->head = p;
 			b->count++;
 			return;
 		}
-		if (tc && tc->bins[idx][c].count < DK__TC_LARGE_DEPTH &&
-		    tc->large_bytes + usable <= DK__TC_LARGE_BUDGET) {
-			struct tc_bin *b = &tc->bins[idx][c];
+		if (b->count < DK__TC_LARGE_DEPTH && tc->large_bytes + usable <= DK__TC_LARGE_BUDGET) {
 			*(void **)p = b->head;
 			b->head = p;
 			b->count++;
@@ -643,6 +694,7 @@ void dk_free(void *p)
 			return;
 		}
 	}
+	struct dk__heap *h = &dk__heaps->heaps[idx];
 	pthread_mutex_lock(&h->lock);
 	heap_free_locked(h, p);
 	pthread_mutex_unlock(&h->lock);
