@@ -13,7 +13,9 @@
  *      (DPDK gets -m 512). The same sizes and order for every allocator;
  *   3. threads: the tight loop in one thread alone, then in two threads at
  *      once (same heap, started together); per-thread throughput with two
- *      threads relative to one thread alone;
+ *      threads relative to one thread alone; each cell the best of 3 x
+ *      --runs trials of a few milliseconds, the sizes taking turns so that
+ *      the trials of one size are spread over the whole part;
  *   4. overhead: N = 100000 live blocks of 64 B, 256 B, 4 KiB; metadata per
  *      block = (bytes the heap counts as allocated - N * size) / N, from
  *      dk_malloc_get_stats (alloc_bytes), rte_malloc_get_socket_stats
@@ -392,51 +394,63 @@ static double run_threads(int a, size_t size, long iters, int n)
 static const size_t g_thr_sizes[] = { 64, 1024, 4096, 65536 };
 #define N_THR_SIZES (sizeof(g_thr_sizes) / sizeof(g_thr_sizes[0]))
 
+/* Trials per cell: each trial is a few milliseconds, and two threads need
+ * both vCPUs undisturbed at once, so the threads part takes more of them
+ * than the single-thread tables, spread over the whole part (sizes inside
+ * the run loop) so that one noisy second does not spoil every trial of a
+ * size. */
+#define THR_TRIALS_PER_RUN 3
+
 static void measure_threads(void)
 {
-	printf("\n### Two threads, same heap (tight loop, best of %d)\n\n", g_runs);
+	int trials = g_runs * THR_TRIALS_PER_RUN;
+	printf("\n### Two threads, same heap (tight loop, best of %d)\n\n", trials);
 	printf("Per-thread throughput with two threads running at once, relative to one thread "
 	       "alone (1.00 = no loss; goal for dmakit: >= 0.70). glibc keeps per-thread arenas "
 	       "and caches, so its column is what the machine itself allows; dk/glibc divides "
 	       "the two. ns per pair: one thread / two threads (the slower one).\n\n");
 	printf("| size | dmakit | glibc | rte | dk/glibc | dmakit ns 1T / 2T | glibc ns 1T / 2T | rte ns 1T / 2T |\n");
 	printf("|---|---|---|---|---|---|---|---|\n");
-	for (size_t s = 0; s < N_THR_SIZES; s++) {
-		size_t size = g_thr_sizes[s];
-		long iters = tight_iters(size) * 2;
-		double one[A_COUNT], two[A_COUNT];
+	static double one[N_THR_SIZES][A_COUNT], two[N_THR_SIZES][A_COUNT];
+	for (size_t s = 0; s < N_THR_SIZES; s++)
 		for (int a = 0; a < A_COUNT; a++)
-			one[a] = two[a] = 1e300;
-		for (int r = 0; r < g_runs; r++) {
+			one[s][a] = two[s][a] = 1e300;
+	for (int r = 0; r < trials; r++) {
+		for (size_t s = 0; s < N_THR_SIZES; s++) {
+			size_t size = g_thr_sizes[s];
+			long iters = tight_iters(size) * 2;
 			for (int a = 0; a < A_COUNT; a++) {
-				if (!enabled(a))
+				if (!enabled(a) || one[s][a] < 0)
 					continue;
 				double t1 = run_threads(a, size, iters, 1);
 				double t2 = run_threads(a, size, iters, 2);
 				if (t1 < 0 || t2 < 0) {
 					report_failure(a, "threads", size);
+					one[s][a] = two[s][a] = -1;
 					continue;
 				}
-				if (t1 < one[a])
-					one[a] = t1;
-				if (t2 < two[a])
-					two[a] = t2;
+				if (t1 < one[s][a])
+					one[s][a] = t1;
+				if (t2 < two[s][a])
+					two[s][a] = t2;
 			}
 		}
+	}
+	for (size_t s = 0; s < N_THR_SIZES; s++) {
+		const double *o = one[s], *t = two[s];
 		char nm[32];
-		printf("| %s", size_name(size, nm, sizeof(nm)));
+		printf("| %s", size_name(g_thr_sizes[s], nm, sizeof(nm)));
 		for (int a = 0; a < A_COUNT; a++)
-			print_ratio(enabled(a) ? one[a] : -1, two[a]);
-		if (one[A_DK] < 1e300 && two[A_DK] < 1e300 && one[A_GLIBC] < 1e300 &&
-		    two[A_GLIBC] < 1e300)
-			print_ratio(one[A_DK] / two[A_DK], one[A_GLIBC] / two[A_GLIBC]);
+			print_ratio(enabled(a) && o[a] > 0 && o[a] < 1e300 ? o[a] : -1, t[a]);
+		if (o[A_DK] > 0 && o[A_DK] < 1e300 && o[A_GLIBC] > 0 && o[A_GLIBC] < 1e300)
+			print_ratio(o[A_DK] / t[A_DK], o[A_GLIBC] / t[A_GLIBC]);
 		else
 			printf(" | -");
 		for (int a = 0; a < A_COUNT; a++) {
-			if (!enabled(a) || one[a] >= 1e300 || two[a] >= 1e300)
+			if (!enabled(a) || o[a] <= 0 || o[a] >= 1e300)
 				printf(" | -");
 			else
-				printf(" | %.1f / %.1f", one[a], two[a]);
+				printf(" | %.1f / %.1f", o[a], t[a]);
 		}
 		printf(" |\n");
 	}

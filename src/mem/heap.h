@@ -18,6 +18,7 @@
 
 #include <dmakit/malloc.h>
 
+#include "mem/slab.h"
 #include "mem/tlsf.h"
 
 struct dk__heap {
@@ -27,8 +28,29 @@ struct dk__heap {
 	char name[DK_HEAP_NAME_MAX];
 	pthread_mutex_t lock;
 	struct dk__tlsf tlsf;
+	struct dk__slab slab;  /* internal heaps: runs of small blocks for the thread caches */
 	unsigned int n_chunks; /* external: chunks added */
+	/* Give-back hysteresis (malloc.c): when the heap grows again soon after
+	 * giving memory back, it keeps hold_bytes of regions until hold_until_ns. */
+	uint64_t giveback_ns;   /* CLOCK_MONOTONIC of the last give-back, 0: none */
+	uint64_t hold_until_ns;
+	uint64_t hold_bytes;
 };
+
+/* Bytes and blocks handed out (the TLSF books count a run of small blocks
+ * as one live block; its blocks not handed out are free memory). Saturated
+ * at 0: dk_heap_stats_peek reads a copy taken without the lock. */
+static inline uint64_t dk__heap_alloc_bytes(const struct dk__heap *h)
+{
+	uint64_t used = h->tlsf.used_bytes, spare = h->slab.free_bytes;
+	return used > spare ? used - spare : 0;
+}
+
+static inline uint64_t dk__heap_alloc_count(const struct dk__heap *h)
+{
+	uint64_t used = h->tlsf.used_count, runs = h->slab.runs;
+	return (used > runs ? used - runs : 0) + h->slab.live;
+}
 
 struct dk__heap_table {
 	pthread_mutex_t lock; /* create/destroy and name lookups */

@@ -76,12 +76,12 @@ int dk_heap_destroy(const char *name)
 	struct dk__heap *h = &dk__heaps->heaps[idx];
 	pthread_mutex_lock(&dk__heaps->lock);
 	pthread_mutex_lock(&h->lock);
-	int busy = h->n_chunks > 0 || h->tlsf.used_count > 0;
+	int busy = h->n_chunks > 0 || dk__heap_alloc_count(h) > 0;
 	pthread_mutex_unlock(&h->lock);
 	if (busy) {
 		pthread_mutex_unlock(&dk__heaps->lock);
 		DK_ERR("dk_heap_destroy(\"%s\"): it still holds %u chunk(s) and %llu allocation(s): free them and remove its memory first",
-		       name, h->n_chunks, (unsigned long long)h->tlsf.used_count);
+		       name, h->n_chunks, (unsigned long long)dk__heap_alloc_count(h));
 		return -EBUSY;
 	}
 	dk__heap_slot_fini(h);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <dmakit/malloc.h>
@@ -43,10 +44,18 @@
 /* A wholly free region goes back to the system only when the heap keeps at
  * least max(DK__RETAIN_MIN, its allocated bytes) free besides: small
  * alloc/free cycles do not map and unmap pages every time, and an idle heap
- * shrinks to twice what it uses (or DK__RETAIN_MIN). */
+ * shrinks to twice what it uses (or DK__RETAIN_MIN).
+ * Hysteresis: a heap that has to grow within DK__RETAIN_DECAY_NS of giving
+ * memory back is cycling (batches of big blocks allocated and freed over
+ * and over); it then keeps the size it grew to, until DK__RETAIN_DECAY_NS
+ * pass without such a growth. A heap used once still shrinks at the frees
+ * that follow. */
 #define DK__RETAIN_MIN (64ull << 20)
+#define DK__RETAIN_DECAY_NS 1000000000ull
 #define DK__GROW_MIN (2u << 20) /* grow internal heaps by at least 2 MiB */
 #define DK__DEFAULT_ALIGN 16u
+_Static_assert(DK__TC_SMALL == DK__SLAB_CLASSES, "small classes are the slab classes");
+_Static_assert(DK__TC_SMALL_MAX == DK__SLAB_MAX_PAYLOAD, "largest small class");
 
 static struct dk__heap_table g_table_local;
 static struct dk__heap_table *g_tp = &g_table_local; /* where dk__heap_init builds the table */
@@ -404,6 +413,29 @@ static int iova_contig(const void *p, size_t size)
 	return 1;
 }
 
+static uint64_t now_coarse_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 1;
+}
+
+/* After a growth (the region is added): one soon after a give-back makes
+ * the heap hold its present size. */
+static void heap_note_growth(struct dk__heap *h)
+{
+	if (!h->giveback_ns)
+		return;
+	uint64_t now = now_coarse_ns();
+	if (now - h->giveback_ns >= DK__RETAIN_DECAY_NS && now >= h->hold_until_ns)
+		return;
+	if (now >= h->hold_until_ns)
+		h->hold_bytes = 0;
+	if (h->hold_bytes < h->tlsf.region_bytes)
+		h->hold_bytes = h->tlsf.region_bytes;
+	h->hold_until_ns = now + DK__RETAIN_DECAY_NS;
+}
+
 /* Grow an internal heap by enough pages for size/align/bound. Heap lock held. */
 static int heap_grow(int idx, struct dk__heap *h, size_t size, size_t align, size_t bound,
 		     int contig)
@@ -425,6 +457,7 @@ static int heap_grow(int idx, struct dk__heap *h, size_t size, size_t align, siz
 		dk__mem_pages_unmap(va, mapped);
 		return rc;
 	}
+	heap_note_growth(h);
 	return 0;
 }
 
@@ -488,31 +521,44 @@ static void heap_free_locked(struct dk__heap *h, void *p)
 {
 	void *region;
 	size_t region_len;
-	int whole = dk__tlsf_free(&h->tlsf, p, &region, &region_len);
+	int whole = dk__slab_owns(p) ? dk__slab_free(&h->slab, &h->tlsf, p, &region, &region_len)
+				     : dk__tlsf_free(&h->tlsf, p, &region, &region_len);
 	if (!whole || h->external || h->tlsf.region_count <= 1)
 		return;
 	uint64_t free_after = h->tlsf.region_bytes - h->tlsf.used_bytes - region_len;
-	uint64_t keep = h->tlsf.used_bytes > DK__RETAIN_MIN ? h->tlsf.used_bytes : DK__RETAIN_MIN;
-	if (free_after >= keep && dk__tlsf_remove_region(&h->tlsf, region, region_len) == 0)
+	uint64_t used = dk__heap_alloc_bytes(h);
+	uint64_t keep = used > DK__RETAIN_MIN ? used : DK__RETAIN_MIN;
+	if (free_after < keep)
+		return;
+	uint64_t now = now_coarse_ns();
+	if (now < h->hold_until_ns && h->tlsf.region_bytes - region_len < h->hold_bytes)
+		return;
+	if (dk__tlsf_remove_region(&h->tlsf, region, region_len) == 0) {
 		dk__mem_pages_unmap(region, region_len);
+		h->giveback_ns = now;
+	}
 }
 
-/* Fill an empty small-class bin with up to DK__TC_BATCH blocks of csize. */
-static int tc_refill(int idx, struct tc_bin *b, size_t csize)
+/* Fill an empty small-class bin (class c) with up to DK__TC_BATCH blocks
+ * from the heap's runs, growing the heap when no run has room. 0 when the
+ * heap cannot grow (the caller's slow path reports it). */
+static int tc_refill(int idx, struct tc_bin *b, unsigned int c)
 {
 	struct dk__heap *h = &dk__heaps->heaps[idx];
-	int n = 0;
+	void *got[DK__TC_BATCH];
+	size_t csize = tc_class_size(c);
 	heap_lock(h);
-	for (; n < DK__TC_BATCH; n++) {
-		void *p = dk__tlsf_alloc(&h->tlsf, csize, DK__DEFAULT_ALIGN, 0);
-		if (!p)
-			break;
-		*(void **)p = b->head;
-		b->head = p;
-		b->count++;
-	}
+	unsigned int n = dk__slab_alloc(&h->slab, &h->tlsf, c, csize, got, DK__TC_BATCH);
+	if (n == 0 && heap_grow(idx, h, DK__SLAB_RUN_MAX, DK__DEFAULT_ALIGN, 0, 0) == 0)
+		n = dk__slab_alloc(&h->slab, &h->tlsf, c, csize, got, DK__TC_BATCH);
 	pthread_mutex_unlock(&h->lock);
-	return n; /* 0: the heap must grow: the caller takes the slow path */
+	/* Hand out in address order: the first block popped is the lowest. */
+	for (unsigned int i = n; i-- > 0;) {
+		*(void **)got[i] = b->head;
+		b->head = got[i];
+	}
+	b->count += n;
+	return (int)n;
 }
 
 /* Return half of a full bin to its heap in one lock round trip. */
@@ -573,7 +619,7 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, unsigned int ali
 					return p;
 				}
 				size = tc_class_size(c);
-			} else if (p || tc_refill(idx, b, tc_class_size(c)) > 0) {
+			} else if (p || tc_refill(idx, b, c) > 0) {
 				p = b->head;
 				b->head = *(void **)p;
 				b->count--;
@@ -761,10 +807,10 @@ int dk_malloc_get_stats(int socket, struct dk_heap_stats *out)
 	snprintf(out->name, sizeof(out->name), "%s", h->name);
 	out->socket_id = h->socket_id;
 	out->heap_bytes = h->tlsf.region_bytes;
-	out->alloc_bytes = h->tlsf.used_bytes;
-	out->free_bytes = h->tlsf.region_bytes - h->tlsf.used_bytes;
+	out->alloc_bytes = dk__heap_alloc_bytes(h);
+	out->free_bytes = h->tlsf.region_bytes - out->alloc_bytes;
 	out->greatest_free = dk__tlsf_largest_free(&h->tlsf);
-	out->alloc_count = h->tlsf.used_count;
+	out->alloc_count = dk__heap_alloc_count(h);
 	pthread_mutex_unlock(&h->lock);
 	return 0;
 }

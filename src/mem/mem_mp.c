@@ -393,12 +393,12 @@ int dk_heap_stats_peek(const char *prefix, const char *runtime_dir, struct dk_he
 			s->name[sizeof(s->name) - 1] = 0;
 			s->socket_id = hp->socket_id;
 			s->heap_bytes = hp->tlsf.region_bytes;
-			s->alloc_bytes = hp->tlsf.used_bytes;
-			s->free_bytes = hp->tlsf.region_bytes >= hp->tlsf.used_bytes
-					    ? hp->tlsf.region_bytes - hp->tlsf.used_bytes
+			s->alloc_bytes = dk__heap_alloc_bytes(hp);
+			s->free_bytes = hp->tlsf.region_bytes >= s->alloc_bytes
+					    ? hp->tlsf.region_bytes - s->alloc_bytes
 					    : 0;
 			s->greatest_free = dk__tlsf_largest_free_class(&hp->tlsf);
-			s->alloc_count = hp->tlsf.used_count;
+			s->alloc_count = dk__heap_alloc_count(hp);
 		}
 		n++;
 	}

@@ -76,7 +76,7 @@
 #define SMALL_LOG2      (DK__TLSF_SL_LOG2 + 4) /* sizes below 512 use 16-byte classes */
 #define SMALL_MAX       ((size_t)1 << SMALL_LOG2)
 #define FL_SHIFT        (SMALL_LOG2 - 1) /* first level of size s >= SMALL_MAX: log2(s) - FL_SHIFT */
-#define HDR             ((size_t)16)
+#define HDR             ((size_t)DK__TLSF_HDR)
 #define MIN_PAYLOAD     ((size_t)16)
 #define MIN_BLOCK       (HDR + MIN_PAYLOAD)
 #define REGION_DESC     ((size_t)16)
@@ -84,8 +84,9 @@
 /* Largest payload whose class exists: below 2^(FL_COUNT + FL_SHIFT). */
 #define MAX_BLOCK (((size_t)1 << (DK__TLSF_FL_COUNT + FL_SHIFT)) - HDR)
 
-#define F_FREE ((uint64_t)1)
-#define F_MASK ((uint64_t)15)
+#define F_FREE    DK__TLSF_F_FREE
+#define F_FOREIGN DK__TLSF_F_FOREIGN
+#define F_MASK    ((uint64_t)15)
 
 _Static_assert(SL_COUNT <= 32, "second-level bitmap is 32 bits");
 _Static_assert(DK__TLSF_FL_COUNT + FL_SHIFT < 64, "first level fits in 64-bit sizes");
@@ -401,8 +402,8 @@ int dk__tlsf_free(struct dk__tlsf *t, void *p, void **region, size_t *region_len
 	if (!t || !p)
 		return 0;
 	struct blk *b = (struct blk *)((uintptr_t)p - HDR);
-	if (bfree(b) || bsize(b) == 0)
-		return 0; /* double free or not a block: leave everything as it is */
+	if (bfree(b) || bsize(b) == 0 || (b->sf & F_FOREIGN))
+		return 0; /* double free, not a block, or carved by a layer above: leave it */
 	size_t s = bsize(b);
 	t->used_bytes -= HDR + s;
 	t->used_count--;
@@ -439,7 +440,7 @@ void *dk__tlsf_resize_inplace(struct dk__tlsf *t, void *p, size_t size)
 	if (!t || !p || size == 0 || size > MAX_BLOCK)
 		return NULL;
 	struct blk *b = (struct blk *)((uintptr_t)p - HDR);
-	if (bfree(b) || bsize(b) == 0)
+	if (bfree(b) || bsize(b) == 0 || (b->sf & F_FOREIGN))
 		return NULL;
 	size_t n = size < MIN_PAYLOAD ? MIN_PAYLOAD : round16(size);
 	size_t s = bsize(b);

@@ -89,6 +89,25 @@ void *dk__tlsf_resize_inplace(struct dk__tlsf *t, void *p, size_t size);
 /* Bytes usable in a live block (>= the size asked for). */
 size_t dk__tlsf_usable_size(const void *p);
 
+/*
+ * Block headers: 16 bytes before the payload, the second 8 bytes hold the
+ * payload size (a multiple of 16) with flags in the low 4 bits. A layer
+ * that carves blocks of its own inside a live block (src/mem/slab.c) writes
+ * headers of the same shape with DK__TLSF_F_FOREIGN set, so that
+ * dk__tlsf_usable_size works on them; dk__tlsf_free and
+ * dk__tlsf_resize_inplace leave such blocks alone (free returns 0, resize
+ * NULL). DK__TLSF_F_FREE marks a free block.
+ */
+#define DK__TLSF_HDR 16u
+#define DK__TLSF_F_FREE ((uint64_t)1)
+#define DK__TLSF_F_FOREIGN ((uint64_t)2)
+
+/* The header flags of block p (tells the foreign blocks apart). */
+static inline uint64_t dk__tlsf_block_flags(const void *p)
+{
+	return ((const uint64_t *)p)[-1] & 15u;
+}
+
 /* Size of the largest free block's payload (O(1) from the bitmaps, may round down a class). */
 size_t dk__tlsf_largest_free(const struct dk__tlsf *t);
 /* A lower bound of the largest free block from the bitmaps alone (the start

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Runs of equal-size blocks for the small classes of the thread caches
+ * (malloc.c), carved out of a heap's TLSF allocator.
+ *
+ * A run is one live TLSF block of a few pages (16 KiB, or 32 blocks when
+ * that is more) holding blocks of one payload size. Every carved block
+ * has a 16-byte header of the TLSF shape: the run's address, then payload
+ * size | DK__TLSF_F_FOREIGN (| DK__TLSF_F_FREE while free), so
+ * dk__tlsf_usable_size works on it, dk__tlsf_free refuses it, and the
+ * metadata per live block stays 16 bytes. Blocks are carved lazily (a bump
+ * pointer: a new run touches only its first page) and come back to the
+ * run's free list; runs with room sit on their class's partial list; a run
+ * whose last block comes back is freed to the TLSF allocator at once, so
+ * the heap's give-back of whole free regions works as for plain blocks.
+ *
+ * Why: a batch of 1000 small blocks freed at random costs one TLSF split
+ * and one coalescing free per block without it; with it, a pointer pop and
+ * push per block and a TLSF call per run.
+ *
+ * State: struct dk__slab (inside struct dk__heap: shared between processes
+ * like the TLSF state) and the run descriptors (inside the runs, in heap
+ * memory). Raw pointers: every process maps heap memory at the same VA.
+ *
+ * Thread-safety: none; the heap lock serialises every call on one heap.
+ */
+#ifndef DK_MEM_SLAB_H
+#define DK_MEM_SLAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mem/tlsf.h"
+
+#define DK__SLAB_CLASSES 76 /* the thread caches' small classes (sizes up to 4 KiB) */
+#define DK__SLAB_MAX_PAYLOAD 4096u
+#define DK__SLAB_RUN_MAX (256u << 10) /* no run is larger: grow a heap by this to make room */
+
+struct dk__slab {
+	void *partial[DK__SLAB_CLASSES]; /* runs with free or uncarved blocks */
+	uint64_t runs;       /* runs (each one live TLSF block) */
+	uint64_t live;       /* blocks handed out */
+	uint64_t free_bytes; /* bytes of runs not handed out: counted live by the TLSF books */
+};
+
+/* Empty state. */
+void dk__slab_init(struct dk__slab *s);
+
+/*
+ * Hand out up to n blocks of payload size psize (a multiple of 16, 16 ..
+ * DK__SLAB_MAX_PAYLOAD) for class cls (< DK__SLAB_CLASSES; one payload
+ * size per class) into out[]. Returns how many; fewer than n only when
+ * t has no room for another run (the caller grows the heap and asks again).
+ * 0 with out untouched for invalid arguments.
+ */
+unsigned int dk__slab_alloc(struct dk__slab *s, struct dk__tlsf *t, unsigned int cls,
+			    size_t psize, void **out, unsigned int n);
+
+/* Is p (a live block of the heap) a block carved by this layer? */
+static inline int dk__slab_owns(const void *p)
+{
+	return (dk__tlsf_block_flags(p) & DK__TLSF_F_FOREIGN) != 0;
+}
+
+/*
+ * Take back block p (dk__slab_owns(p)). When that empties its run, the run
+ * is freed to t and dk__tlsf_free's answer is returned (1: the whole region
+ * is now free, given in *region / *region_len); else 0. A block already
+ * free is left alone (0): a double free does not corrupt the run.
+ */
+int dk__slab_free(struct dk__slab *s, struct dk__tlsf *t, void *p, void **region,
+		  size_t *region_len);
+
+/*
+ * Consistency check of every run on the partial lists (descriptors, free
+ * lists, counts): for tests. 0, or -EFAULT.
+ */
+int dk__slab_check(const struct dk__slab *s);
+
+#endif
