@@ -10,9 +10,14 @@
  *   5   resize  slot (1 byte), size (2 bytes)
  *   6   remove_region (must be -EBUSY with live blocks, else 0; re-added)
  *   7   alloc exactly dk__tlsf_largest_free() (must succeed when non-zero)
+ *   8-9 slab alloc (src/mem/slab.h): class (1 byte: 4 payload sizes), count
+ *       (1 byte: 1..8 blocks) carved from runs in the same region; frees
+ *       (ops 3-4) and resizes (op 5) then meet slab blocks too
  *
- * After every op dk__tlsf_check must pass and the statistics must match what
- * this target tracked itself. Every live block holds a pattern over the
+ * After every op dk__tlsf_check and dk__slab_check must pass and the
+ * statistics must match what this target tracked itself (the TLSF books
+ * count a run as one live block, the slab's free_bytes what of it is not
+ * handed out). Every live block holds a pattern over the
  * bytes asked for; it is verified at resize and free, so overlapping blocks
  * show up. Alignment, bound and region bounds are checked on every result.
  */
@@ -22,6 +27,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "mem/slab.h"
 #include "mem/tlsf.h"
 #include "fuzz_check.h"
 
@@ -41,6 +47,7 @@ struct slot {
 
 struct state {
 	struct dk__tlsf t;
+	struct dk__slab sl;
 	uint8_t *mem;
 	struct slot s[SLOTS];
 	uint8_t next_tag;
@@ -130,7 +137,8 @@ static void do_free(struct state *st, struct slot *sl)
 	verify(sl->p, sl->size, sl->tag);
 	st->used_bytes -= HDR + dk__tlsf_usable_size(sl->p);
 	st->used_count--;
-	int rc = dk__tlsf_free(&st->t, sl->p, &reg, &len);
+	int rc = dk__slab_owns(sl->p) ? dk__slab_free(&st->sl, &st->t, sl->p, &reg, &len)
+				      : dk__tlsf_free(&st->t, sl->p, &reg, &len);
 	/* one region: it is wholly free exactly when nothing is live */
 	REQUIRE(rc == (st->used_count == 0));
 	if (rc == 1)
@@ -138,9 +146,37 @@ static void do_free(struct state *st, struct slot *sl)
 	sl->p = NULL;
 }
 
+static void do_slab_alloc(struct state *st, unsigned int cls, unsigned int want)
+{
+	static const size_t psizes[4] = { 16, 64, 256, 1024 };
+	void *got[8];
+	unsigned int n = dk__slab_alloc(&st->sl, &st->t, cls, psizes[cls], got, want);
+	REQUIRE(n <= want);
+	for (unsigned int i = 0; i < n; i++) {
+		uint8_t *p = got[i];
+		REQUIRE(dk__slab_owns(p));
+		REQUIRE(dk__tlsf_usable_size(p) == psizes[cls]);
+		check_block(st, p, psizes[cls]);
+		st->used_bytes += HDR + psizes[cls];
+		st->used_count++;
+		int k = 0;
+		while (k < SLOTS && st->s[k].p)
+			k++;
+		if (k == SLOTS) {
+			/* no slot to track it: give it straight back */
+			st->used_bytes -= HDR + psizes[cls];
+			st->used_count--;
+			REQUIRE(dk__slab_free(&st->sl, &st->t, p, NULL, NULL) == (st->used_count == 0));
+			continue;
+		}
+		st->s[k] = (struct slot){p, psizes[cls], ++st->next_tag};
+		fill(p, psizes[cls], st->s[k].tag);
+	}
+}
+
 static void step(struct state *st)
 {
-	unsigned int op = get8(st) % 8;
+	unsigned int op = get8(st) % 10;
 	switch (op) {
 	case 0:
 	case 1:
@@ -213,10 +249,17 @@ static void step(struct state *st)
 		}
 		break;
 	}
+	case 8:
+	case 9: {
+		unsigned int cls = get8(st) % 4;
+		do_slab_alloc(st, cls, 1 + get8(st) % 8);
+		break;
+	}
 	}
 	REQUIRE(dk__tlsf_check(&st->t) == 0);
-	REQUIRE(st->t.used_bytes == st->used_bytes);
-	REQUIRE(st->t.used_count == st->used_count);
+	REQUIRE(dk__slab_check(&st->sl) == 0);
+	REQUIRE(st->t.used_bytes - st->sl.free_bytes == st->used_bytes);
+	REQUIRE(st->t.used_count - st->sl.runs + st->sl.live == st->used_count);
 	REQUIRE(st->t.region_bytes == REGION_LEN && st->t.region_count == 1);
 }
 
@@ -229,6 +272,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	st.end = data + size;
 	st.mem = g_buf + 16 * (get8(&st) % 256);
 	dk__tlsf_init(&st.t);
+	dk__slab_init(&st.sl);
 	REQUIRE(dk__tlsf_add_region(&st.t, st.mem, REGION_LEN) == 0);
 	REQUIRE(dk__tlsf_largest_free(&st.t) == REGION_LEN - 48);
 
@@ -239,6 +283,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (st.s[k].p)
 			do_free(&st, &st.s[k]);
 	REQUIRE(st.t.used_bytes == 0 && st.t.used_count == 0);
+	REQUIRE(st.sl.runs == 0 && st.sl.live == 0 && st.sl.free_bytes == 0);
 	REQUIRE(dk__tlsf_largest_free(&st.t) == REGION_LEN - 48);
 	REQUIRE(dk__tlsf_remove_region(&st.t, st.mem, REGION_LEN) == 0);
 	REQUIRE(dk__tlsf_check(&st.t) == 0);

@@ -6,9 +6,11 @@
  * Thread cache: for internal heaps 0..DK__TC_HEAPS-1, blocks up to
  * DK__TC_MAX_SIZE freed go to a per-thread, per-heap, per-class LIFO list and
  * are handed out again without taking the heap lock. Classes are 16 bytes
- * wide up to 1 KiB, 256 bytes wide up to 4 KiB (32 blocks each, refilled and
- * drained 8 at a time), then four per power of two up to 1 MiB (4 blocks each,
- * at most DK__TC_LARGE_BUDGET bytes per thread). Cached blocks stay
+ * wide up to 1 KiB, 256 bytes wide up to 4 KiB (32 blocks each, refilled 8
+ * at a time from the heap's runs of small blocks, slab.c, and drained 16 at
+ * a time), then four per power of two up to 1 MiB (4 blocks each, at most
+ * DK__TC_LARGE_BUDGET bytes per thread). A hit is inline in dk_malloc_flags
+ * and dk_free: the cache pointer in TLS, its generation, the bin. Cached blocks stay
  * allocated in the heap's books (statistics count them as live).
  * dk_cleanup bumps a generation so caches of other threads are dropped, not
  * returned, the next time those threads use them.
