@@ -107,7 +107,9 @@ static uint64_t hammer(unsigned int seed, int rounds)
 			dk_free(slot[k]);
 			slot[k] = NULL;
 		} else {
-			len[k] = 16 + (r >> 12) % (96u << 10);
+			/* half small (thread caches and runs of small blocks),
+			 * half up to 96 KiB (larger classes and TLSF) */
+			len[k] = 16 + (r >> 12) % ((r & 0x10) ? 4096u : (96u << 10));
 			slot[k] = dk_malloc(NULL, len[k], 0);
 			if (!slot[k]) {
 				errors++;
