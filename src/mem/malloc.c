@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -208,6 +209,13 @@ int dk__heap_by_name(const char *name, const char *what)
 	return -ENOENT;
 }
 
+static uint64_t now_coarse_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 1;
+}
+
 /* ---- thread cache ----------------------------------------------------------- */
 
 struct tc_bin {
@@ -322,9 +330,44 @@ static void tc_destroy(void *arg)
 	free(tc);
 }
 
+/* Blocks in a thread cache carry g_tc_mark in their second word (every
+ * block has at least 16 bytes): a dk_free that finds it there scans that
+ * one bin (at most DK__TC_DEPTH blocks) before calling it a double free, so
+ * user data that happens to hold the mark costs a scan, never an error.
+ * The word is cleared when the block is handed out. Random per process. */
+static uintptr_t g_tc_mark;
+
 static void tc_key_init(void)
 {
 	pthread_key_create(&g_tc_key, tc_destroy);
+	uintptr_t m = 0;
+	if (getrandom(&m, sizeof(m), GRND_NONBLOCK) != (ssize_t)sizeof(m))
+		m = (uintptr_t)&g_tc_mark ^ (uintptr_t)now_coarse_ns() ^ 0x9e3779b97f4a7c15ull;
+	g_tc_mark = m | 1; /* never 0, never a pointer to an aligned block */
+}
+
+static inline uintptr_t *tc_mark_word(void *p)
+{
+	return (uintptr_t *)p + 1;
+}
+
+/* Take the head block of a non-empty bin. */
+static inline void *tc_pop(struct tc_bin *b)
+{
+	void *p = b->head;
+	b->head = *(void **)p;
+	b->count--;
+	*tc_mark_word(p) = 0;
+	return p;
+}
+
+/* Is p in bin b already? (A free found the mark: a double free, or data.) */
+static __attribute__((noinline)) int tc_holds(const struct tc_bin *b, const void *p)
+{
+	for (const void *q = b->head; q; q = *(void *const *)q)
+		if (q == p)
+			return 1;
+	return 0;
 }
 
 static int current_node(void)
@@ -413,13 +456,6 @@ static int iova_contig(const void *p, size_t size)
 		if (dk_mem_virt2iova((void *)a) != first + (a - (uintptr_t)p))
 			return 0;
 	return 1;
-}
-
-static uint64_t now_coarse_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 1;
 }
 
 /* After a growth (the region is added): one soon after a give-back makes
@@ -615,17 +651,12 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, unsigned int ali
 				/* Large classes: no refill; the slow path below allocates
 				 * the class size, so the block comes back to this class. */
 				if (p) {
-					b->head = *(void **)p;
-					b->count--;
 					tc->large_bytes -= dk__tlsf_usable_size(p);
-					return p;
+					return tc_pop(b);
 				}
 				size = tc_class_size(c);
 			} else if (p || tc_refill(idx, b, c) > 0) {
-				p = b->head;
-				b->head = *(void **)p;
-				b->count--;
-				return p;
+				return tc_pop(b);
 			}
 		}
 	}
@@ -656,11 +687,9 @@ void *dk_malloc_flags(const char *type, size_t size, unsigned int align, size_t 
 			struct tc_bin *b = &tc->bins[idx][c];
 			void *p = b->head;
 			if (__builtin_expect(p != NULL, 1)) {
-				b->head = *(void **)p;
-				b->count--;
 				if (c >= DK__TC_SMALL)
 					tc->large_bytes -= dk__tlsf_usable_size(p);
-				return p;
+				return tc_pop(b);
 			}
 		}
 	}
@@ -722,20 +751,32 @@ void dk_free(void *p)
 	/* Heaps below tc->n_heaps are internal: their blocks may be cached. */
 	struct tcache *tc = tc_get();
 	size_t usable = dk__tlsf_usable_size(p);
+	if (__builtin_expect(dk__tlsf_block_flags(p) & DK__TLSF_F_FREE, 0)) {
+		DK_ERR("dk_free(%p): freed twice (the block is free in its heap already): free each block once",
+		       p);
+		return;
+	}
 	int c;
 	if (__builtin_expect(tc != NULL, 1) && (unsigned int)idx < tc->n_heaps &&
 	    (c = tc_class_of_block(usable)) >= 0) {
 		struct tc_bin *b = &tc->bins[idx][c];
+		if (__builtin_expect(*tc_mark_word(p) == g_tc_mark, 0) && tc_holds(b, p)) {
+			DK_ERR("dk_free(%p): freed twice (the block is free already, in this thread's cache): free each block once",
+			       p);
+			return;
+		}
 		if (c < DK__TC_SMALL) {
 			if (__builtin_expect(b->count >= DK__TC_DEPTH, 0))
 				tc_spill(&dk__heaps->heaps[idx], b);
 			*(void **)p = b->head;
+			*tc_mark_word(p) = g_tc_mark;
 			b->head = p;
 			b->count++;
 			return;
 		}
 		if (b->count < DK__TC_LARGE_DEPTH && tc->large_bytes + usable <= DK__TC_LARGE_BUDGET) {
 			*(void **)p = b->head;
+			*tc_mark_word(p) = g_tc_mark;
 			b->head = p;
 			b->count++;
 			tc->large_bytes += usable;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -258,6 +259,59 @@ DK_TEST(freeing_foreign_memory_is_refused_with_a_message)
 	CHECK_STR_CONTAINS(dk_test_log_captured(), "not a block of a dmakit heap");
 	CHECK_INT_EQ(dk_malloc_usable_size(libc), 0);
 	free(libc);
+	dk_cleanup();
+}
+
+/* A second dk_free of a block is reported and changes nothing: caught in
+ * the thread cache (the block is in the bin) and in the heap (its header
+ * says free), small and large classes. */
+DK_TEST(double_free_is_reported_and_harmless)
+{
+	REQUIRE_INT_EQ(start(DK_HUGE_NEVER, 0), 0);
+	static const size_t sizes[] = { 64, 4096, 100000 };
+	for (size_t i = 0; i < DK_ARRAY_SIZE(sizes); i++) {
+		void *p = dk_malloc(NULL, sizes[i], 0);
+		REQUIRE(p != NULL);
+		dk_free(p);
+		dk_test_log_capture_start();
+		dk_free(p);
+		CHECK_STR_CONTAINS(dk_test_log_captured(), "freed twice");
+		dk_test_log_capture_stop();
+		void *a = dk_malloc(NULL, sizes[i], 0), *b = dk_malloc(NULL, sizes[i], 0);
+		CHECK(a != NULL && b != NULL && a != b);
+		dk_free(a);
+		dk_free(b);
+	}
+	/* Through to the heap: a full bin spills, then the block is freed again. */
+	enum { N = 100 };
+	void *blk[N];
+	for (int i = 0; i < N; i++)
+		REQUIRE((blk[i] = dk_malloc(NULL, 48, 0)) != NULL);
+	for (int i = 0; i < N; i++)
+		dk_free(blk[i]);
+	dk_malloc_thread_flush(); /* every one of them is free in the heap now */
+	dk_test_log_capture_start();
+	dk_free(blk[0]);
+	dk_free(blk[N - 1]);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "freed twice");
+	dk_test_log_capture_stop();
+	/* User data that holds whatever a cached block carries is no error. */
+	uint64_t *d = dk_malloc(NULL, 64, 0);
+	REQUIRE(d != NULL);
+	void *other = dk_malloc(NULL, 64, 0);
+	REQUIRE(other != NULL);
+	dk_free(other); /* now other carries the cache's mark in its second word */
+	d[1] = ((uint64_t *)other)[1];
+	dk_test_log_capture_start();
+	dk_free(d);
+	CHECK(strstr(dk_test_log_captured(), "freed twice") == NULL);
+	dk_test_log_capture_stop();
+	void *x = dk_malloc(NULL, 64, 0), *y = dk_malloc(NULL, 64, 0);
+	CHECK(x == d && y == other); /* both cached, last in first out */
+	dk_free(x);
+	dk_free(y);
+	dk_malloc_thread_flush();
+	CHECK_INT_EQ(live_blocks(), 0);
 	dk_cleanup();
 }
 
