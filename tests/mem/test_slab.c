@@ -15,6 +15,7 @@
 
 #include "mem/slab.h"
 #include "mem/tlsf.h"
+#include "rng.h"
 #include "tap.h"
 
 #define HDR 16u
@@ -197,10 +198,7 @@ static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
 {
-	g_rng ^= g_rng >> 12;
-	g_rng ^= g_rng << 25;
-	g_rng ^= g_rng >> 27;
-	return g_rng * 0x2545F4914F6CDD1DULL;
+	return dk_test_rng(&g_rng);
 }
 
 /* Random batches over several classes mixed with plain TLSF blocks; the

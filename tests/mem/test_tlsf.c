@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "mem/tlsf.h"
+#include "rng.h"
 #include "tap.h"
 
 /* Fixed cost of a region (descriptor, first block header, end sentinel), see tlsf.c. */
@@ -22,11 +23,7 @@ static uint64_t g_rng;
 
 static uint64_t rnd(void)
 {
-	/* xorshift64* */
-	g_rng ^= g_rng >> 12;
-	g_rng ^= g_rng << 25;
-	g_rng ^= g_rng >> 27;
-	return g_rng * 0x2545F4914F6CDD1DULL;
+	return dk_test_rng(&g_rng);
 }
 
 static size_t rnd_below(size_t n)
