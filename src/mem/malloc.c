@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -330,20 +329,20 @@ static void tc_destroy(void *arg)
 	free(tc);
 }
 
-/* Blocks in a thread cache carry g_tc_mark in their second word (every
- * block has at least 16 bytes): a dk_free that finds it there scans that
- * one bin (at most DK__TC_DEPTH blocks) before calling it a double free, so
- * user data that happens to hold the mark costs a scan, never an error.
- * The word is cleared when the block is handed out. Random per process. */
-static uintptr_t g_tc_mark;
-
 static void tc_key_init(void)
 {
 	pthread_key_create(&g_tc_key, tc_destroy);
-	uintptr_t m = 0;
-	if (getrandom(&m, sizeof(m), GRND_NONBLOCK) != (ssize_t)sizeof(m))
-		m = (uintptr_t)&g_tc_mark ^ (uintptr_t)now_coarse_ns() ^ 0x9e3779b97f4a7c15ull;
-	g_tc_mark = m | 1; /* never 0, never a pointer to an aligned block */
+}
+
+/* Blocks in a thread cache carry their cache's mark in their second word
+ * (every block has at least 16 bytes): a dk_free that finds it there scans
+ * that one bin (at most DK__TC_DEPTH blocks) before calling it a double
+ * free, so user data that happens to hold the mark costs a scan, never an
+ * error. The word is cleared when the block is handed out. The mark is the
+ * cache's address + 1: no load to get it, odd so never a block pointer. */
+static inline uintptr_t tc_mark(const struct tcache *tc)
+{
+	return (uintptr_t)tc + 1;
 }
 
 static inline uintptr_t *tc_mark_word(void *p)
@@ -760,7 +759,7 @@ void dk_free(void *p)
 	if (__builtin_expect(tc != NULL, 1) && (unsigned int)idx < tc->n_heaps &&
 	    (c = tc_class_of_block(usable)) >= 0) {
 		struct tc_bin *b = &tc->bins[idx][c];
-		if (__builtin_expect(*tc_mark_word(p) == g_tc_mark, 0) && tc_holds(b, p)) {
+		if (__builtin_expect(*tc_mark_word(p) == tc_mark(tc), 0) && tc_holds(b, p)) {
 			DK_ERR("dk_free(%p): freed twice (the block is free already, in this thread's cache): free each block once",
 			       p);
 			return;
@@ -769,14 +768,14 @@ void dk_free(void *p)
 			if (__builtin_expect(b->count >= DK__TC_DEPTH, 0))
 				tc_spill(&dk__heaps->heaps[idx], b);
 			*(void **)p = b->head;
-			*tc_mark_word(p) = g_tc_mark;
+			*tc_mark_word(p) = tc_mark(tc);
 			b->head = p;
 			b->count++;
 			return;
 		}
 		if (b->count < DK__TC_LARGE_DEPTH && tc->large_bytes + usable <= DK__TC_LARGE_BUDGET) {
 			*(void **)p = b->head;
-			*tc_mark_word(p) = g_tc_mark;
+			*tc_mark_word(p) = tc_mark(tc);
 			b->head = p;
 			b->count++;
 			tc->large_bytes += usable;
