@@ -360,6 +360,15 @@ static inline void *tc_pop(struct tc_bin *b)
 	return p;
 }
 
+/* Put block p on bin b, marked as cached by tc. */
+static inline void tc_push(struct tcache *tc, struct tc_bin *b, void *p)
+{
+	*(void **)p = b->head;
+	*tc_mark_word(p) = tc_mark(tc);
+	b->head = p;
+	b->count++;
+}
+
 /* Is p in bin b already? (A free found the mark: a double free, or data.) */
 static __attribute__((noinline)) int tc_holds(const struct tc_bin *b, const void *p)
 {
@@ -639,10 +648,9 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, unsigned int ali
 	}
 
 	/* Thread cache: a miss (refill small classes) or a cache to create. */
-	if (idx < DK__TC_HEAPS && align == DK__DEFAULT_ALIGN && !bound && !flags &&
-	    size <= DK__TC_MAX_SIZE && !dk__heaps->heaps[idx].external) {
+	if (align == DK__DEFAULT_ALIGN && !bound && !flags && size <= DK__TC_MAX_SIZE) {
 		struct tcache *tc = tc_get();
-		if (tc) {
+		if (tc && (unsigned int)idx < tc->n_heaps) {
 			unsigned int c = tc_class_of_request(size);
 			struct tc_bin *b = &tc->bins[idx][c];
 			void *p = b->head;
@@ -767,17 +775,11 @@ void dk_free(void *p)
 		if (c < DK__TC_SMALL) {
 			if (__builtin_expect(b->count >= DK__TC_DEPTH, 0))
 				tc_spill(&dk__heaps->heaps[idx], b);
-			*(void **)p = b->head;
-			*tc_mark_word(p) = tc_mark(tc);
-			b->head = p;
-			b->count++;
+			tc_push(tc, b, p);
 			return;
 		}
 		if (b->count < DK__TC_LARGE_DEPTH && tc->large_bytes + usable <= DK__TC_LARGE_BUDGET) {
-			*(void **)p = b->head;
-			*tc_mark_word(p) = tc_mark(tc);
-			b->head = p;
-			b->count++;
+			tc_push(tc, b, p);
 			tc->large_bytes += usable;
 			return;
 		}
