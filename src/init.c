@@ -1,8 +1,26 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The library's composition root: the one place that knows every layer.
- * dk_init brings them up bottom-up (core, memory, buses); dk_cleanup tears
- * them down in reverse. Failures undo everything done so far.
+ *
+ * dk_init climbs a ladder of steps; a failure unwinds the steps reached, in
+ * strict reverse order, and dk_cleanup unwinds all of them but the log level
+ * (one function, unwind(), serves both):
+ *
+ *   step                               undone by
+ *   log level                          dk__log_reset
+ *   sysfs root, allow/deny policy      dk__bus_policy_clear
+ *   bus scan (the IOVA plan needs it)  dk__bus_cleanup_all, then dk__vfio_cleanup
+ *                                      (VFIO has no step of its own: containers
+ *                                      appear on first use and the default one
+ *                                      goes once every device is closed)
+ *   memory instance (mem attach)       dk__mem_detach
+ *   device memory (DMA domains)        dk__dma_cleanup
+ *   IOVA plan (primary only)           dk__dma_plan_done (closes the group it held)
+ *   memory start (primary only)        dk__mem_stop
+ *   probe                              dk__bus_remove_all
+ *
+ * The plan's group stays open until the probe is over (so the container keeps
+ * its IOMMU), then dk_init closes it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,10 +33,11 @@
 #include "bus/bus_internal.h"
 #include "bus/pci/pci_internal.h"
 #include "core/sysfs.h"
+#include "dma/dma_layer.h"
+#include "dma/dma_plan.h"
 #include "mem/mem_config.h"
 #include "mem/mem_init.h"
 #include "vfio/vfio_internal.h"
-#include "vfio/vfio_iova.h"
 
 #define DK_LOG_COMPONENT "init"
 #include "core/log_internal.h"
@@ -79,6 +98,156 @@ static int params_check(const struct dk_init_params *p)
 	return 0;
 }
 
+/* Steps of dk_init, in order (see the top of this file). */
+enum step {
+	STEP_NONE,
+	STEP_LOG,
+	STEP_POLICY,
+	STEP_SCAN,
+	STEP_MEM_ATTACH,
+	STEP_DMA,
+	STEP_PLAN,
+	STEP_MEM_START,
+	STEP_PROBE,
+};
+
+/* Undo one step. */
+static void undo(enum step s)
+{
+	switch (s) {
+	case STEP_PROBE:
+		dk__bus_remove_all();
+		break;
+	case STEP_MEM_START:
+		dk__mem_stop();
+		break;
+	case STEP_PLAN:
+		dk__dma_plan_done();
+		break;
+	case STEP_DMA:
+		dk__dma_cleanup();
+		break;
+	case STEP_MEM_ATTACH:
+		dk__mem_detach();
+		break;
+	case STEP_SCAN:
+		dk__bus_cleanup_all();
+		dk__vfio_cleanup();
+		break;
+	case STEP_POLICY:
+		dk__bus_policy_clear();
+		break;
+	case STEP_LOG:
+		dk__log_reset();
+		break;
+	case STEP_NONE:
+		break;
+	}
+}
+
+/* Undo the steps from reached down to last, in strict reverse order. */
+static void unwind(enum step reached, enum step last)
+{
+	for (int s = (int)reached; s >= (int)last && s > STEP_NONE; s--)
+		undo((enum step)s);
+}
+
+static int set_sysfs_root(const struct dk_init_params *p)
+{
+	int rc = dk__sysfs_set_root(p->sysfs_root);
+	if (rc < 0)
+		return rc;
+	if (access(dk_sysfs_root(), F_OK) != 0) {
+		DK_ERR("sysfs root %s does not exist: mount sysfs, or fix %s", dk_sysfs_root(),
+		       p->sysfs_root ? "dk_init_params.sysfs_root" : "DMAKIT_SYSFS_ROOT");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* The allow/deny lists of p, else of the environment. */
+static int set_policy(const struct dk_init_params *p)
+{
+	static char allow_buf[4096], deny_buf[4096];
+	static const char *allow_env[DK_INIT_MAX_DEVARGS + 1], *deny_env[DK_INIT_MAX_DEVARGS + 1];
+	const char *const *allow = p->allow, *const *deny = p->deny;
+	if (!allow && !deny) {
+		int rc = env_list("DMAKIT_ALLOW", allow_buf, sizeof(allow_buf), allow_env,
+				  DK_INIT_MAX_DEVARGS);
+		if (rc == 0)
+			rc = env_list("DMAKIT_DENY", deny_buf, sizeof(deny_buf), deny_env,
+				      DK_INIT_MAX_DEVARGS);
+		if (rc < 0)
+			return rc;
+		allow = allow_env;
+		deny = deny_env;
+	}
+	return dk__bus_policy_set(allow, deny);
+}
+
+/* Built-in buses are registered here, once, and stay registered. */
+static int register_buses(void)
+{
+	if (dk_bus_find_by_name(dk__pci_bus.name))
+		return 0;
+	return dk_bus_register(&dk__pci_bus);
+}
+
+static void mem_params(const struct dk_init_params *p, struct dk__mem_params *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->huge = p->huge;
+	m->huge_page_size = p->huge_page_size;
+	m->iova_mode = p->iova_mode;
+	m->proc_type = p->proc_type;
+	m->in_memory = (p->flags & DK_INIT_IN_MEMORY) != 0;
+	m->prefix = p->prefix;
+	m->runtime_dir = p->runtime_dir;
+	m->mem_limit = p->mem_limit;
+}
+
+/* Climb the ladder; *reached is the last step done. */
+static int bring_up(const struct dk_init_params *p, enum step *reached)
+{
+	struct dk__mem_params mp;
+	struct dk__mem_options mo;
+	int rc = dk__log_init(p->log_level);
+	if (rc < 0)
+		return rc;
+	*reached = STEP_LOG;
+	if ((rc = set_sysfs_root(p)) < 0 || (rc = set_policy(p)) < 0)
+		return rc;
+	*reached = STEP_POLICY;
+	mem_params(p, &mp);
+	if ((rc = dk__mem_options(&mp, &mo)) < 0 || (rc = register_buses()) < 0)
+		return rc;
+	/* Scan first: the IOVA plan depends on the devices bound to vfio-pci;
+	 * drivers probe once memory is there. */
+	if (!(p->flags & DK_INIT_NO_SCAN) && (rc = dk__bus_scan_all()) < 0)
+		return rc;
+	*reached = STEP_SCAN;
+	if ((rc = dk__mem_attach(&mo)) < 0)
+		return rc;
+	int secondary = rc == 1; /* everything below the probe is the primary's */
+	*reached = STEP_MEM_ATTACH;
+	dk__dma_init();
+	*reached = STEP_DMA;
+	if (!secondary) {
+		struct dk__mem_iova_plan plan;
+		if ((rc = dk__dma_plan(mo.iova_request, dk__pci_dma_limit(), &plan)) < 0)
+			return rc;
+		*reached = STEP_PLAN;
+		if ((rc = dk__mem_start(&mo, &plan)) < 0)
+			return rc;
+	}
+	*reached = STEP_MEM_START;
+	if (!(p->flags & (DK_INIT_NO_SCAN | DK_INIT_NO_PROBE)) && (rc = dk__bus_probe_all()) < 0)
+		return rc;
+	*reached = STEP_PROBE;
+	dk__dma_plan_done();
+	return 0;
+}
+
 int dk_init(const struct dk_init_params *params)
 {
 	struct dk_init_params p;
@@ -94,86 +263,23 @@ int dk_init(const struct dk_init_params *params)
 		/* Copy what both sides know (older callers pass a shorter struct). */
 		memcpy(&p, params, params->size < sizeof(p) ? params->size : sizeof(p));
 	}
-
-	int rc = dk__log_init(p.log_level);
-	if (rc < 0)
+	enum step reached = STEP_NONE;
+	int rc = bring_up(&p, &reached);
+	if (rc < 0) {
+		unwind(reached, STEP_LOG);
 		return rc;
-	rc = dk__sysfs_set_root(p.sysfs_root);
-	if (rc < 0)
-		goto err_log;
-	if (access(dk_sysfs_root(), F_OK) != 0) {
-		rc = -ENOENT;
-		DK_ERR("sysfs root %s does not exist: mount sysfs, or fix %s", dk_sysfs_root(),
-		       p.sysfs_root ? "dk_init_params.sysfs_root" : "DMAKIT_SYSFS_ROOT");
-		goto err_log;
 	}
-
-	static char allow_buf[4096], deny_buf[4096];
-	static const char *allow_env[DK_INIT_MAX_DEVARGS + 1], *deny_env[DK_INIT_MAX_DEVARGS + 1];
-	const char *const *allow = p.allow, *const *deny = p.deny;
-	if (!allow && !deny) {
-		rc = env_list("DMAKIT_ALLOW", allow_buf, sizeof(allow_buf), allow_env,
-			      DK_INIT_MAX_DEVARGS);
-		if (rc == 0)
-			rc = env_list("DMAKIT_DENY", deny_buf, sizeof(deny_buf), deny_env,
-				      DK_INIT_MAX_DEVARGS);
-		if (rc < 0)
-			goto err_log;
-		allow = allow_env;
-		deny = deny_env;
-	}
-	rc = dk__bus_policy_set(allow, deny);
-	if (rc < 0)
-		goto err_log;
-	/* Scan first: the IOVA mode (memory set-up) depends on the devices
-	 * bound to vfio-pci; drivers probe once memory is there. */
-	if (!dk_bus_find_by_name(dk__pci_bus.name)) {
-		rc = dk_bus_register(&dk__pci_bus);
-		if (rc < 0)
-			goto err_policy;
-	}
-	if (!(p.flags & DK_INIT_NO_SCAN)) {
-		rc = dk__bus_scan_all();
-		if (rc < 0)
-			goto err_scan;
-	}
-	rc = dk__mem_init(&p);
-	if (rc < 0)
-		goto err_scan;
-	if (!(p.flags & (DK_INIT_NO_SCAN | DK_INIT_NO_PROBE))) {
-		rc = dk__bus_probe_all();
-		if (rc < 0)
-			goto err_buses;
-	}
-	dk__vfio_iova_plan_done();
 	g_initialized = 1;
 	return 0;
-
-err_scan:
-	dk__bus_cleanup_all();
-	dk__vfio_iova_plan_done();
-	dk__vfio_cleanup();
-	goto err_policy;
-err_buses:
-	dk__bus_cleanup_all();
-	dk__vfio_iova_plan_done();
-	dk__vfio_cleanup();
-	dk__mem_cleanup();
-err_policy:
-	dk__bus_policy_clear();
-err_log:
-	dk__log_reset();
-	return rc;
 }
 
 void dk_cleanup(void)
 {
 	if (!g_initialized)
 		return;
-	dk__bus_cleanup_all();
-	dk__vfio_cleanup(); /* after the buses closed their devices */
-	dk__mem_cleanup();
-	dk__bus_policy_clear();
+	/* Everything but the log level, which stays as it is (a failed dk_init
+	 * resets it: nothing of that attempt stays). */
+	unwind(STEP_PROBE, STEP_POLICY);
 	g_initialized = 0;
 }
 

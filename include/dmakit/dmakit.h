@@ -14,5 +14,6 @@
 #include <dmakit/memory.h>
 #include <dmakit/malloc.h>
 #include <dmakit/memzone.h>
+#include <dmakit/dma.h>
 
 #endif

@@ -24,6 +24,7 @@
 #define DMAKIT_INIT_H
 
 #include <dmakit/common.h>
+#include <dmakit/memory.h>
 
 DK_BEGIN_DECLS
 
@@ -59,13 +60,7 @@ struct dk_init_params {
 	uint64_t mem_limit;      /* bytes of internal memory at most; DMAKIT_MEM_LIMIT (K/M/G suffix) */
 };
 
-#define DK_HUGE_AUTO 0   /* hugepages when free ones exist, else 4 KiB pages */
-#define DK_HUGE_NEVER 1  /* 4 KiB pages */
-#define DK_HUGE_ALWAYS 2 /* hugepages or fail */
-
-#define DK_PROC_AUTO 0
-#define DK_PROC_PRIMARY 1
-#define DK_PROC_SECONDARY 2
+/* DK_HUGE_* and DK_PROC_* are in dmakit/memory.h. */
 
 /* Fill p with "everything unset" and p->size = sizeof(*p). */
 DK_EXPORT void dk_init_params_default(struct dk_init_params *p);

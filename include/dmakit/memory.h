@@ -19,7 +19,7 @@
  *        ranges and the DMA limit cover every user VA; remap otherwise
  *        (e.g. an Intel IOMMU with a 39-bit address width).
  *
- * dk_mem_virt2iova() is O(1): a radix table indexed by VA bits 47..30 gives
+ * dk_mem_virt2iova() is O(1): a radix table indexed by VA bits 46..30 gives
  * the memseg list, whose page table (or IOVA delta, for IOVA-contiguous
  * lists) gives the IOVA. No syscall, no lock.
  *
@@ -44,6 +44,17 @@ enum dk_iova_mode {
 	DK_IOVA_MODE_PA = 2,
 	DK_IOVA_MODE_REMAP = 3,
 };
+
+/* Page backing of the internal heaps (dk_init_params.huge, DMAKIT_HUGE). */
+#define DK_HUGE_AUTO 0   /* hugepages when free ones exist, else 4 KiB pages */
+#define DK_HUGE_NEVER 1  /* 4 KiB pages */
+#define DK_HUGE_ALWAYS 2 /* hugepages or fail */
+
+/* Processes sharing one layout (dk_init_params.proc_type, DMAKIT_PROC_TYPE,
+ * dk_process_type()). */
+#define DK_PROC_AUTO 0
+#define DK_PROC_PRIMARY 1
+#define DK_PROC_SECONDARY 2
 
 /* The mode in force after dk_init (never AUTO then). */
 DK_EXPORT enum dk_iova_mode dk_iova_mode(void);
@@ -153,19 +164,29 @@ struct dk__iova_slot {
 };
 
 #define DK__IOVA_L1_SHIFT 30
-#define DK__IOVA_L1_BITS 17 /* VA bits 47..30 */
+#define DK__IOVA_L1_BITS 17 /* VA bits 46..30 */
 DK_EXPORT extern const struct dk__iova_slot *volatile dk__iova_l1[1u << DK__IOVA_L1_BITS];
 DK_EXPORT dk_iova_t dk__mem_virt2iova_slow(const void *va);
+
+/*
+ * The radix over VA bits 46..30 (1 GiB windows), shared by dk_mem_virt2iova
+ * and the translation maps of dmakit/dma.h: the slot published for the
+ * window holding a in l1, or NULL (none, or a at or above 2^47). Acquire
+ * pairs with the release store that publishes a slot; the atomic loads are
+ * plain moves on x86 and keep ThreadSanitizer exact.
+ */
+static inline const struct dk__iova_slot *
+dk__va_radix_slot(const struct dk__iova_slot *const volatile *l1, uintptr_t a)
+{
+	if (a >> (DK__IOVA_L1_SHIFT + DK__IOVA_L1_BITS))
+		return NULL;
+	return __atomic_load_n(&l1[a >> DK__IOVA_L1_SHIFT], __ATOMIC_ACQUIRE);
+}
 
 static inline dk_iova_t dk_mem_virt2iova(const void *va)
 {
 	uintptr_t a = (uintptr_t)va;
-	if (a >> (DK__IOVA_L1_SHIFT + DK__IOVA_L1_BITS))
-		return DK_BAD_IOVA;
-	/* Acquire pairs with the release store that publishes a slot; the
-	 * atomic loads are plain moves on x86 and keep ThreadSanitizer exact. */
-	const struct dk__iova_slot *s =
-		__atomic_load_n(&dk__iova_l1[a >> DK__IOVA_L1_SHIFT], __ATOMIC_ACQUIRE);
+	const struct dk__iova_slot *s = dk__va_radix_slot(dk__iova_l1, a);
 	if (!s)
 		return DK_BAD_IOVA;
 	if (__builtin_expect(a < s->base || a >= __atomic_load_n(&s->end, __ATOMIC_ACQUIRE), 0))

@@ -301,32 +301,8 @@ DK_EXPORT int dk_vfio_dma_map(struct dk_vfio_container *c, const void *va, uint6
  */
 DK_EXPORT int dk_vfio_dma_unmap(struct dk_vfio_container *c, uint64_t iova, uint64_t len);
 
-/* ---- DMA mapping of application memory for one device ----------------------- */
-
-struct dk_device;
-
-/*
- * Heap memory (internal heaps, and external heaps or dk_extmem_register
- * memory added with IOVA tables) is mapped into every container by the
- * library, through memory events: nothing to do. dk_dev_dma_map is for
- * other memory a device must reach (registered external memory without
- * IOVAs, a buffer of the application's own): map [va, va+len) at iova in the
- * container of dev (a PCI device open through VFIO). 0, or:
- *   -EINVAL  NULL dev or va, len 0, va/iova/len not multiples of the IOMMU
- *            page size, wrapping
- *   -ENODEV  dev is not open through VFIO (dk_pci_vfio_open, or a driver
- *            with DK_PCI_DRV_NEED_VFIO)
- *   -EEXIST  overlaps (in VA or IOVA) a mapping of the container: heap
- *            memory is mapped already; unmap the other mapping first
- *   -ERANGE  [iova, iova+len) is outside the IOMMU's usable IOVA ranges
- *   -ENOSPC  the kernel's limit of DMA mappings is reached
- *   -ENOMEM, -EFAULT and the ioctl's errno as dk_vfio_dma_map
- * Every error is logged with the fix; nothing stays half-mapped.
- * Thread-safe.
- */
-DK_EXPORT int dk_dev_dma_map(struct dk_device *dev, void *va, uint64_t iova, size_t len);
-/* Undo a dk_dev_dma_map with the same arguments. 0, -EINVAL, -ENODEV, -ENOENT. */
-DK_EXPORT int dk_dev_dma_unmap(struct dk_device *dev, void *va, uint64_t iova, size_t len);
+/* DMA mapping of application memory for one device: dk_dev_dma_map in
+ * dmakit/dma.h (the device-memory layer keeps every container's mappings). */
 
 DK_END_DECLS
 

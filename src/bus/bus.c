@@ -189,16 +189,44 @@ int dk__bus_probe_all(void)
 	return 0;
 }
 
-static void cleanup_rev(struct dk_bus *b)
+static int any_device(const struct dk_device *dev, const void *data)
 {
-	if (!b)
+	(void)dev;
+	(void)data;
+	return 0;
+}
+
+static void remove_drivers(struct dk_bus *b)
+{
+	if (!b->unplug)
 		return;
-	cleanup_rev(b->next_);
+	for (struct dk_device *d = b->find(NULL, any_device, NULL); d;
+	     d = b->find(d, any_device, NULL))
+		if (d->driver)
+			b->unplug(d);
+}
+
+static void cleanup(struct dk_bus *b)
+{
 	if (b->cleanup)
 		b->cleanup();
 }
 
+/* fn on every bus, last registered first. */
+static void for_each_rev(struct dk_bus *b, void (*fn)(struct dk_bus *))
+{
+	if (!b)
+		return;
+	for_each_rev(b->next_, fn);
+	fn(b);
+}
+
+void dk__bus_remove_all(void)
+{
+	for_each_rev(g_buses, remove_drivers);
+}
+
 void dk__bus_cleanup_all(void)
 {
-	cleanup_rev(g_buses);
+	for_each_rev(g_buses, cleanup);
 }

@@ -13,10 +13,15 @@
 int dk__bus_policy_set(const char *const *allow, const char *const *deny);
 void dk__bus_policy_clear(void);
 
-/* Scan then (unless no_probe) probe every registered bus. */
+/* Scan every registered bus; probe drivers on every scanned device. */
 int dk__bus_scan_all(void);
 int dk__bus_probe_all(void);
-/* Cleanup every registered bus (reverse registration order). */
+/* Undo dk__bus_probe_all: remove the driver of every device that has one
+ * (buses in reverse registration order; buses without unplug are left to
+ * their cleanup). */
+void dk__bus_remove_all(void);
+/* Undo dk__bus_scan_all: cleanup every registered bus (reverse
+ * registration order; drivers still probed are removed first). */
 void dk__bus_cleanup_all(void);
 
 #endif

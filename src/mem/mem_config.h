@@ -50,11 +50,10 @@ struct dk__mem_config {
 	struct dk__xev xev; /* memory events between the processes */
 };
 
-struct dk_init_params;
-
 /*
- * Multi-process set-up (mem_mp.c), called by dk__mem_init before the page
- * backing and the heaps:
+ * Multi-process set-up (mem_mp.c), called by dk__mem_attach before the page
+ * backing and the heaps (runtime_dir, prefix: NULL for the environment or the
+ * default; proc: DK_PROC_*):
  *   in_memory (DK_INIT_IN_MEMORY / DMAKIT_IN_MEMORY=1): nothing shared, no
  *     runtime files; the process-private tables stay bound. Returns 0.
  *   otherwise the runtime directory is resolved and created, primary.lock is
@@ -71,7 +70,7 @@ struct dk_init_params;
  * -EPROTO the config file is of another version or damaged; -EINVAL bad
  * prefix; -ENAMETOOLONG; -errno of file operations.
  */
-int dk__mem_mp_setup(const struct dk_init_params *p, int proc, int in_memory);
+int dk__mem_mp_setup(const char *runtime_dir, const char *prefix, int proc, int in_memory);
 /* The primary finished its set-up: secondaries may attach. */
 void dk__mem_mp_ready(void);
 /* 1 in a secondary process (between setup and teardown). */

@@ -1,16 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/*
- * Memory options: dk_init_params fields, else DMAKIT_* variables, else
- * defaults; then the page backing (pages.c) and the internal heaps, one per
- * NUMA node.
- */
+/* Bring-up and tear-down of the memory layer (contract: src/mem/mem_init.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <dmakit/init.h>
 
 #include "core/parse.h"
 #include "mem/heap.h"
@@ -19,8 +13,6 @@
 #include "mem/mem_init.h"
 #include "mem/memseg.h"
 #include "mem/pages.h"
-#include "vfio/vfio_iova.h"
-#include "bus/pci/pci_internal.h"
 
 #define DK_LOG_COMPONENT "mem"
 #include "core/log_internal.h"
@@ -92,13 +84,12 @@ static int numa_nodes(void)
 	return n;
 }
 
-int dk__mem_init(const struct dk_init_params *p)
+int dk__mem_options(const struct dk__mem_params *p, struct dk__mem_options *o)
 {
 	static const char *const huge_names[] = { "auto", "never", "always" };
 	static const char *const iova_names[] = { "auto", "va", "pa", "remap" };
 	static const char *const proc_names[] = { "auto", "primary", "secondary" };
-	struct dk__pages_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
+	memset(o, 0, sizeof(*o));
 
 	int huge = env_choice(p->huge, "DMAKIT_HUGE", huge_names, 3);
 	int iova = env_choice(p->iova_mode, "DMAKIT_IOVA_MODE", iova_names, 4);
@@ -108,52 +99,61 @@ int dk__mem_init(const struct dk_init_params *p)
 			DK_ERR("dk_init_params: huge (0..2), iova_mode (0..3) or proc_type (0..2) out of range");
 		return -EINVAL;
 	}
-	cfg.huge = (enum dk__huge_policy)huge;
+	o->huge = huge;
+	o->iova_request = (enum dk_iova_mode)iova;
+	o->proc_type = proc;
 
-	cfg.huge_page_sz = p->huge_page_size;
+	o->huge_page_size = p->huge_page_size;
 	const char *v = getenv("DMAKIT_HUGE_PAGE_SIZE");
-	if (!cfg.huge_page_sz && v && *v) {
+	if (!o->huge_page_size && v && *v) {
 		uint64_t sz;
 		if (parse_size("DMAKIT_HUGE_PAGE_SIZE", v, &sz) < 0)
 			return -EINVAL;
-		cfg.huge_page_sz = (size_t)sz;
+		o->huge_page_size = (size_t)sz;
 	}
-	if (cfg.huge_page_sz && cfg.huge_page_sz != (2u << 20) && cfg.huge_page_sz != (1u << 30)) {
-		DK_ERR("hugepage size %zu is not supported: use 2M or 1G", cfg.huge_page_sz);
+	if (o->huge_page_size && o->huge_page_size != (2u << 20) &&
+	    o->huge_page_size != (1u << 30)) {
+		DK_ERR("hugepage size %zu is not supported: use 2M or 1G", o->huge_page_size);
 		return -EINVAL;
 	}
-	cfg.mem_limit = p->mem_limit;
+	o->mem_limit = p->mem_limit;
 	v = getenv("DMAKIT_MEM_LIMIT");
-	if (!cfg.mem_limit && v && *v && parse_size("DMAKIT_MEM_LIMIT", v, &cfg.mem_limit) < 0)
+	if (!o->mem_limit && v && *v && parse_size("DMAKIT_MEM_LIMIT", v, &o->mem_limit) < 0)
 		return -EINVAL;
 
-	int in_memory = (p->flags & DK_INIT_IN_MEMORY) != 0;
+	o->in_memory = p->in_memory;
 	v = getenv("DMAKIT_IN_MEMORY");
-	if (!in_memory && v && *v) {
+	if (!o->in_memory && v && *v) {
 		if (strcmp(v, "1") && strcmp(v, "0")) {
 			DK_ERR("DMAKIT_IN_MEMORY=\"%s\" is not valid: use 1 or 0", v);
 			return -EINVAL;
 		}
-		in_memory = v[0] == '1';
+		o->in_memory = v[0] == '1';
 	}
+	o->prefix = p->prefix;
+	o->runtime_dir = p->runtime_dir;
+	return 0;
+}
 
-	int rc = dk__mem_mp_setup(p, proc, in_memory);
+int dk__mem_attach(const struct dk__mem_options *o)
+{
+	return dk__mem_mp_setup(o->runtime_dir, o->prefix, o->proc_type, o->in_memory);
+}
+
+int dk__mem_start(const struct dk__mem_options *o, const struct dk__mem_iova_plan *plan)
+{
+	struct dk__pages_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.huge = (enum dk__huge_policy)o->huge;
+	cfg.huge_page_sz = o->huge_page_size;
+	cfg.mem_limit = o->mem_limit;
+	cfg.iova_mode = plan->mode;
+	cfg.n_iova_ranges = plan->n_ranges;
+	memcpy(cfg.iova_ranges, plan->ranges, sizeof(cfg.iova_ranges));
+	cfg.iova_limit = plan->limit;
+	int rc = dk__mem_pages_init(&cfg);
 	if (rc < 0)
 		return rc;
-	if (rc == 1) /* a secondary: everything is the primary's */
-		return 0;
-	/* auto and remap ask the IOMMU (buses are scanned by now). */
-	struct dk__iova_plan plan;
-	rc = dk__vfio_iova_plan((enum dk_iova_mode)iova, dk__pci_dma_limit(), &plan);
-	if (rc < 0)
-		goto err_mp;
-	cfg.iova_mode = plan.mode;
-	cfg.n_iova_ranges = plan.n_ranges;
-	memcpy(cfg.iova_ranges, plan.ranges, sizeof(cfg.iova_ranges));
-	cfg.iova_limit = plan.limit;
-	rc = dk__mem_pages_init(&cfg);
-	if (rc < 0)
-		goto err_mp;
 	rc = dk__heap_init(numa_nodes());
 	if (rc < 0) {
 		DK_ERR("cannot set up the heaps: %s", strerror(-rc));
@@ -164,26 +164,23 @@ int dk__mem_init(const struct dk_init_params *p)
 
 err_pages:
 	dk__mem_pages_cleanup();
-err_mp:
-	dk__memseg_cleanup();
-	dk__mem_mp_teardown();
 	return rc;
 }
 
-void dk__mem_cleanup(void)
+void dk__mem_stop(void)
 {
-	if (dk__mem_mp_is_secondary()) {
-		/* The shared tables stay as they are: only this process's part goes. */
-		dk__heap_thread_flush();
-		dk__mem_mp_teardown();
-		dk__mem_event_cleanup();
-		return;
-	}
 	dk__heap_thread_flush();
+	if (dk__mem_mp_is_secondary())
+		return; /* the shared tables stay as they are: they are the primary's */
 	dk__memzone_cleanup();
 	dk__heap_cleanup();
 	dk__mem_pages_cleanup();
-	dk__memseg_cleanup();
+}
+
+void dk__mem_detach(void)
+{
+	if (!dk__mem_mp_is_secondary())
+		dk__memseg_cleanup();
 	dk__mem_mp_teardown();
 	dk__mem_event_cleanup();
 }

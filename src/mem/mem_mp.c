@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <dmakit/init.h>
+#include <dmakit/memory.h>
 #include <dmakit/malloc.h>
 
 #include "core/runtime.h"
@@ -224,14 +224,14 @@ static int setup_secondary(const struct dk__runtime *rt)
 	return 1;
 }
 
-int dk__mem_mp_setup(const struct dk_init_params *p, int proc, int in_memory)
+int dk__mem_mp_setup(const char *runtime_dir, const char *prefix, int proc, int in_memory)
 {
 	if (g_mp.active || g_mp.lock_fd >= 0) {
 		DK_ERR("the memory layer is bound to a runtime directory already: dk_cleanup first");
 		return -EBUSY;
 	}
 	struct dk__runtime rt;
-	int rc = dk__runtime_resolve(p->runtime_dir, p->prefix, &rt);
+	int rc = dk__runtime_resolve(runtime_dir, prefix, &rt);
 	if (rc < 0)
 		return rc;
 	if (in_memory) {

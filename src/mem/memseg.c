@@ -40,13 +40,14 @@
 
 #include "core/pshared.h"
 #include "mem/memseg.h"
+#include "mem/va_radix.h"
 
 #define DK_LOG_COMPONENT "memseg"
 #include "core/log_internal.h"
 
-#define L1_SIZE        (1u << DK__IOVA_L1_BITS)
-#define VA_LIMIT       ((uintptr_t)1 << (DK__IOVA_L1_SHIFT + DK__IOVA_L1_BITS))
-#define WIN_SIZE       ((uintptr_t)1 << DK__IOVA_L1_SHIFT)
+#define L1_SIZE        DK__VA_RADIX_WINDOWS
+#define VA_LIMIT       DK__VA_LIMIT
+#define WIN_SIZE       DK__VA_WINDOW_SIZE
 #define MIN_PAGE_SHIFT 12
 #define MAX_PAGE_SHIFT 30
 /* Per-page tables up to this size are filled at creation; larger ones lazily. */
@@ -185,9 +186,7 @@ static dk_iova_t *table_alloc(unsigned int n_pages)
 {
 	if (g_arena)
 		return NULL; /* the slot's area, taken under the lock */
-	void *p = mmap(NULL, table_bytes(n_pages), PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	return dk__va_table_new(table_bytes(n_pages));
 }
 
 static void table_free(dk_iova_t *t, unsigned int n_pages)
@@ -199,7 +198,7 @@ static void table_free(dk_iova_t *t, unsigned int n_pages)
 		madvise(t, table_bytes(n_pages), MADV_REMOVE);
 		return;
 	}
-	munmap(t, table_bytes(n_pages));
+	dk__va_table_free(t, table_bytes(n_pages));
 }
 
 /* Fill a new table from iova (or with DK_BAD_IOVA when it is small enough
@@ -251,7 +250,7 @@ static int page_known(const struct dk__memseg_list *l, dk_iova_t io)
 
 static void l1_store(size_t w, const struct dk__iova_slot *s)
 {
-	__atomic_store_n(&dk__iova_l1[w], s, __ATOMIC_RELEASE);
+	dk__va_radix_store(dk__iova_l1, w, s);
 }
 
 static void publish(struct dk__memseg_list *l)
@@ -332,10 +331,7 @@ int dk__memseg_sync(void)
  * that the caller does not use). */
 static struct dk__memseg_list *find_locked(uintptr_t a)
 {
-	if (a >= VA_LIMIT)
-		return NULL;
-	const struct dk__iova_slot *s =
-	    __atomic_load_n(&dk__iova_l1[a >> DK__IOVA_L1_SHIFT], __ATOMIC_ACQUIRE);
+	const struct dk__iova_slot *s = dk__va_radix_slot(dk__iova_l1, a);
 	if (!s)
 		return NULL;
 	if (s != &g_shared_slot) {
@@ -372,8 +368,7 @@ struct dk__memseg_list *dk__memseg_list_find(const void *va)
 	if (a >= VA_LIMIT)
 		return NULL;
 	/* Fast part: a window with one list needs no lock. */
-	const struct dk__iova_slot *s =
-	    __atomic_load_n(&dk__iova_l1[a >> DK__IOVA_L1_SHIFT], __ATOMIC_ACQUIRE);
+	const struct dk__iova_slot *s = dk__va_radix_slot(dk__iova_l1, a);
 	if (s && s != &g_shared_slot) {
 		struct dk__memseg_list *l = slot_list(s);
 		if (contains(l, a))

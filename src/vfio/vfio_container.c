@@ -24,7 +24,7 @@
 
 #include "vfio/vfio_caps.h"
 #include "vfio/vfio_internal.h"
-#include "vfio/vfio_mem.h"
+#include "vfio/vfio_hooks.h"
 
 #define DK_LOG_COMPONENT "vfio"
 #include "core/log_internal.h"
@@ -70,9 +70,29 @@ static struct dk_vfio_container *container_new(int is_default)
 	return c;
 }
 
+static const struct dk__vfio_hooks *g_hooks;
+
+void dk__vfio_set_hooks(const struct dk__vfio_hooks *h)
+{
+	__atomic_store_n(&g_hooks, h, __ATOMIC_RELEASE);
+}
+
+int dk__vfio_iommu_ready(struct dk_vfio_container *c)
+{
+	const struct dk__vfio_hooks *h = __atomic_load_n(&g_hooks, __ATOMIC_ACQUIRE);
+	return h ? h->iommu_ready(c) : 0;
+}
+
+static void iommu_gone(struct dk_vfio_container *c)
+{
+	const struct dk__vfio_hooks *h = __atomic_load_n(&g_hooks, __ATOMIC_ACQUIRE);
+	if (h)
+		h->iommu_gone(c);
+}
+
 static void container_free(struct dk_vfio_container *c)
 {
-	dk__vfio_mem_container_gone(c);
+	iommu_gone(c);
 	close(c->fd);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -120,7 +140,6 @@ int dk_vfio_container_fd(const struct dk_vfio_container *c)
 
 void dk__vfio_cleanup(void)
 {
-	dk__vfio_mem_cleanup();
 	pthread_mutex_lock(&dk__vfio_lock);
 	if (g_default) {
 		pthread_mutex_lock(&g_default->lock);
@@ -295,5 +314,5 @@ void dk__vfio_container_detach(struct dk_vfio_container *c, struct dk_vfio_group
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (gone)
-		dk__vfio_mem_container_gone(c);
+		iommu_gone(c);
 }

@@ -17,7 +17,6 @@
 
 #include "core/sysfs.h"
 #include "vfio/vfio_internal.h"
-#include "vfio/vfio_mem.h"
 
 #define DK_LOG_COMPONENT "vfio"
 #include "core/log_internal.h"
@@ -187,7 +186,7 @@ struct dk_vfio_group *dk_vfio_group_open(struct dk_vfio_container *c, int number
 	pthread_mutex_unlock(&dk__vfio_lock);
 	DK_DEBUG("group %d open", number);
 	/* The container has an IOMMU now: DMA memory goes into it. */
-	if (first && dk__vfio_mem_container_ready(c) < 0)
+	if (first && dk__vfio_iommu_ready(c) < 0)
 		DK_ERR("group %d: not all DMA memory could be mapped into its container (see above): devices of the group may fault on it",
 		       number);
 	return g;

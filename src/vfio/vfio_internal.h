@@ -50,6 +50,9 @@ void dk__vfio_cleanup(void);
  * dk__vfio_lock held. attach sets the IOMMU type for the first group. */
 int dk__vfio_container_attach(struct dk_vfio_container *c, struct dk_vfio_group *g);
 void dk__vfio_container_detach(struct dk_vfio_container *c, struct dk_vfio_group *g);
+/* Run the iommu_ready hook (vfio_hooks.h) for c; 0 without hooks. Called
+ * without VFIO locks held. */
+int dk__vfio_iommu_ready(struct dk_vfio_container *c);
 
 /*
  * Write "unbind 0000:04:00.1 from nvme or bind it to vfio-pci; ..." for the

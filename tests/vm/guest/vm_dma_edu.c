@@ -12,7 +12,7 @@
 
 #include <dmakit/edu.h>
 
-#include "vfio/vfio_mem.h"
+#include "dma/dma_domain.h"
 #include "vm_common.h"
 
 #define TMO 5000
@@ -152,9 +152,9 @@ DK_TEST(dma_round_trip_external_heap)
 	dk_free(a);
 	dk_free(b);
 	/* Removing the chunk unmaps it from the container (FREE event). */
-	unsigned int before = dk__vfio_mem_count(dk_vfio_container_default());
+	unsigned int before = dk__dma_domain_count(dk_vfio_container_default());
 	CHECK_INT_EQ(dk_heap_memory_remove("vm_ext", mem, len), 0);
-	CHECK(dk__vfio_mem_count(dk_vfio_container_default()) < before);
+	CHECK(dk__dma_domain_count(dk_vfio_container_default()) < before);
 	CHECK_INT_EQ(dk_heap_destroy("vm_ext"), 0);
 	free(iova);
 	munmap(mem, len);

@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dk_dev_dma_map / dk_dev_dma_unmap (contract: dmakit/vfio.h) for devices of
- * the PCI bus (functions and, later, vfio-pci mdevs): the device's
- * container, then the container's mapping table (src/vfio/vfio_mem.c).
+ * dk_dev_dma_map / dk_dev_dma_unmap (contract: dmakit/dma.h) for devices of
+ * the PCI bus (functions and vfio-pci mdevs opened as PCI devices): the
+ * device's container, then its DMA domain (src/dma/dma_domain.c).
  */
 #include <errno.h>
 
+#include <dmakit/bus.h>
+#include <dmakit/dma.h>
 #include <dmakit/pci.h>
 #include <dmakit/vfio.h>
 
-#include "bus/pci/pci_internal.h"
-#include "vfio/vfio_mem.h"
+#include "dma/dma_domain.h"
 
-#define DK_LOG_COMPONENT "pci"
+#define DK_LOG_COMPONENT "dma"
 #include "core/log_internal.h"
 
 static struct dk_vfio_container *container_of_dev(struct dk_device *dev, const char *what)
@@ -22,7 +23,7 @@ static struct dk_vfio_container *container_of_dev(struct dk_device *dev, const c
 		errno = EINVAL;
 		return NULL;
 	}
-	if (dev->bus != &dk__pci_bus) {
+	if (!dev->bus || dev->bus != dk_bus_find_by_name("pci")) {
 		DK_ERR("%s(%s): not a PCI device: only VFIO devices of the PCI bus do DMA", what,
 		       dev->name);
 		errno = ENODEV;
@@ -48,7 +49,7 @@ int dk_dev_dma_map(struct dk_device *dev, void *va, uint64_t iova, size_t len)
 		       dev->name, va ? "length 0" : "NULL address");
 		return -EINVAL;
 	}
-	return dk__vfio_mem_user_map(c, va, iova, len);
+	return dk__dma_domain_user_map(c, va, iova, len);
 }
 
 int dk_dev_dma_unmap(struct dk_device *dev, void *va, uint64_t iova, size_t len)
@@ -61,5 +62,5 @@ int dk_dev_dma_unmap(struct dk_device *dev, void *va, uint64_t iova, size_t len)
 		       va ? "length 0" : "NULL address");
 		return -EINVAL;
 	}
-	return dk__vfio_mem_user_unmap(c, va, iova, len);
+	return dk__dma_domain_user_unmap(c, va, iova, len);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* IOVA mode selection (contract: src/vfio/vfio_iova.h). */
+/* The IOVA plan (contract: src/dma/dma_plan.h). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -8,23 +8,23 @@
 #include <dmakit/pci.h>
 #include <dmakit/vfio.h>
 
-#include "vfio/vfio_iova.h"
+#include "dma/dma_plan.h"
 
-#define DK_LOG_COMPONENT "vfio"
+#define DK_LOG_COMPONENT "dma"
 #include "core/log_internal.h"
 
 #define LOW_HOLES_END ((uint64_t)4 << 30)
 
 static struct dk_vfio_group *g_plan_group; /* held from the plan to the end of dk_init */
 
-void dk__vfio_iova_plan_done(void)
+void dk__dma_plan_done(void)
 {
 	if (g_plan_group)
 		dk_vfio_group_close(g_plan_group);
 	g_plan_group = NULL;
 }
 
-int dk__vfio_iova_va_fits(const struct dk__iova_span *ranges, unsigned int n, uint64_t limit,
+int dk__dma_plan_va_fits(const struct dk__iova_span *ranges, unsigned int n, uint64_t limit,
 			  uint64_t top)
 {
 	if (limit < top)
@@ -55,10 +55,10 @@ static const struct dk_pci_device *first_vfio_device(void)
 	return NULL;
 }
 
-int dk__vfio_iova_plan(enum dk_iova_mode requested, uint64_t dma_limit, struct dk__iova_plan *out)
+int dk__dma_plan(enum dk_iova_mode requested, uint64_t dma_limit, struct dk__mem_iova_plan *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->limit = dma_limit ? dma_limit : UINT64_MAX;
+	out->limit = dma_limit ? dma_limit : UINT64_MAX; /* 0: no limit */
 	if (requested == DK_IOVA_MODE_VA || requested == DK_IOVA_MODE_PA) {
 		out->mode = requested;
 		return 0;
@@ -73,10 +73,7 @@ int dk__vfio_iova_plan(enum dk_iova_mode requested, uint64_t dma_limit, struct d
 		DK_DEBUG("IOVA mode va: no device is bound to vfio-pci");
 		return 0;
 	}
-	/* The group stays open until the probe is over (dk__vfio_iova_plan_done):
-	 * the container keeps its IOMMU, and drivers opening devices of the
-	 * group do not set it up a second time. */
-	dk__vfio_iova_plan_done();
+	dk__dma_plan_done();
 	struct dk_vfio_group *g = dk_vfio_group_open(NULL, d->iommu_group);
 	struct dk_vfio_iommu_info info;
 	int rc = g ? dk_vfio_iommu_info(NULL, &info) : -errno;
@@ -95,7 +92,9 @@ int dk__vfio_iova_plan(enum dk_iova_mode requested, uint64_t dma_limit, struct d
 		out->mode = DK_IOVA_MODE_VA;
 		return 0;
 	}
-	unsigned int n = info.nr_ranges < 32 ? info.nr_ranges : 32;
+	unsigned int n = info.nr_ranges;
+	if (n > DK__IOVA_PLAN_MAX_RANGES)
+		n = DK__IOVA_PLAN_MAX_RANGES;
 	for (unsigned int i = 0; i < n; i++) {
 		out->ranges[i].start = info.ranges[i].start;
 		out->ranges[i].end = info.ranges[i].end;
@@ -103,7 +102,7 @@ int dk__vfio_iova_plan(enum dk_iova_mode requested, uint64_t dma_limit, struct d
 	out->n_ranges = n;
 	uint64_t last = n ? info.ranges[n - 1].end : 0;
 	if (requested == DK_IOVA_MODE_AUTO &&
-	    dk__vfio_iova_va_fits(out->ranges, n, out->limit, DK__USER_VA_TOP)) {
+	    dk__dma_plan_va_fits(out->ranges, n, out->limit, DK__USER_VA_TOP)) {
 		out->mode = DK_IOVA_MODE_VA;
 		DK_INFO("IOVA mode va: the IOMMU's IOVA ranges (up to %#" PRIx64 ") cover user addresses",
 			last);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * IOVA mode selection (dk_init, before the memory layer sets up its pages).
+ * The IOVA plan (dk_init, after the bus scan and before the memory layer
+ * sets up its pages; primaries only: a secondary uses its primary's).
  *
  * auto:  va when no scanned device is bound to vfio-pci (nothing to ask),
  *        or when the IOMMU's usable IOVA ranges cover every user address
@@ -14,39 +15,36 @@
  * va, pa: kept; nothing is asked.
  *
  * The IOMMU is asked by opening the IOMMU group of the first device bound
- * to vfio-pci in the default container and reading VFIO_IOMMU_GET_INFO;
- * the group is closed again. A group that cannot be opened (not viable,
- * no permission) makes auto fall back to va with a warning, and remap fail.
+ * to vfio-pci in the default container and reading VFIO_IOMMU_GET_INFO.
+ * The group stays open until dk__dma_plan_done (dk_init calls it once
+ * drivers probed, and on its error paths), so the container keeps its IOMMU
+ * and drivers opening devices of the group do not set it up a second time.
+ * A group that cannot be opened (not viable, no permission) makes auto fall
+ * back to va with a warning, and remap fail.
  */
-#ifndef DK_VFIO_VFIO_IOVA_H
-#define DK_VFIO_VFIO_IOVA_H
+#ifndef DK_DMA_DMA_PLAN_H
+#define DK_DMA_DMA_PLAN_H
 
 #include <stdint.h>
 
 #include <dmakit/memory.h>
 
-#include "mem/iova_alloc.h"
+#include "mem/mem_init.h"
 
 /* Highest user virtual address on x86-64 with 4-level paging (also what a
  * 5-level kernel gives a process that does not ask for more). */
 #define DK__USER_VA_TOP (((uint64_t)1 << 47) - 1)
 
-struct dk__iova_plan {
-	enum dk_iova_mode mode; /* va, pa or remap: never auto */
-	unsigned int n_ranges;
-	struct dk__iova_span ranges[32];
-	uint64_t limit; /* highest IOVA devices reach; UINT64_MAX: none */
-};
+/* Turn the requested mode into a plan; dma_limit: the highest IOVA the
+ * drivers' DMA masks reach (0 or UINT64_MAX: none). 0, or -ENODEV /
+ * -errno (logged). */
+int dk__dma_plan(enum dk_iova_mode requested, uint64_t dma_limit, struct dk__mem_iova_plan *out);
 
-/* Turn the requested mode into a plan. 0, or -ENODEV / -errno (logged). */
-int dk__vfio_iova_plan(enum dk_iova_mode requested, uint64_t dma_limit, struct dk__iova_plan *out);
-
-/* Close the group the plan opened (dk_init calls it once drivers probed,
- * and on its error paths). */
-void dk__vfio_iova_plan_done(void);
+/* Close the group the plan opened (nothing when none). */
+void dk__dma_plan_done(void);
 
 /* Pure: do ranges (any order) and limit allow IOVA = VA for [4 GiB, top]? */
-int dk__vfio_iova_va_fits(const struct dk__iova_span *ranges, unsigned int n, uint64_t limit,
-			  uint64_t top);
+int dk__dma_plan_va_fits(const struct dk__iova_span *ranges, unsigned int n, uint64_t limit,
+			 uint64_t top);
 
 #endif
