@@ -236,12 +236,14 @@ static int iommu_ready(struct dk_vfio_container *c)
 		return -ENOMEM;
 	d->c = c;
 	/* Maps what exists already, then follows memory events. */
-	if (!dk_tmap_create(PAGE_SHIFT, 0, on_event, d)) {
+	struct dk_tmap *map = dk_tmap_create(PAGE_SHIFT, 0, on_event, d);
+	if (!map) {
 		int rc = -errno;
 		free(d);
 		return rc;
 	}
 	pthread_mutex_lock(&g_lock);
+	d->map = map; /* an empty layout replays nothing: on_event did not set it */
 	d->next = g_domains;
 	g_domains = d;
 	pthread_mutex_unlock(&g_lock);
