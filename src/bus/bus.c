@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include <dmakit/bus.h>
-#include <dmakit/init.h>
 
 #include "bus/bus_internal.h"
 
