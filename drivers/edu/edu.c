@@ -10,12 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#define DK_LOG_COMPONENT "edu"
+#include <dmakit/bus.h>
 #include <dmakit/edu.h>
+#include <dmakit/log.h>
 #include <dmakit/memory.h>
 #include <dmakit/vfio.h>
-
-#define DK_LOG_COMPONENT "edu"
-#include "core/log_internal.h"
 
 #define R_ID 0x00
 #define R_LIVE 0x04
@@ -82,9 +82,10 @@ static int wait_clear(struct dk_edu *e, uint64_t reg, uint32_t mask, int timeout
 			return 0;
 		int64_t left = deadline - now_ms();
 		if (left <= 0) {
-			DK_ERR("%s: the device did not finish within %d ms (register %#" PRIx64
-			       " = %#x): check the device, or raise the timeout",
-			       e->dev->device.name, timeout_ms, reg, v);
+			DK_DEV_ERR(&e->dev->device,
+				   "the device did not finish within %d ms (register %#" PRIx64
+				   " = %#x): check the device, or raise the timeout",
+				   timeout_ms, reg, v);
 			return -ETIMEDOUT;
 		}
 		if (e->efd >= 0) {
@@ -109,20 +110,20 @@ static int setup_irq(struct dk_edu *e)
 	struct dk_vfio_device *vd = dk_pci_vfio_device(e->dev);
 	struct dk_vfio_irq_info info;
 	if (!vd || dk_vfio_irq_info(vd, MSI_INDEX, &info) < 0 || info.count < 1) {
-		DK_INFO("%s: no MSI: completion by polling", e->dev->device.name);
+		DK_DEV_INFO(&e->dev->device, "no MSI: completion by polling");
 		return 0;
 	}
 	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd < 0) {
-		DK_INFO("%s: no eventfd (%s): completion by polling", e->dev->device.name,
-			strerror(errno));
+		DK_DEV_INFO(&e->dev->device, "no eventfd (%s): completion by polling",
+			    strerror(errno));
 		return 0;
 	}
 	int rc = dk_vfio_irq_enable(vd, MSI_INDEX, &fd, 1);
 	if (rc < 0) {
 		close(fd);
-		DK_INFO("%s: MSI not enabled (%s): completion by polling", e->dev->device.name,
-			strerror(-rc));
+		DK_DEV_INFO(&e->dev->device, "MSI not enabled (%s): completion by polling",
+			    strerror(-rc));
 		return 0;
 	}
 	e->efd = fd;
@@ -168,8 +169,9 @@ static int edu_attach(struct dk_pci_device *dev, struct dk_edu **out)
 	uint32_t id = 0;
 	int rc = rd(e, R_ID, &id);
 	if (rc == 0 && id != DK_EDU_ID_VALUE) {
-		DK_ERR("%s: ID register reads %#x, not %#x: this is not a working edu device",
-		       dev->device.name, id, DK_EDU_ID_VALUE);
+		DK_DEV_ERR(&dev->device,
+			   "ID register reads %#x, not %#x: this is not a working edu device", id,
+			   DK_EDU_ID_VALUE);
 		rc = -EIO;
 	}
 	/* DMA and MSI (a DMA write) need bus mastering; vfio-pci leaves it off. */
@@ -277,8 +279,9 @@ int dk_edu_dma(struct dk_edu *e, int to_device, uint64_t iova, uint32_t off, uin
 {
 	if (!e || !len || off > DK_EDU_DMA_MAX || len > DK_EDU_DMA_MAX - off) {
 		if (e)
-			DK_ERR("%s: DMA of %u bytes at buffer offset %u: keep off + len within 1..%u (QEMU's edu aborts on a full-buffer transfer)",
-			       e->dev->device.name, len, off, DK_EDU_DMA_MAX);
+			DK_DEV_ERR(&e->dev->device,
+				   "DMA of %u bytes at buffer offset %u: keep off + len within 1..%u (QEMU's edu aborts on a full-buffer transfer)",
+				   len, off, DK_EDU_DMA_MAX);
 		return -EINVAL;
 	}
 	uint64_t buf = DK_EDU_BUF_ADDR + off;
@@ -307,8 +310,9 @@ int dk_edu_dma_va(struct dk_edu *e, int to_device, const void *va, uint32_t off,
 	dk_iova_t iova;
 	if (dk_mem_contig_chunk(va, &start, &clen, &iova) < 0 ||
 	    (const char *)va + len > (char *)start + clen) {
-		DK_ERR("%s: [%p, +%u) is not IOVA-contiguous dmakit memory with an IOVA: allocate it with dk_malloc (DK_MALLOC_IOVA_CONTIG for large buffers) or add it to a heap with IOVAs",
-		       e->dev->device.name, va, len);
+		DK_DEV_ERR(&e->dev->device,
+			   "[%p, +%u) is not IOVA-contiguous dmakit memory with an IOVA: allocate it with dk_malloc (DK_MALLOC_IOVA_CONTIG for large buffers) or add it to a heap with IOVAs",
+			   va, len);
 		return -EFAULT;
 	}
 	return dk_edu_dma(e, to_device, iova + (uint64_t)((const char *)va - (char *)start), off,

@@ -18,6 +18,7 @@
 
 #include <dmakit/common.h>
 #include <dmakit/devargs.h>
+#include <dmakit/log.h>
 
 DK_BEGIN_DECLS
 
@@ -92,6 +93,21 @@ enum dk_dev_policy {
  */
 DK_EXPORT enum dk_dev_policy dk_bus_device_policy(const char *name,
 						  const struct dk_devargs **devargs);
+
+/*
+ * Log a message about dev, for drivers and buses: "<dev->name>: <message>" under
+ * component (NULL: the name of the driver probed on dev, else of its bus, else
+ * "dmakit"); dev NULL: the message alone. Otherwise as dk_log (dmakit/log.h):
+ * dropped when level is above the threshold, safe from any thread (dev is only
+ * read). The shortcuts take DK_LOG_COMPONENT: DK_DEV_ERR(dev, fmt, ...).
+ */
+DK_EXPORT void dk_dev_log(enum dk_log_level level, const char *component,
+			  const struct dk_device *dev, const char *fmt, ...) DK_PRINTF(4, 5);
+#define DK_DEV_ERR(dev, ...) dk_dev_log(DK_LOG_ERR, DK_LOG_COMPONENT, dev, __VA_ARGS__)
+#define DK_DEV_WARN(dev, ...) dk_dev_log(DK_LOG_WARNING, DK_LOG_COMPONENT, dev, __VA_ARGS__)
+#define DK_DEV_NOTICE(dev, ...) dk_dev_log(DK_LOG_NOTICE, DK_LOG_COMPONENT, dev, __VA_ARGS__)
+#define DK_DEV_INFO(dev, ...) dk_dev_log(DK_LOG_INFO, DK_LOG_COMPONENT, dev, __VA_ARGS__)
+#define DK_DEV_DEBUG(dev, ...) dk_dev_log(DK_LOG_DEBUG, DK_LOG_COMPONENT, dev, __VA_ARGS__)
 
 DK_END_DECLS
 

@@ -30,6 +30,8 @@ DK_BEGIN_DECLS
 #define DK_DEVARGS_KEY_MAX 32
 #define DK_DEVARGS_VALUE_MAX 256
 #define DK_DEVARGS_MAX_KV 32
+/* Most entries of an allow or a deny list (dk_init_params.allow/deny, dmakit/init.h). */
+#define DK_INIT_MAX_DEVARGS 64
 
 struct dk_devargs_kv {
 	char key[DK_DEVARGS_KEY_MAX];

@@ -6,6 +6,7 @@
 #include <dmakit/common.h>
 #include <dmakit/log.h>
 #include <dmakit/devargs.h>
+#include <dmakit/sysfs.h>
 #include <dmakit/init.h>
 #include <dmakit/bus.h>
 #include <dmakit/pci.h>

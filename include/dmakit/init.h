@@ -24,7 +24,9 @@
 #define DMAKIT_INIT_H
 
 #include <dmakit/common.h>
-#include <dmakit/memory.h>
+#include <dmakit/devargs.h> /* DK_INIT_MAX_DEVARGS */
+#include <dmakit/memory.h>  /* DK_HUGE_*, DK_PROC_* */
+#include <dmakit/sysfs.h>   /* dk_sysfs_root */
 
 DK_BEGIN_DECLS
 
@@ -34,8 +36,6 @@ DK_BEGIN_DECLS
 /* Process-private memory: no files in the runtime directory, no secondaries
  * (also DMAKIT_IN_MEMORY=1). Tools that only look at devices use it. */
 #define DK_INIT_IN_MEMORY (1u << 2)
-
-#define DK_INIT_MAX_DEVARGS 64
 
 struct dk_init_params {
 	/* sizeof(struct dk_init_params) as the caller compiled it; set by
@@ -97,9 +97,6 @@ DK_EXPORT int dk_process_type(void);
 
 /* 1 between a successful dk_init and dk_cleanup, else 0. */
 DK_EXPORT int dk_initialized(void);
-
-/* The sysfs root in force (after dk_init), or the one dk_init would use. */
-DK_EXPORT const char *dk_sysfs_root(void);
 
 DK_END_DECLS
 

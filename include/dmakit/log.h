@@ -64,6 +64,18 @@ DK_EXPORT void dk_log(enum dk_log_level level, const char *component, const char
 DK_EXPORT void dk_vlog(enum dk_log_level level, const char *component, const char *fmt,
 		       va_list ap) DK_PRINTF(3, 0);
 
+/*
+ * Shortcuts for code that logs under one component name (the library's layers,
+ * drivers): #define DK_LOG_COMPONENT "name" before using them. DK_ERR(fmt, ...)
+ * is dk_log(DK_LOG_ERR, DK_LOG_COMPONENT, fmt, ...). Per-device shortcuts that
+ * prefix the device's name are in dmakit/bus.h (DK_DEV_ERR, ...).
+ */
+#define DK_ERR(...) dk_log(DK_LOG_ERR, DK_LOG_COMPONENT, __VA_ARGS__)
+#define DK_WARN(...) dk_log(DK_LOG_WARNING, DK_LOG_COMPONENT, __VA_ARGS__)
+#define DK_NOTICE(...) dk_log(DK_LOG_NOTICE, DK_LOG_COMPONENT, __VA_ARGS__)
+#define DK_INFO(...) dk_log(DK_LOG_INFO, DK_LOG_COMPONENT, __VA_ARGS__)
+#define DK_DEBUG(...) dk_log(DK_LOG_DEBUG, DK_LOG_COMPONENT, __VA_ARGS__)
+
 DK_END_DECLS
 
 #endif

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Bus framework: the registered buses (a singly linked list in registration
- * order) and the allow/deny policy shared by all of them.
+ * order), the allow/deny policy shared by all of them, and per-device logging
+ * (contract: include/dmakit/bus.h).
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <dmakit/bus.h>
-#include <dmakit/init.h>
 
 #include "bus/bus_internal.h"
 
@@ -229,4 +231,22 @@ void dk__bus_remove_all(void)
 void dk__bus_cleanup_all(void)
 {
 	for_each_rev(g_buses, cleanup);
+}
+
+void dk_dev_log(enum dk_log_level level, const char *component, const struct dk_device *dev,
+		const char *fmt, ...)
+{
+	if ((int)level > (int)dk_log_get_level())
+		return;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!component && dev)
+		component = dev->driver ? dev->driver->name : dev->bus ? dev->bus->name : NULL;
+	if (dev && dev->name)
+		dk_log(level, component, "%s: %s", dev->name, msg);
+	else
+		dk_log(level, component, "%s", msg);
 }

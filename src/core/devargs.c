@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include <dmakit/devargs.h>
-#include <dmakit/pci.h>
 
 #include "core/parse.h"
 
@@ -26,11 +25,11 @@ static int is_name_char(char c)
 /* Normalize a PCI address to its long form; other names are kept as is. */
 static void normalize_name(char *name, size_t len)
 {
-	struct dk_pci_addr a;
-	if (dk_pci_addr_parse(name, &a) == 0) {
+	struct dk__pci_bdf a;
+	if (dk__parse_pci_addr(name, &a) == 0) {
 		/* Clear the tail too: a parsed struct compares equal byte for byte. */
 		memset(name, 0, len);
-		dk_pci_addr_format(&a, name, len);
+		dk__format_pci_addr(&a, name, len);
 	}
 }
 

@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Internal logging shortcuts: each file defines DK_LOG_COMPONENT first. */
+/*
+ * Internal logging: the level bookkeeping dk_init needs. The shortcuts (DK_ERR,
+ * ...; each file defines DK_LOG_COMPONENT first) are public, in dmakit/log.h.
+ */
 #ifndef DK_CORE_LOG_INTERNAL_H
 #define DK_CORE_LOG_INTERNAL_H
 
 #include <dmakit/log.h>
-
-#define DK_ERR(...) dk_log(DK_LOG_ERR, DK_LOG_COMPONENT, __VA_ARGS__)
-#define DK_WARN(...) dk_log(DK_LOG_WARNING, DK_LOG_COMPONENT, __VA_ARGS__)
-#define DK_NOTICE(...) dk_log(DK_LOG_NOTICE, DK_LOG_COMPONENT, __VA_ARGS__)
-#define DK_INFO(...) dk_log(DK_LOG_INFO, DK_LOG_COMPONENT, __VA_ARGS__)
-#define DK_DEBUG(...) dk_log(DK_LOG_DEBUG, DK_LOG_COMPONENT, __VA_ARGS__)
 
 /* Forget every level (application's and dk_init's): back to the default. */
 void dk__log_reset(void);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/* Pure parsers (contract: src/core/parse.h). */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/parse.h"
 
@@ -150,4 +152,71 @@ int dk__parse_resource(const char *s, size_t len, struct dk__resource_line *line
 		p = eol + 1;
 	}
 	return (int)(n < max ? n : max);
+}
+
+/* 1..max hex digits ending at term ('\0' included); *p moves past term. */
+static int hex_field(const char **p, int max, char term, uint32_t *out)
+{
+	uint32_t v = 0;
+	int n = 0;
+	const char *s = *p;
+	while (digit_value(*s) < 16) {
+		if (++n > max)
+			return -EINVAL;
+		v = v << 4 | (uint32_t)digit_value(*s);
+		s++;
+	}
+	if (n == 0 || *s != term)
+		return -EINVAL;
+	*p = s + (term ? 1 : 0);
+	*out = v;
+	return 0;
+}
+
+int dk__parse_pci_addr(const char *s, struct dk__pci_bdf *out)
+{
+	if (!s || !out)
+		return -EINVAL;
+	/* Count ':' to tell "DDDD:BB:DD.F" from "BB:DD.F". */
+	int colons = 0;
+	for (const char *c = s; *c; c++)
+		colons += *c == ':';
+	uint32_t dom = 0, bus, dev, fn;
+	const char *p = s;
+	if (colons == 2) {
+		if (hex_field(&p, 8, ':', &dom) < 0)
+			return -EINVAL;
+	} else if (colons != 1) {
+		return -EINVAL;
+	}
+	if (hex_field(&p, 2, ':', &bus) < 0 || hex_field(&p, 2, '.', &dev) < 0 ||
+	    hex_field(&p, 1, '\0', &fn) < 0)
+		return -EINVAL;
+	if (dev > 31 || fn > 7)
+		return -EINVAL;
+	out->domain = dom;
+	out->bus = (uint8_t)bus;
+	out->dev = (uint8_t)dev;
+	out->func = (uint8_t)fn;
+	return 0;
+}
+
+int dk__format_pci_addr(const struct dk__pci_bdf *a, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%04x:%02x:%02x.%x", a->domain, a->bus, a->dev, a->func);
+}
+
+int dk__uuid_valid(const char *s)
+{
+	if (!s)
+		return 0;
+	for (int i = 0; i < DK__UUID_LEN - 1; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (digit_value(s[i]) >= 16) {
+			return 0;
+		}
+	}
+	return s[DK__UUID_LEN - 1] == '\0';
 }

@@ -37,4 +37,27 @@ int dk__parse_resource(const char *s, size_t len, struct dk__resource_line *line
 #define DK__IORESOURCE_PREFETCH 0x00002000ull
 #define DK__IORESOURCE_MEM_64 0x00100000ull
 
+/*
+ * The two names below take a NUL-terminated string with nothing around it
+ * (no whitespace trimmed): they check names, not sysfs values.
+ */
+
+/* A PCI address: domain, bus, device 0..31, function 0..7. */
+struct dk__pci_bdf {
+	uint32_t domain;
+	uint8_t bus;
+	uint8_t dev;
+	uint8_t func;
+};
+/* "DDDD:BB:DD.F" (1..8 domain digits) or "BB:DD.F" (domain 0); hex digits of
+ * either case, 1..2 for bus and device, 1 for the function. 0 or -EINVAL. */
+int dk__parse_pci_addr(const char *s, struct dk__pci_bdf *out);
+/* Format as "%04x:%02x:%02x.%x"; returns snprintf's result. */
+int dk__format_pci_addr(const struct dk__pci_bdf *a, char *buf, size_t len);
+
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" and its NUL (an mdev's name). */
+#define DK__UUID_LEN 37
+/* 1 when s (may be NULL) is a UUID in that form, hex digits of either case; else 0. */
+int dk__uuid_valid(const char *s);
+
 #endif

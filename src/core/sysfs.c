@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <dmakit/init.h>
+#include <dmakit/sysfs.h>
 
 #include "core/parse.h"
 #include "core/sysfs.h"

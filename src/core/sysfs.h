@@ -19,7 +19,7 @@
 #include <sys/types.h>
 
 #include <dmakit/common.h>
-#include <dmakit/init.h> /* dk_sysfs_root() */
+#include <dmakit/sysfs.h>
 
 #define DK__PATH_MAX 4096
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Tests for src/bus/bus.c: registration, cross-bus find, allow/deny policy. */
+/* Tests for src/bus/bus.c: registration, cross-bus find, allow/deny policy, dk_dev_log. */
 #include <errno.h>
 
 #include <dmakit/bus.h>
@@ -129,4 +129,35 @@ DK_TEST(policy_limits_entries)
 	}
 	many[70] = NULL;
 	CHECK_INT_EQ(dk__bus_policy_set(many, NULL), -E2BIG);
+}
+
+/* ---- dk_dev_log --------------------------------------------------------- */
+
+DK_TEST(dev_log_prefixes_the_device_name)
+{
+	dk_test_log_capture_start();
+	dk_log_set_level(DK_LOG_INFO);
+#define DK_LOG_COMPONENT "drv"
+	DK_DEV_ERR(&g_fake_devs[1], "register %#x reads %u", 0x20u, 7u);
+	DK_DEV_DEBUG(&g_fake_devs[1], "above the threshold: dropped");
+#undef DK_LOG_COMPONENT
+	dk_dev_log(DK_LOG_WARNING, "drv", NULL, "no device");
+	CHECK_STR_EQ(dk_test_log_captured(),
+		     "err: drv: fake1: register 0x20 reads 7\nwarning: drv: no device\n");
+}
+
+DK_TEST(dev_log_component_defaults_to_driver_then_bus)
+{
+	static const struct dk_driver drv = {.name = "mydrv"};
+	struct dk_device dev = {.name = "dev0", .bus = &g_fake, .numa_node = -1};
+	dk_test_log_capture_start();
+	dk_dev_log(DK_LOG_ERR, NULL, &dev, "on the bus");
+	dev.driver = &drv;
+	dk_dev_log(DK_LOG_ERR, NULL, &dev, "probed");
+	dev.driver = NULL;
+	dev.bus = NULL;
+	dk_dev_log(DK_LOG_ERR, NULL, &dev, "alone");
+	CHECK_STR_EQ(dk_test_log_captured(), "err: fake: dev0: on the bus\n"
+					     "err: mydrv: dev0: probed\n"
+					     "err: dmakit: dev0: alone\n");
 }

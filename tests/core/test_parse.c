@@ -409,3 +409,39 @@ DK_TEST(resource_malformed_lines)
 	CHECK_INT_EQ(dk__parse_resource(bare, strlen(bare), l, 4), 1);
 	CHECK_INT_EQ(l[0].end, 0x1fff);
 }
+
+/* ---- names: PCI addresses and UUIDs ------------------------------------- */
+
+DK_TEST(pci_addr_long_short_and_bad)
+{
+	struct dk__pci_bdf a;
+	char buf[32];
+	REQUIRE_INT_EQ(dk__parse_pci_addr("0001:3A:1f.7", &a), 0);
+	CHECK_INT_EQ(a.domain, 1);
+	CHECK_INT_EQ(a.bus, 0x3a);
+	CHECK_INT_EQ(a.dev, 31);
+	CHECK_INT_EQ(a.func, 7);
+	CHECK_INT_EQ(dk__format_pci_addr(&a, buf, sizeof(buf)), 12);
+	CHECK_STR_EQ(buf, "0001:3a:1f.7");
+	REQUIRE_INT_EQ(dk__parse_pci_addr("3:0.1", &a), 0);
+	CHECK_INT_EQ(a.domain, 0);
+	dk__format_pci_addr(&a, buf, sizeof(buf));
+	CHECK_STR_EQ(buf, "0000:03:00.1");
+	const char *bad[] = {"", "03:00", "03:20.0", "03:00.8", "003:00.0", "0:0:0:0.0",
+			     "123456789:00:00.0", " 03:00.0", "03:00.0 ", "03:00.0x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_INT_EQ(dk__parse_pci_addr(bad[i], &a), -EINVAL);
+	CHECK_INT_EQ(dk__parse_pci_addr(NULL, &a), -EINVAL);
+}
+
+DK_TEST(uuid_form)
+{
+	CHECK_INT_EQ(dk__uuid_valid("83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"), 1);
+	CHECK_INT_EQ(dk__uuid_valid("83B8F4F2-509F-382F-3C1E-E6BFE0FA1001"), 1);
+	CHECK_INT_EQ(dk__uuid_valid("83b8f4f2-509f-382f-3c1e-e6bfe0fa100"), 0);
+	CHECK_INT_EQ(dk__uuid_valid("83b8f4f2-509f-382f-3c1e-e6bfe0fa10011"), 0);
+	CHECK_INT_EQ(dk__uuid_valid("83b8f4f2_509f-382f-3c1e-e6bfe0fa1001"), 0);
+	CHECK_INT_EQ(dk__uuid_valid("83b8f4g2-509f-382f-3c1e-e6bfe0fa1001"), 0);
+	CHECK_INT_EQ(dk__uuid_valid(""), 0);
+	CHECK_INT_EQ(dk__uuid_valid(NULL), 0);
+}

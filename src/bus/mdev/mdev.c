@@ -14,26 +14,17 @@
 #include <dmakit/mdev.h>
 #include <dmakit/pci.h>
 
+#include "core/parse.h"
 #include "core/sysfs.h"
 
 #define DK_LOG_COMPONENT "mdev"
 #include "core/log_internal.h"
 
+_Static_assert(DK_MDEV_UUID_LEN == DK__UUID_LEN, "an mdev's name is a UUID");
+
 int dk_mdev_uuid_valid(const char *s)
 {
-	if (!s)
-		return 0;
-	for (int i = 0; i < DK_MDEV_UUID_LEN - 1; i++) {
-		char c = s[i];
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (c != '-')
-				return 0;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-			     (c >= 'A' && c <= 'F'))) {
-			return 0;
-		}
-	}
-	return s[DK_MDEV_UUID_LEN - 1] == '\0';
+	return dk__uuid_valid(s);
 }
 
 /* A random version-4 UUID, lower case. */

@@ -1,65 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* PCI addresses and ID-table matching: pure functions. */
 #include <errno.h>
-#include <stdio.h>
 
 #include <dmakit/pci.h>
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "core/parse.h"
 
-/* Parse 1..max hex digits ending at a character in term; advance *p. */
-static int hexfield(const char **p, int max, char term, uint32_t *out)
-{
-	uint32_t v = 0;
-	int n = 0;
-	const char *s = *p;
-	while (hexval(*s) >= 0) {
-		if (++n > max)
-			return -EINVAL;
-		v = v << 4 | (uint32_t)hexval(*s);
-		s++;
-	}
-	if (n == 0 || *s != term)
-		return -EINVAL;
-	*p = s + (term ? 1 : 0);
-	*out = v;
-	return 0;
-}
-
+/* The grammar is core's (devargs normalizes names with it): core/parse.h. */
 int dk_pci_addr_parse(const char *s, struct dk_pci_addr *out)
 {
-	if (!s || !out)
+	struct dk__pci_bdf a;
+	if (!out || dk__parse_pci_addr(s, &a) < 0)
 		return -EINVAL;
-	/* Count ':' to tell "DDDD:BB:DD.F" from "BB:DD.F". */
-	int colons = 0;
-	for (const char *c = s; *c; c++)
-		colons += *c == ':';
-	uint32_t dom = 0, bus, dev, fn;
-	const char *p = s;
-	if (colons == 2) {
-		if (hexfield(&p, 8, ':', &dom) < 0)
-			return -EINVAL;
-	} else if (colons != 1) {
-		return -EINVAL;
-	}
-	if (hexfield(&p, 2, ':', &bus) < 0 || hexfield(&p, 2, '.', &dev) < 0 ||
-	    hexfield(&p, 1, '\0', &fn) < 0)
-		return -EINVAL;
-	if (dev > 31 || fn > 7)
-		return -EINVAL;
-	out->domain = dom;
-	out->bus = (uint8_t)bus;
-	out->dev = (uint8_t)dev;
-	out->func = (uint8_t)fn;
+	*out = (struct dk_pci_addr){.domain = a.domain, .bus = a.bus, .dev = a.dev, .func = a.func};
 	return 0;
 }
 
@@ -67,7 +20,8 @@ int dk_pci_addr_format(const struct dk_pci_addr *a, char *buf, size_t len)
 {
 	if (!a)
 		return -EINVAL;
-	return snprintf(buf, len, "%04x:%02x:%02x.%x", a->domain, a->bus, a->dev, a->func);
+	struct dk__pci_bdf b = {.domain = a->domain, .bus = a->bus, .dev = a->dev, .func = a->func};
+	return dk__format_pci_addr(&b, buf, len);
 }
 
 int dk_pci_addr_cmp(const struct dk_pci_addr *a, const struct dk_pci_addr *b)

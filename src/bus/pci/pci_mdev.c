@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <dmakit/mdev.h>
-
 #include "bus/pci/pci_internal.h"
 #include "core/parse.h"
 
@@ -118,7 +116,7 @@ int dk_pci_mdev_open(const char *uuid, uint32_t flags, struct dk_pci_device **ou
 {
 	if (out)
 		*out = NULL;
-	if (!out || !dk_mdev_uuid_valid(uuid)) {
+	if (!out || !dk__uuid_valid(uuid)) {
 		DK_ERR("dk_pci_mdev_open: %s: give the mdev's UUID "
 		       "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx) and an output pointer",
 		       !out   ? "NULL output pointer"
@@ -131,8 +129,8 @@ int dk_pci_mdev_open(const char *uuid, uint32_t flags, struct dk_pci_device **ou
 		       flags & ~DK_PCI_VFIO_SPARSE_SPLIT);
 		return -EINVAL;
 	}
-	char name[DK_MDEV_UUID_LEN];
-	for (int i = 0; i < DK_MDEV_UUID_LEN; i++) /* the kernel names mdevs in lower case */
+	char name[DK__UUID_LEN];
+	for (int i = 0; i < DK__UUID_LEN; i++) /* the kernel names mdevs in lower case */
 		name[i] = (char)(uuid[i] >= 'A' && uuid[i] <= 'F' ? uuid[i] - 'A' + 'a' : uuid[i]);
 	if (dk_pci_find(name)) {
 		DK_ERR("mdev %s is open already: use dk_pci_find(\"%s\"), or dk_pci_mdev_close it "
