@@ -13,7 +13,7 @@
 
 #include <linux/vfio.h>
 
-#include <dmakit/init.h>
+#include <dmakit/sysfs.h>
 
 #include "vfio/vfio_internal.h"
 
