@@ -3,15 +3,19 @@
  * dmakit/bus.h - bus framework: buses, generic devices and drivers.
  *
  * A bus (PCI today, mdev next) owns its devices and drivers. dk_init()
- * calls scan() on every registered bus, then probe(). plug()/unplug()
- * probe or remove a single device later.
+ * calls scan() on every registered bus, then probe(); dk_cleanup() (and a
+ * failed dk_init) removes the drivers of every device through unplug(),
+ * then calls cleanup(). plug()/unplug() probe or remove a single device
+ * later.
  *
  * Allow/deny lists (dk_init_params.allow/deny) are applied by the
  * framework: dk_bus_device_policy() tells a bus whether a device may be
  * probed and which devargs apply to it.
  *
- * Lock order: none inside the framework; bus registration happens before
- * dk_init or from constructors, never concurrently with dk_init.
+ * Lock order: none inside the framework. The library registers its own
+ * buses in dk_init (never from constructors: a static link would drop
+ * them); an application registers its buses before dk_init, never
+ * concurrently with it.
  */
 #ifndef DMAKIT_BUS_H
 #define DMAKIT_BUS_H

@@ -2,10 +2,13 @@
 /*
  * dmakit/init.h - library start-up and shut-down.
  *
- * dk_init() brings the layers up bottom-up: core (log, sysfs root,
- * devargs lists), then every bus (scan, then probe of registered
- * drivers). dk_cleanup() tears them down top-down. After a failed
- * dk_init() everything it set up is undone, so both may be called again.
+ * dk_init() brings the library up in steps: log level, sysfs root and
+ * allow/deny lists; the bus scan; the memory instance (in memory, primary
+ * or secondary); device memory (DMA domains for VFIO containers); for a
+ * primary the IOVA plan (from the IOMMU and the drivers' DMA masks) and the
+ * heaps; then the probe of registered drivers. dk_cleanup() undoes the
+ * steps in reverse order (the log level stays). After a failed dk_init()
+ * every step it took is undone, so both may be called again.
  *
  * Settings come from the params struct; anything it leaves unset
  * (0 / NULL) is taken from the environment, then from the default:

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * PCI bus internals shared by the files of src/bus/pci and, later, by the
- * VFIO layer (which keeps its per-device state here). Drivers never see it.
+ * PCI bus internals shared by the files of src/bus/pci (the per-device VFIO
+ * state included: pci_vfio.c keeps it here) and by the composition root
+ * (src/init.c: the bus object, the DMA limit). Drivers never see it.
  */
 #ifndef DK_PCI_INTERNAL_H
 #define DK_PCI_INTERNAL_H
