@@ -17,6 +17,11 @@
  * untimed warm-up, for A only, B only and both mixed, and the ratio
  * binary search / radix (above 1: the radix lookup is faster).
  *
+ * Then the translation map of dmakit/dma.h on the same radix: a map that
+ * follows memory (its notify stores each 2 MiB page's IOVA), looked up on
+ * the mixed addresses (dk_tmap_get + the offset in the page), against
+ * dk_mem_virt2iova in the same run; the sums must agree.
+ *
  * Then, for information: lookups that take the slow path (two small lists
  * in one 1 GiB window), without a peer.
  *
@@ -31,6 +36,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include <dmakit/dma.h>
 #include <dmakit/memory.h>
 
 #define GiB      ((uint64_t)1 << 30)
@@ -108,6 +114,55 @@ static __attribute__((noinline)) uint64_t run_bsearch(const uintptr_t *a, size_t
 	for (size_t i = 0; i < n; i++)
 		sum += bsearch_iova(a[i]);
 	return sum;
+}
+
+/* The map follows memory: each page's IOVA, as dk_mem_virt2iova gives it. */
+static int tmap_notify(void *ctx, struct dk_tmap *m, enum dk_mem_event ev, void *va, size_t len)
+{
+	(void)ctx;
+	if (ev == DK_MEM_EVENT_FREE)
+		return dk_tmap_clear(m, va, len);
+	for (size_t off = 0; off < len; off += PAGE) {
+		int rc = dk_tmap_set(m, (char *)va + off, PAGE, dk_mem_virt2iova((char *)va + off));
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static __attribute__((noinline)) uint64_t run_tmap(const struct dk_tmap *m, const uintptr_t *a,
+						   size_t n)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += dk_tmap_get(m, (const void *)a[i]) + (a[i] & (PAGE - 1));
+	return sum;
+}
+
+/* Median ns per lookup of the translation map and of the radix, in turns. */
+static int measure_tmap(const struct dk_tmap *m, const uintptr_t *a, size_t n, int runs)
+{
+	double tt[MAX_RUNS] = { 0 }, tr[MAX_RUNS] = { 0 };
+	uint64_t st = run_tmap(m, a, n), sr = run_radix(a, n);
+	if (st != sr) {
+		fprintf(stderr, "translation map: sums differ: map %#llx, radix %#llx\n",
+			(unsigned long long)st, (unsigned long long)sr);
+		return -1;
+	}
+	for (int r = 0; r < runs; r++) {
+		double t0 = now_ns();
+		run_tmap(m, a, n);
+		double t1 = now_ns();
+		run_radix(a, n);
+		double t2 = now_ns();
+		tt[r] = (t1 - t0) / (double)n;
+		tr[r] = (t2 - t1) / (double)n;
+	}
+	qsort(tt, (size_t)runs, sizeof(double), cmp_double);
+	qsort(tr, (size_t)runs, sizeof(double), cmp_double);
+	printf("translation map (dk_tmap_get, A and B mixed): best %.2f, median %.2f ns/lookup; map/radix median %.2f\n",
+	       tt[0], tt[runs / 2], tt[runs / 2] / tr[runs / 2]);
+	return 0;
 }
 
 static int cmp_double(const void *x, const void *y)
@@ -254,6 +309,15 @@ int main(int argc, char **argv)
 		return 1;
 	printf("goal < 5 ns per lookup (mixed, median): %s (%.2f ns)\n",
 	       rm.median < 5.0 ? "met" : "MISSED", rm.median);
+
+	struct dk_tmap *tm = dk_tmap_create(21, DK_BAD_IOVA, tmap_notify, NULL);
+	if (!tm) {
+		fprintf(stderr, "bench_iova: dk_tmap_create: %s\n", strerror(errno));
+		return 1;
+	}
+	if (measure_tmap(tm, addr, n, runs) < 0)
+		return 1;
+	dk_tmap_destroy(tm);
 
 	/*
 	 * The slow path: two 1 MiB lists of 4 KiB pages in one 1 GiB window
