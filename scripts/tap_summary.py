@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Count TAP test cases in meson test logs (*.json) and plain TAP files (*.tap).
 
-Prints every failing case, one line with the counts per file (gcc, asan, tsan, fuzz,
+Prints every failing case, one line with the counts per file (gcc, builds, asan, tsan, fuzz,
 vm-aw48, vm-aw39 ...), then the closing line "N passed, N failed[, N skipped]".
 Exit status 1 when any case failed or a test binary failed without TAP output
 (a crash counts as one failed case).

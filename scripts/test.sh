@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# The whole test suite: unit + CLI tests (gcc), the same unit tests under
+# The whole test suite: unit + CLI tests (gcc), release and debugoptimized builds of
+# the library, CLI, examples and benchmarks with gcc and clang (warnings are errors in
+# every build here), the same unit tests under
 # AddressSanitizer + UndefinedBehaviorSanitizer and under ThreadSanitizer, every
 # fuzz target for a bounded time (clang/libFuzzer), and the VM suite (guest programs
 # in QEMU with an IOMMU, booted twice: IOMMU address width 48 and 39; docs/vm.md).
@@ -8,8 +10,8 @@
 # Exit status non-zero on any failure.
 #
 # Environment: DK_FUZZ_SECONDS (default 30) per fuzz target;
-#              DK_SKIP_FUZZ=1 / DK_SKIP_ASAN=1 / DK_SKIP_TSAN=1 / DK_SKIP_VM=1 to leave
-#              those parts out.
+#              DK_SKIP_BUILDS=1 / DK_SKIP_FUZZ=1 / DK_SKIP_ASAN=1 / DK_SKIP_TSAN=1 /
+#              DK_SKIP_VM=1 to leave those parts out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -26,18 +28,41 @@ step() { echo "== $*"; }
 # 1. Regular build, unit + CLI tests.
 step "build (gcc)"
 if [ ! -f build/gcc/build.ninja ]; then
-  meson setup build/gcc --buildtype=debugoptimized >build/gcc-setup.log 2>&1 || { cat build/gcc-setup.log; exit 1; }
+  meson setup build/gcc --buildtype=debugoptimized -Dwerror=true >build/gcc-setup.log 2>&1 || { cat build/gcc-setup.log; exit 1; }
 fi
 ninja -C build/gcc || exit 1
 step "unit and CLI tests"
 meson test -C build/gcc --no-rebuild --print-errorlogs --num-processes 2 || status=1
 cp build/gcc/meson-logs/testlog.json "$out/gcc.json"
 
-# 2. Sanitizers.
+# 2. The builds users run: gcc and clang, release and debugoptimized (build/gcc above is
+# gcc debugoptimized), b_lto as by default, tests off to keep the time down (about a
+# minute on two cores). One TAP case per build in builds.tap: a build that fails is a
+# failed case with the end of its log.
+if [ "${DK_SKIP_BUILDS:-0}" != 1 ]; then
+  tap=$out/builds.tap
+  echo "1..3" >"$tap"
+  k=0
+  for cfg in gcc:release clang:release clang:debugoptimized; do
+    cc=${cfg%%:*} bt=${cfg#*:} k=$((k + 1))
+    dir=build/$cc-$bt log=build/$cc-$bt.log
+    step "build ($cc, $bt)"
+    if { [ -f "$dir/build.ninja" ] || CC=$cc meson setup "$dir" --buildtype="$bt" -Dwerror=true \
+           -Dtests=false; } >"$log" 2>&1 && ninja -C "$dir" >>"$log" 2>&1; then
+      echo "ok $k - build: $cc $bt ($dir)" >>"$tap"
+    else
+      { echo "not ok $k - build: $cc $bt ($dir; log: $log)"; tail -25 "$log" | sed 's/^/#   /'; } >>"$tap"
+      tail -25 "$log"
+      status=1
+    fi
+  done
+fi
+
+# 3. Sanitizers.
 if [ "${DK_SKIP_ASAN:-0}" != 1 ]; then
   step "build (ASan + UBSan)"
   if [ ! -f build/asan/build.ninja ]; then
-    meson setup build/asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false -Db_lto=false \
+    meson setup build/asan --buildtype=debug -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Db_lto=false \
       -Dbench=false >build/asan-setup.log 2>&1 || { cat build/asan-setup.log; exit 1; }
   fi
   ninja -C build/asan || exit 1
@@ -47,12 +72,12 @@ if [ "${DK_SKIP_ASAN:-0}" != 1 ]; then
   cp build/asan/meson-logs/testlog.json "$out/asan.json"
 fi
 
-# 3. ThreadSanitizer: the unit tests again (threads hammer the allocator,
+# 4. ThreadSanitizer: the unit tests again (threads hammer the allocator,
 # lookups race with layout changes).
 if [ "${DK_SKIP_TSAN:-0}" != 1 ]; then
   step "build (TSan)"
   if [ ! -f build/tsan/build.ninja ]; then
-    meson setup build/tsan --buildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false \
+    meson setup build/tsan --buildtype=debugoptimized -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
       -Db_lto=false -Dbench=false >build/tsan-setup.log 2>&1 || { cat build/tsan-setup.log; exit 1; }
   fi
   ninja -C build/tsan || exit 1
@@ -62,11 +87,11 @@ if [ "${DK_SKIP_TSAN:-0}" != 1 ]; then
   cp build/tsan/meson-logs/testlog.json "$out/tsan.json"
 fi
 
-# 4. Fuzzing.
+# 5. Fuzzing.
 if [ "${DK_SKIP_FUZZ:-0}" != 1 ]; then
   step "build (clang + libFuzzer)"
   if [ ! -f build/fuzz/build.ninja ]; then
-    CC=clang meson setup build/fuzz --buildtype=debugoptimized -Dfuzz=true -Db_lto=false \
+    CC=clang meson setup build/fuzz --buildtype=debugoptimized -Dwerror=true -Dfuzz=true -Db_lto=false \
       -Db_sanitize=address,undefined -Db_lundef=false -Dtests=false -Dbench=false \
       >build/fuzz-setup.log 2>&1 || { cat build/fuzz-setup.log; exit 1; }
   fi
@@ -75,7 +100,7 @@ if [ "${DK_SKIP_FUZZ:-0}" != 1 ]; then
   fuzz/run.sh build/fuzz "${DK_FUZZ_SECONDS:-30}" | tee "$out/fuzz.tap" || status=1
 fi
 
-# 5. The VM suite. The guest programs (tests/vm/meson.build) are linked statically in
+# 6. The VM suite. The guest programs (tests/vm/meson.build) are linked statically in
 # their own build; each boot runs all of them plus the shell checks in tests/vm/guest.
 # A boot that fails or hangs is reported as failed cases with the guest output.
 vm_fail() { # TAPFILE LOG MESSAGE: a failure that left no TAP of its own

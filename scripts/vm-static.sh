@@ -8,13 +8,15 @@
 #                               (vm-guest: the VM suite; vm-demo: the demo and the CLI)
 #
 # DK_NINJA_JOBS: ninja's -j (default: ninja's own choice).
+# vm_static_werror: -Dwerror of the setup; true (the project's own builds) unless the
+# caller sets it (scripts/demo.sh, a user's command, sets false).
 vm_static_dir=build/vm-static
 
 vm_static_build() {
 	if [ ! -f "$vm_static_dir/build.ninja" ]; then
 		mkdir -p build
 		meson setup "$vm_static_dir" --buildtype=debugoptimized -Dvm_static=true -Db_lto=false \
-			-Dbench=false >build/vm-static-setup.log 2>&1 || {
+			-Dbench=false -Dwerror="${vm_static_werror:-true}" >build/vm-static-setup.log 2>&1 || {
 			cat build/vm-static-setup.log
 			return 1
 		}

@@ -364,9 +364,11 @@ DK_EXPORT int dk_pci_unbind(const char *name);
 
 /*
  * Devices in the IOMMU group of name that keep the group from being viable
- * for VFIO: those bound to a driver that is not a vfio driver or pci-stub,
- * bridges excepted. Calls cb(member, bound_driver, arg) for each blocker,
- * and returns the number of blockers; -ENOENT no such device or group.
+ * for VFIO: those bound to a driver other than a vfio driver, pci-stub or
+ * pcieport (the rule of Linux 5.19 and later; a bridge on another driver
+ * blocks too). Calls cb(member, bound_driver, arg) for each blocker, in name
+ * order, and returns the number of blockers; -ENOENT no such device or group,
+ * or the errno of listing the group (logged).
  */
 typedef void (*dk_pci_blocker_fn)(const char *member, const char *driver, void *arg);
 DK_EXPORT int dk_pci_group_blockers(const char *name, dk_pci_blocker_fn cb, void *arg);

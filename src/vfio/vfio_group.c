@@ -2,9 +2,9 @@
 /*
  * VFIO groups: one open /dev/vfio/<N> per group and process, in a global
  * table with a reference count; viability check with a message naming the
- * members that block the group; attach to a container.
+ * members that block the group (the rule: vfio/vfio_viable.h); attach to a
+ * container.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,75 +17,36 @@
 
 #include "core/sysfs.h"
 #include "vfio/vfio_internal.h"
+#include "vfio/vfio_viable.h"
 
 #define DK_LOG_COMPONENT "vfio"
 #include "core/log_internal.h"
 
 static struct dk_vfio_group *g_groups; /* under dk__vfio_lock */
 
-/* 1 when the member is a bridge (VFIO tolerates bridges in a group). */
-static int member_is_bridge(const char *grel)
-{
-	char rel[DK__PATH_MAX];
-	uint8_t ht;
-	if (snprintf(rel, sizeof(rel), "%s/config", grel) >= (int)sizeof(rel))
-		return 0;
-	if (dk__sysfs_read_bin(rel, &ht, 1, 0x0e) == 1)
-		return (ht & 0x7f) != 0;
-	uint64_t cls;
-	if (snprintf(rel, sizeof(rel), "%s/class", grel) >= (int)sizeof(rel))
-		return 0;
-	return dk__sysfs_read_u64(rel, 16, &cls) == 0 && (cls >> 8) == 0x0604;
-}
+/* Appends "unbind <member> from <driver> or bind it to vfio-pci (...)" to a buffer. */
+struct blocker_msg {
+	char *buf;
+	size_t len, o;
+	int n;
+};
 
-static int cmp_name(const void *a, const void *b)
+static void add_blocker(const char *member, const char *driver, void *arg)
 {
-	return strcmp(a, b);
+	struct blocker_msg *m = arg;
+	if (m->buf && m->o < m->len)
+		m->o += (size_t)snprintf(m->buf + m->o, m->len - m->o,
+					 "%sunbind %s from %s or bind it to vfio-pci (dmakit bind %s)",
+					 m->n ? "; " : "", member, driver, member);
+	m->n++;
 }
 
 int dk__vfio_group_blockers(int group, char *buf, size_t len)
 {
-	char rel[DK__PATH_MAX], path[DK__PATH_MAX];
+	struct blocker_msg m = {.buf = buf, .len = len};
 	if (buf && len)
 		buf[0] = '\0';
-	snprintf(rel, sizeof(rel), "kernel/iommu_groups/%d/devices", group);
-	int rc = dk__sysfs_path(path, sizeof(path), rel);
-	if (rc < 0)
-		return rc;
-	DIR *dir = opendir(path);
-	if (!dir)
-		return -errno;
-	/* Sorted output: collect names first (groups are small). */
-	char names[64][64];
-	int nn = 0;
-	struct dirent *de;
-	while ((de = readdir(dir)) && nn < 64) {
-		size_t l = strlen(de->d_name);
-		if (de->d_name[0] == '.' || l >= sizeof(names[0]))
-			continue;
-		memcpy(names[nn++], de->d_name, l + 1);
-	}
-	closedir(dir);
-	qsort(names, (size_t)nn, sizeof(names[0]), cmp_name);
-	int n = 0;
-	size_t o = 0;
-	for (int i = 0; i < nn; i++) {
-		char drv[64], grel[DK__PATH_MAX];
-		if (snprintf(grel, sizeof(grel), "%s/%s", rel, names[i]) >= (int)sizeof(grel) ||
-		    snprintf(path, sizeof(path), "%s/driver", grel) >= (int)sizeof(path) ||
-		    dk__sysfs_read_link_name(path, drv, sizeof(drv)) < 0)
-			continue; /* unbound: fine */
-		if (strncmp(drv, "vfio", 4) == 0 || strcmp(drv, "pci-stub") == 0)
-			continue;
-		if (member_is_bridge(grel))
-			continue;
-		if (buf && o < len)
-			o += (size_t)snprintf(buf + o, len - o,
-					      "%sunbind %s from %s or bind it to vfio-pci (dmakit bind %s)",
-					      n ? "; " : "", names[i], drv, names[i]);
-		n++;
-	}
-	return n;
+	return dk__vfio_group_foreach_blocker(group, add_blocker, &m);
 }
 
 static int open_group_fd(int number)

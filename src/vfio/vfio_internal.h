@@ -55,12 +55,11 @@ void dk__vfio_container_detach(struct dk_vfio_container *c, struct dk_vfio_group
 int dk__vfio_iommu_ready(struct dk_vfio_container *c);
 
 /*
- * Write "unbind 0000:04:00.1 from nvme or bind it to vfio-pci; ..." for the
- * members of IOMMU group `group` that keep it from being viable (bound to a
- * driver other than a vfio driver or pci-stub, bridges excepted), read from
- * <sysfs>/kernel/iommu_groups/<group>/devices. Returns the number of
- * blockers (buf holds "" when 0), or a negative errno when the group
- * cannot be listed.
+ * Write "unbind 0000:04:00.1 from nvme or bind it to vfio-pci (dmakit bind
+ * 0000:04:00.1); ..." for the members of IOMMU group `group` that keep it from
+ * being viable (the rule: vfio/vfio_viable.h), in name order; the message is
+ * cut at len. Returns the number of blockers (buf holds "" when 0), or a
+ * negative errno when the group cannot be listed (not logged).
  */
 int dk__vfio_group_blockers(int group, char *buf, size_t len);
 

@@ -2,7 +2,7 @@
 /*
  * Tests for src/vfio/vfio_group.c that need no /dev/vfio: the viability
  * message built from a fixture's /sys/kernel/iommu_groups (members bound to
- * other drivers are named with the fix; vfio, pci-stub, unbound and bridge
+ * other drivers are named with the fix; vfio, pci-stub, unbound and pcieport
  * members are not), and the argument checks of group and device open.
  * Opening real groups is covered by the VM suite.
  */
@@ -56,6 +56,19 @@ DK_TEST(blockers_named_with_the_fix)
 	CHECK_INT_EQ(n, 2);
 	CHECK_STR_EQ(msg, "unbind 0000:04:00.1 from nvme or bind it to vfio-pci (dmakit bind 0000:04:00.1); "
 			  "unbind 0000:04:00.4 from ixgbe or bind it to vfio-pci (dmakit bind 0000:04:00.4)");
+	teardown();
+}
+
+DK_TEST(bridge_on_another_driver_is_named)
+{
+	setup();
+	struct dk_fx_spec port = dk_fx_spec_bridge(DK_PCIE_TYPE_DOWNSTREAM);
+	port.iommu_group = 8;
+	port.driver = "switchtec";
+	dk_fx_add(g_fx, "0000:00:1d.0", NULL, &port);
+	char msg[256];
+	CHECK_INT_EQ(dk__vfio_group_blockers(8, msg, sizeof(msg)), 1);
+	CHECK_STR_EQ(msg, "unbind 0000:00:1d.0 from switchtec or bind it to vfio-pci (dmakit bind 0000:00:1d.0)");
 	teardown();
 }
 

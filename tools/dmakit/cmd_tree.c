@@ -100,7 +100,7 @@ static void print_children(const struct dk_pci_device *parent, const char *hb, c
 		/* Children are indented by two columns; "| " continues this level. */
 		if (plen + 3 <= 2 * TREE_MAX_DEPTH + 2) {
 			memcpy(prefix + plen, last ? "  " : "| ", 3);
-			print_children(dev, NULL, prefix, plen + 2, depth + 1);
+			print_children(dev, dev->host_bridge, prefix, plen + 2, depth + 1);
 			prefix[plen] = '\0';
 		}
 		i = next;
@@ -139,7 +139,7 @@ static void json_children(struct cli_json *j, const struct dk_pci_device *parent
 			cli_json_kv_str(j, "driver",
 					dev->kernel_driver[0] ? dev->kernel_driver : NULL);
 			cli_json_kv_str(j, "physfn", dev->physfn ? dev->physfn->device.name : NULL);
-			json_children(j, dev, NULL, depth + 1);
+			json_children(j, dev, dev->host_bridge, depth + 1);
 			cli_json_obj_end(j);
 		}
 	}

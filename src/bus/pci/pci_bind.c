@@ -1,18 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Binding PCI functions to kernel drivers through driver_override, and the
- * IOMMU-group viability check. Works straight on sysfs (no scan needed).
- *
- * Group viability follows the kernel's VFIO rule: every member must be
- * unbound, bound to a vfio driver or pci-stub, or be a bridge (a non-normal
- * header type), which VFIO tolerates.
+ * members that keep a function's IOMMU group from being viable (the rule:
+ * vfio/vfio_viable.h). Works straight on sysfs (no scan needed).
  */
-#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bus/pci/pci_internal.h"
+#include "core/parse.h"
+#include "vfio/vfio_viable.h"
 
 #define DK_LOG_COMPONENT "pci"
 #include "core/log_internal.h"
@@ -164,57 +163,23 @@ int dk_pci_unbind(const char *name)
 	return 0;
 }
 
-/* 1 when the member is a bridge: header type in config, else class 0x0604xx. */
-static int member_is_bridge(const char *bdf)
-{
-	char rel[DK__PATH_MAX];
-	uint8_t ht;
-	snprintf(rel, sizeof(rel), "bus/pci/devices/%s/config", bdf);
-	if (dk__sysfs_read_bin(rel, &ht, 1, 0x0e) == 1)
-		return (ht & 0x7f) != 0;
-	uint64_t cls;
-	snprintf(rel, sizeof(rel), "bus/pci/devices/%s/class", bdf);
-	return dk__sysfs_read_u64(rel, 16, &cls) == 0 && (cls >> 8) == 0x0604;
-}
-
 int dk_pci_group_blockers(const char *name, dk_pci_blocker_fn cb, void *arg)
 {
-	char bdf[DK_PCI_ADDR_STR_LEN], grp[32], rel[DK__PATH_MAX], path[DK__PATH_MAX];
+	char bdf[DK_PCI_ADDR_STR_LEN], grp[32], rel[DK__PATH_MAX];
 	int rc = lookup(name, bdf, sizeof(bdf));
 	if (rc < 0)
 		return rc;
 	snprintf(rel, sizeof(rel), "bus/pci/devices/%s/iommu_group", bdf);
-	if (dk__sysfs_read_link_name(rel, grp, sizeof(grp)) < 0) {
+	uint64_t group;
+	if (dk__sysfs_read_link_name(rel, grp, sizeof(grp)) < 0 ||
+	    dk__parse_u64(grp, strlen(grp), 10, &group) < 0 || group > INT_MAX) {
 		DK_ERR("%s has no IOMMU group: enable the IOMMU (intel_iommu=on / amd_iommu=on) or use no-IOMMU mode",
 		       bdf);
 		return -ENOENT;
 	}
-	snprintf(rel, sizeof(rel), "kernel/iommu_groups/%s/devices", grp);
-	if ((rc = dk__sysfs_path(path, sizeof(path), rel)) < 0)
-		return rc;
-	DIR *dir = opendir(path);
-	if (!dir) {
-		rc = -errno;
-		DK_ERR("cannot list IOMMU group %s (%s): %s", grp, path, strerror(errno));
-		return rc;
-	}
-	int n = 0;
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		struct dk_pci_addr a;
-		char drv[64];
-		if (dk_pci_addr_parse(de->d_name, &a) < 0)
-			continue;
-		if (!current_driver(de->d_name, drv, sizeof(drv)))
-			continue;
-		if (strncmp(drv, "vfio", 4) == 0 || strcmp(drv, "pci-stub") == 0)
-			continue;
-		if (member_is_bridge(de->d_name))
-			continue;
-		n++;
-		if (cb)
-			cb(de->d_name, drv, arg);
-	}
-	closedir(dir);
-	return n;
+	rc = dk__vfio_group_foreach_blocker((int)group, cb, arg);
+	if (rc < 0)
+		DK_ERR("cannot list IOMMU group %s (%s/kernel/iommu_groups/%s/devices): %s", grp,
+		       dk_sysfs_root(), grp, strerror(-rc));
+	return rc;
 }

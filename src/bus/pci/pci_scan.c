@@ -89,7 +89,7 @@ static int read_id(int dirfd, const char *devname, const char *attr, const uint8
 		*out = (uint32_t)v;
 		return 0;
 	}
-	if (rc == 0)
+	if (rc >= 0) /* read, but out of range */
 		rc = -ERANGE;
 	uint32_t c = 0;
 	for (int i = width - 1; cfg_len >= off + width && i >= 0; i--)

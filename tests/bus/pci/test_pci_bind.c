@@ -174,6 +174,21 @@ DK_TEST(group_blockers_skip_bridges_and_vfio)
 	teardown();
 }
 
+DK_TEST(group_blockers_name_a_bridge_on_another_driver)
+{
+	setup();
+	struct dk_fx_spec port = dk_fx_spec_bridge(DK_PCIE_TYPE_DOWNSTREAM);
+	port.iommu_group = 3;
+	port.driver = "switchtec";
+	dk_fx_add(g_fx, "0000:00:1d.0", NULL, &port);
+	struct blockers b = { 0 };
+	/* Only pcieport exempts a bridge (vfio/vfio_viable.h); the listing is in name order. */
+	CHECK_INT_EQ(dk_pci_group_blockers("0000:01:00.0", collect, &b), 3);
+	CHECK_STR_EQ(b.names[0], "0000:00:1d.0");
+	CHECK_STR_EQ(b.drivers[0], "switchtec");
+	teardown();
+}
+
 DK_TEST(group_blockers_without_group)
 {
 	setup();
