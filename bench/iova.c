@@ -116,6 +116,49 @@ static __attribute__((noinline)) uint64_t run_bsearch(const uintptr_t *a, size_t
 	return sum;
 }
 
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+	return a < b ? -1 : a > b;
+}
+
+struct result {
+	double best, median;
+};
+
+static int measure(const char *what, const uintptr_t *a, size_t n, int runs, struct result *radix,
+		   struct result *bs)
+{
+	double tr[MAX_RUNS] = { 0 }, tb[MAX_RUNS] = { 0 };
+	uint64_t sr = run_radix(a, n), sb = run_bsearch(a, n); /* warm-up + check */
+	if (sr != sb) {
+		fprintf(stderr, "%s: sums differ: radix %#llx, binary search %#llx\n", what,
+			(unsigned long long)sr, (unsigned long long)sb);
+		return -1;
+	}
+	for (int r = 0; r < runs; r++) {
+		double t0 = now_ns();
+		uint64_t s1 = run_radix(a, n);
+		double t1 = now_ns();
+		uint64_t s2 = run_bsearch(a, n);
+		double t2 = now_ns();
+		if (s1 != sr || s2 != sb)
+			return -1;
+		tr[r] = (t1 - t0) / (double)n;
+		tb[r] = (t2 - t1) / (double)n;
+	}
+	qsort(tr, (size_t)runs, sizeof(double), cmp_double);
+	qsort(tb, (size_t)runs, sizeof(double), cmp_double);
+	radix->best = tr[0];
+	radix->median = tr[runs / 2];
+	bs->best = tb[0];
+	bs->median = tb[runs / 2];
+	printf("| %-28s | %6.2f | %6.2f | %7.2f | %7.2f | %5.1fx | %5.1fx |\n", what, radix->best,
+	       radix->median, bs->best, bs->median, bs->best / radix->best,
+	       bs->median / radix->median);
+	return 0;
+}
+
 /* The map follows memory: each page's IOVA, as dk_mem_virt2iova gives it. */
 static int tmap_notify(void *ctx, struct dk_tmap *m, enum dk_mem_event ev, void *va, size_t len)
 {
@@ -162,49 +205,6 @@ static int measure_tmap(const struct dk_tmap *m, const uintptr_t *a, size_t n, i
 	qsort(tr, (size_t)runs, sizeof(double), cmp_double);
 	printf("translation map (dk_tmap_get, A and B mixed): best %.2f, median %.2f ns/lookup; map/radix median %.2f\n",
 	       tt[0], tt[runs / 2], tt[runs / 2] / tr[runs / 2]);
-	return 0;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-	return a < b ? -1 : a > b;
-}
-
-struct result {
-	double best, median;
-};
-
-static int measure(const char *what, const uintptr_t *a, size_t n, int runs, struct result *radix,
-		   struct result *bs)
-{
-	double tr[MAX_RUNS] = { 0 }, tb[MAX_RUNS] = { 0 };
-	uint64_t sr = run_radix(a, n), sb = run_bsearch(a, n); /* warm-up + check */
-	if (sr != sb) {
-		fprintf(stderr, "%s: sums differ: radix %#llx, binary search %#llx\n", what,
-			(unsigned long long)sr, (unsigned long long)sb);
-		return -1;
-	}
-	for (int r = 0; r < runs; r++) {
-		double t0 = now_ns();
-		uint64_t s1 = run_radix(a, n);
-		double t1 = now_ns();
-		uint64_t s2 = run_bsearch(a, n);
-		double t2 = now_ns();
-		if (s1 != sr || s2 != sb)
-			return -1;
-		tr[r] = (t1 - t0) / (double)n;
-		tb[r] = (t2 - t1) / (double)n;
-	}
-	qsort(tr, (size_t)runs, sizeof(double), cmp_double);
-	qsort(tb, (size_t)runs, sizeof(double), cmp_double);
-	radix->best = tr[0];
-	radix->median = tr[runs / 2];
-	bs->best = tb[0];
-	bs->median = tb[runs / 2];
-	printf("| %-28s | %6.2f | %6.2f | %7.2f | %7.2f | %5.1fx | %5.1fx |\n", what, radix->best,
-	       radix->median, bs->best, bs->median, bs->best / radix->best,
-	       bs->median / radix->median);
 	return 0;
 }
 
