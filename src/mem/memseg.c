@@ -30,6 +30,7 @@
  * callback into user code runs under the write side; walk callbacks run
  * under the read side. dk_mem_virt2iova and find's fast part take no lock.
  */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -39,6 +40,7 @@
 #include <dmakit/memory.h>
 
 #include "core/pshared.h"
+#include "mem/mem_assert.h"
 #include "mem/memseg.h"
 
 #define DK_LOG_COMPONENT "memseg"
@@ -435,98 +437,132 @@ static int check_geometry(uintptr_t base, size_t len, size_t page_sz)
 	return 0;
 }
 
-int dk__memseg_list_create(uintptr_t base, size_t len, size_t page_sz, int socket_id,
-			   uint32_t flags, int heap_idx, const dk_iova_t *iova, int iova_contig,
-			   int64_t delta, struct dk__memseg_list **out)
+/* Overlap or table full: the message and -EEXIST / -ENOSPC. Lock held. */
+static int claim_slot(const struct dk__memseg_spec *s, struct dk__memseg_list **slot)
 {
-	int rc = check_geometry(base, len, page_sz);
-	if (rc < 0)
-		return rc;
-	uint32_t shift = (uint32_t)__builtin_ctzll(page_sz);
-	unsigned int n_pages = (unsigned int)(len >> shift);
-	dk_iova_t *table = NULL;
-	unsigned int init = 0;
-
-	if (!g_arena && (iova || !iova_contig)) {
-		table = table_alloc(n_pages);
-		if (!table) {
-			DK_ERR("memory [%#lx, +%#zx): no memory for a table of %u IOVAs: free memory or use larger pages",
-			    (unsigned long)base, len, n_pages);
-			return -ENOMEM;
-		}
-		init = table_fill(table, iova, n_pages);
-	}
-
-	dk__mem_layout_wrlock();
-	struct dk__memseg_list *slot = NULL;
+	DK__ASSERT_WRLOCKED(&g_ml->lock);
+	*slot = NULL;
 	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
 		struct dk__memseg_list *l = &g_ml->lists[i];
 		if (!l->in_use) {
-			if (!slot)
-				slot = l;
+			if (!*slot)
+				*slot = l;
 			continue;
 		}
-		if (base < l->base + l->len && l->base < base + len) {
-			uintptr_t ob = l->base;
-			size_t olen = l->len;
-			int ext = !!(l->flags & DK_MEMSEG_EXTERNAL);
-			dk__mem_layout_wrunlock();
+		if (s->base < l->base + l->len && l->base < s->base + s->len) {
 			DK_ERR("memory [%#lx, +%#zx) overlaps %s memory [%#lx, +%#zx) that dmakit knows already: unregister that range first or use another one",
-			    (unsigned long)base, len, ext ? "external" : "internal",
-			    (unsigned long)ob, olen);
-			rc = -EEXIST;
-			goto err_free_table;
+			    (unsigned long)s->base, s->len,
+			    (l->flags & DK_MEMSEG_EXTERNAL) ? "external" : "internal",
+			    (unsigned long)l->base, l->len);
+			return -EEXIST;
 		}
 	}
-	if (!slot) {
-		dk__mem_layout_wrunlock();
+	if (!*slot) {
 		DK_ERR("memory [%#lx, +%#zx): all %d memseg lists are in use: unregister memory first, or register larger ranges",
-		    (unsigned long)base, len, DK__MAX_MEMSEG_LISTS);
-		rc = -ENOSPC;
-		goto err_free_table;
+		    (unsigned long)s->base, s->len, DK__MAX_MEMSEG_LISTS);
+		return -ENOSPC;
 	}
-	if (g_arena) {
-		/* Shared layout: the slot's own area of the config file. */
-		if (table_bytes(n_pages) > g_area_bytes) {
-			dk__mem_layout_wrunlock();
-			DK_ERR("memory [%#lx, +%#zx): a table of %u IOVAs is larger than the %zu bytes a list may have: register it in smaller pieces or with larger pages",
-			    (unsigned long)base, len, n_pages, g_area_bytes);
-			return -ENOMEM;
-		}
-		if (iova || !iova_contig) {
-			table = (dk_iova_t *)(g_arena + (size_t)(slot - g_ml->lists) * g_area_bytes);
-			init = table_fill(table, iova, n_pages);
-		}
+	return 0;
+}
+
+/* Shared layout: the per-page table in the slot's own area of the config
+ * file (NULL for a contiguous list). -ENOMEM when it does not fit. Lock held. */
+static int arena_table(const struct dk__memseg_spec *s, const struct dk__memseg_list *slot,
+		       unsigned int n_pages, dk_iova_t **table, unsigned int *init)
+{
+	if (table_bytes(n_pages) > g_area_bytes) {
+		DK_ERR("memory [%#lx, +%#zx): a table of %u IOVAs is larger than the %zu bytes a list may have: register it in smaller pieces or with larger pages",
+		    (unsigned long)s->base, s->len, n_pages, g_area_bytes);
+		return -ENOMEM;
 	}
-	memset(slot, 0, sizeof(*slot));
-	slot->base = base;
-	slot->len = len;
-	slot->page_shift = shift;
-	slot->socket_id = socket_id;
-	slot->flags = flags;
-	slot->heap_idx = heap_idx;
-	slot->n_pages = n_pages;
-	slot->iova = table;
-	slot->delta = table ? 0 : delta;
-	slot->iova_init = table ? init : n_pages;
-	slot->base_iova = (dk_iova_t)base + (dk_iova_t)slot->delta; /* modulo 2^64 */
-	slot->slot.base = base;
-	slot->slot.end = table ? base + ((uintptr_t)init << shift) : base + len;
-	slot->slot.delta = slot->delta;
+	if (s->iova || !s->iova_contig) {
+		*table = (dk_iova_t *)(g_arena + (size_t)(slot - g_ml->lists) * g_area_bytes);
+		*init = table_fill(*table, s->iova, n_pages);
+	}
+	return 0;
+}
+
+/* Fill a claimed slot for spec s with its IOVA table (NULL: contiguous). */
+static void slot_fill(struct dk__memseg_list *l, const struct dk__memseg_spec *s,
+		      dk_iova_t *table, unsigned int init)
+{
+	uint32_t shift = (uint32_t)__builtin_ctzll(s->page_sz);
+	memset(l, 0, sizeof(*l));
+	l->base = s->base;
+	l->len = s->len;
+	l->page_shift = shift;
+	l->socket_id = s->socket_id;
+	l->flags = s->flags;
+	l->heap_idx = s->heap_idx;
+	l->n_pages = (unsigned int)(s->len >> shift);
+	l->iova = table;
+	l->delta = table ? 0 : s->delta;
+	l->iova_init = table ? init : l->n_pages;
+	l->base_iova = (dk_iova_t)s->base + (dk_iova_t)l->delta; /* modulo 2^64 */
+	l->slot.base = s->base;
+	l->slot.end = table ? s->base + ((uintptr_t)init << shift) : s->base + s->len;
+	l->slot.delta = l->delta;
 	if (table) {
-		slot->slot.iova = table;
-		slot->slot.page_shift = shift;
+		l->slot.iova = table;
+		l->slot.page_shift = shift;
 	} else {
 		/* One "page" covering the list: iova[0] + offset = va + delta. */
-		slot->slot.iova = &slot->base_iova;
-		slot->slot.page_shift = DK__IOVA_L1_SHIFT + DK__IOVA_L1_BITS;
+		l->slot.iova = &l->base_iova;
+		l->slot.page_shift = DK__IOVA_L1_SHIFT + DK__IOVA_L1_BITS;
 	}
+}
+
+/* Count the lists in use: n_lists must say the same. */
+static unsigned int lists_in_use(void)
+{
+	unsigned int n = 0;
+	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++)
+		n += g_ml->lists[i].in_use != 0;
+	return n;
+}
+
+/* Make a filled slot part of the layout and publish it here. Lock held. */
+static void slot_commit(struct dk__memseg_list *l)
+{
 	g_ml->generation++;
-	slot->serial = g_ml->generation;
-	__atomic_store_n(&slot->in_use, 1, __ATOMIC_RELEASE);
+	l->serial = g_ml->generation;
+	__atomic_store_n(&l->in_use, 1, __ATOMIC_RELEASE);
 	g_ml->n_lists++;
+	assert(g_ml->n_lists == lists_in_use());
 	__atomic_store_n(&g_ml->generation, g_ml->generation, __ATOMIC_RELEASE);
-	publish(slot);
+	publish(l);
+}
+
+int dk__memseg_list_create(const struct dk__memseg_spec *s, struct dk__memseg_list **out)
+{
+	int rc = check_geometry(s->base, s->len, s->page_sz);
+	if (rc < 0)
+		return rc;
+	unsigned int n_pages = (unsigned int)(s->len / s->page_sz);
+	dk_iova_t *table = NULL;
+	unsigned int init = 0;
+
+	if (!g_arena && (s->iova || !s->iova_contig)) {
+		table = table_alloc(n_pages);
+		if (!table) {
+			DK_ERR("memory [%#lx, +%#zx): no memory for a table of %u IOVAs: free memory or use larger pages",
+			    (unsigned long)s->base, s->len, n_pages);
+			return -ENOMEM;
+		}
+		init = table_fill(table, s->iova, n_pages);
+	}
+
+	dk__mem_layout_wrlock();
+	struct dk__memseg_list *slot;
+	rc = claim_slot(s, &slot);
+	if (rc == 0 && g_arena)
+		rc = arena_table(s, slot, n_pages, &table, &init);
+	if (rc < 0) {
+		dk__mem_layout_wrunlock();
+		goto err_free_table;
+	}
+	slot_fill(slot, s, table, init);
+	slot_commit(slot);
 	dk__mem_layout_wrunlock();
 	if (out)
 		*out = slot;
@@ -554,6 +590,7 @@ void dk__memseg_list_destroy(struct dk__memseg_list *l)
 	__atomic_store_n(&l->slot.end, 0, __ATOMIC_RELEASE);
 	l->in_use = 0;
 	g_ml->n_lists--;
+	assert(g_ml->n_lists == lists_in_use());
 	__atomic_add_fetch(&g_ml->generation, 1, __ATOMIC_RELEASE);
 	dk__mem_layout_wrunlock();
 	table_free(table, n);

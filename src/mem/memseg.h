@@ -60,7 +60,6 @@ struct dk__memseg_list {
 	 * alternate between table and delta lists). */
 	dk_iova_t base_iova;
 	struct dk__iova_slot slot;
-	void *priv;           /* owner's data (pages.c: backing fd and page bitmap) */
 };
 
 struct dk__mem_layout {
@@ -100,18 +99,28 @@ uint64_t dk__memseg_pub_epoch(void);
 void dk__memseg_set_sync_hook(void (*fn)(void));
 int dk__memseg_sync(void);
 
+/* What a new list is. */
+struct dk__memseg_spec {
+	uintptr_t base;
+	size_t len;
+	size_t page_sz;
+	int socket_id;
+	uint32_t flags;         /* DK_MEMSEG_* */
+	int heap_idx;           /* owning heap, -1 for none */
+	const dk_iova_t *iova;  /* len / page_sz entries (copied), or NULL: */
+	int iova_contig;        /*   1: iova = va + delta; 0: every page DK_BAD_IOVA */
+	int64_t delta;
+};
+
 /*
- * Create a list. iova: n_pages entries copied, or NULL with iova_contig = 1
- * (iova = va + delta) or 0 (every page DK_BAD_IOVA). Publishes it.
- * -EINVAL bad geometry (base/len not page aligned, len 0, page size not a
- * power of two in [4096, 1 GiB], more than UINT_MAX pages, the range ends
- * above 2^47 where dk_mem_virt2iova cannot reach), -EEXIST overlaps a list
- * (attached here or not; the message names it), -ENOSPC table full,
+ * Create the list s describes and publish it; *out (may be NULL) is the
+ * list. -EINVAL bad geometry (base/len not page aligned, len 0, page size
+ * not a power of two in [4096, 1 GiB], more than UINT_MAX pages, the range
+ * ends above 2^47 where dk_mem_virt2iova cannot reach), -EEXIST overlaps a
+ * list (attached here or not; the message names it), -ENOSPC table full,
  * -ENOMEM. Every error is logged.
  */
-int dk__memseg_list_create(uintptr_t base, size_t len, size_t page_sz, int socket_id,
-			   uint32_t flags, int heap_idx, const dk_iova_t *iova, int iova_contig,
-			   int64_t delta, struct dk__memseg_list **out);
+int dk__memseg_list_create(const struct dk__memseg_spec *s, struct dk__memseg_list **out);
 /* Unpublish and free a list. The caller has fired FREE already. */
 void dk__memseg_list_destroy(struct dk__memseg_list *l);
 /* Publish / unpublish in this process only (multi-process attach/detach).

@@ -142,10 +142,11 @@ void dk__mem_pages_cleanup(void);
 int dk__mem_pages_map(int heap_idx, int socket, size_t len, int iova_contig, void **va,
 		      size_t *mapped_len);
 /* Fire FREE, then unmap [va, va+len) (exactly a range map returned, or whole
- * pages inside one): the IOVAs are cleared first, then the range goes back
- * to the PROT_NONE reservation and the pages back to the system. -EINVAL.
- * Events of map and unmap fire with the pages mutex held (never the layout
- * lock): callbacks must not map or unmap pages. */
+ * pages inside one): the IOVAs are cleared first, then the pages go back to
+ * the system (the range stays mapped, with no memory behind it). -EINVAL.
+ * Map and unmap fire their events with neither the pages mutex nor the
+ * layout lock held (the caller's heap lock may be held): callbacks must not
+ * map or unmap pages. */
 int dk__mem_pages_unmap(void *va, size_t len);
 /* Page size the next map for this socket will use (AUTO: the hugepage size
  * while free hugepages exist); 0 before dk__mem_pages_init. */
