@@ -45,6 +45,7 @@
 
 #include "core/pshared.h"
 #include "mem/mem_assert.h"
+#include "mem/mem_config.h"
 #include "mem/mem_event.h"
 #include "mem/mem_os.h"
 #include "mem/mem_xev.h"
@@ -70,13 +71,26 @@ struct plocal {
 	int mapped;
 };
 
-static struct dk__pages_shared g_local = {.lock = PTHREAD_MUTEX_INITIALIZER};
-static struct dk__pages_shared *g_ps = &g_local;
 static struct plocal g_loc[DK__MAX_MEMSEG_LISTS];
 static int g_loc_init;
-/* Bitmap areas in the shared config file (NULL: calloc). */
-static char *g_bm_arena;
-static size_t g_bm_area;
+
+/* The page lists and, when bound to the config file, the per-list bitmap
+ * areas (NULL: calloc): parts of the memory layer's shared state
+ * (mem_config.h). */
+static inline struct dk__pages_shared *pg(void)
+{
+	return &dk__mem_sh->pages;
+}
+
+static inline char *bm_arena(void)
+{
+	return dk__mem_sh->bm_arena;
+}
+
+static inline size_t bm_area(void)
+{
+	return (size_t)dk__mem_sh->bm_area;
+}
 
 /* What one map asks for, at one page size. */
 struct map_req {
@@ -99,7 +113,7 @@ static void loc_init(void)
 
 static int pl_index(const struct dk__pages_list *pl)
 {
-	return (int)(pl - g_ps->lists);
+	return (int)(pl - pg()->lists);
 }
 
 static struct plocal *pl_local(const struct dk__pages_list *pl)
@@ -153,7 +167,7 @@ static int config_check(const struct dk__pages_config *cfg, uint64_t va_per)
  * IOVA space (a 32-bit DMA mask). Pages mutex held. */
 static int remap_setup(const struct dk__pages_config *cfg, uint64_t *va_per)
 {
-	struct dk__iova_alloc *ia = &g_ps->iova;
+	struct dk__iova_alloc *ia = &pg()->iova;
 	int rc = dk__iova_alloc_init(ia, cfg->iova_ranges, cfg->n_iova_ranges, REMAP_LOWEST,
 				     cfg->iova_limit ? cfg->iova_limit : UINT64_MAX);
 	if (rc < 0) {
@@ -185,25 +199,25 @@ int dk__mem_pages_init(const struct dk__pages_config *cfg)
 	if (rc < 0)
 		return rc;
 	loc_init();
-	pthread_mutex_lock(&g_ps->lock);
-	if (g_ps->ready) {
-		pthread_mutex_unlock(&g_ps->lock);
+	pthread_mutex_lock(&pg()->lock);
+	if (pg()->ready) {
+		pthread_mutex_unlock(&pg()->lock);
 		DK_ERR("page backing is set up already: clean it up (dk_cleanup) before setting it up again");
 		return -EBUSY;
 	}
 	if (cfg->iova_mode == DK_IOVA_MODE_REMAP && (rc = remap_setup(cfg, &va_per)) < 0) {
-		pthread_mutex_unlock(&g_ps->lock);
+		pthread_mutex_unlock(&pg()->lock);
 		return rc;
 	}
-	g_ps->cfg = *cfg;
-	g_ps->cfg.va_per_list = va_per;
-	if (!g_ps->cfg.huge_page_sz)
-		g_ps->cfg.huge_page_sz = dk__os_default_huge_size();
-	g_ps->mapped = 0;
-	g_ps->fallback_logged = 0;
-	g_ps->ready = 1;
+	pg()->cfg = *cfg;
+	pg()->cfg.va_per_list = va_per;
+	if (!pg()->cfg.huge_page_sz)
+		pg()->cfg.huge_page_sz = dk__os_default_huge_size();
+	pg()->mapped = 0;
+	pg()->fallback_logged = 0;
+	pg()->ready = 1;
 	dk__memseg_set_iova_mode(cfg->iova_mode);
-	pthread_mutex_unlock(&g_ps->lock);
+	pthread_mutex_unlock(&pg()->lock);
 	return 0;
 }
 
@@ -216,11 +230,11 @@ static void *reserve(size_t len)
 	 * where other processes of the instance are unlikely to have mapped
 	 * anything; the cursor is shared, so processes do not pick the same
 	 * range twice. When the range is taken (or unusable): anywhere. */
-	uintptr_t a = g_ps->next_va ? (uintptr_t)g_ps->next_va : DK__VA_HINT + DK__VA_HINT_CFG;
+	uintptr_t a = pg()->next_va ? (uintptr_t)pg()->next_va : DK__VA_HINT + DK__VA_HINT_CFG;
 	for (int tries = 0; tries < 64 && a + len < DK__VA_HINT_END; tries++) {
 		void *q = dk__os_reserve_at(a, len);
 		if (q) {
-			g_ps->next_va = a + len;
+			pg()->next_va = a + len;
 			return q;
 		}
 		if (errno != EEXIST)
@@ -266,13 +280,13 @@ static void plist_free(struct dk__pages_list *pl)
 	if (pl->ml_idx >= 0)
 		dk__memseg_list_destroy(dk__memseg_list_at((unsigned int)pl->ml_idx));
 	plist_unmap_local(pl);
-	if (pl->iova_held && dk__iova_alloc_put(&g_ps->iova, pl->iova_base, pl->len) < 0)
+	if (pl->iova_held && dk__iova_alloc_put(&pg()->iova, pl->iova_base, pl->len) < 0)
 		DK_WARN("IOVA space [%#" PRIx64 ", +%zu) could not be given back (interval table full)",
 			pl->iova_base, pl->len);
-	if (!g_bm_arena)
+	if (!bm_arena())
 		free(pl->bitmap);
 	else if (pl->bitmap)
-		madvise(pl->bitmap, g_bm_area, MADV_REMOVE);
+		madvise(pl->bitmap, bm_area(), MADV_REMOVE);
 	memset(pl, 0, sizeof(*pl));
 }
 
@@ -324,7 +338,7 @@ static int plist_open(const struct dk__pages_list *pl)
 /* Attach a list in this process: map + publish. Pages mutex held. */
 static int plist_attach(struct dk__pages_list *pl)
 {
-	DK__ASSERT_LOCKED(&g_ps->lock);
+	DK__ASSERT_LOCKED(&pg()->lock);
 	if (pl_local(pl)->mapped)
 		return 0;
 	int fd = plist_open(pl);
@@ -350,7 +364,7 @@ static int plist_attach(struct dk__pages_list *pl)
 static int plist_slot(const struct map_req *rq, struct dk__pages_list **out)
 {
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
-		struct dk__pages_list *pl = &g_ps->lists[i];
+		struct dk__pages_list *pl = &pg()->lists[i];
 		if (pl->in_use)
 			continue;
 		memset(pl, 0, sizeof(*pl));
@@ -359,7 +373,7 @@ static int plist_slot(const struct map_req *rq, struct dk__pages_list **out)
 		pl->socket = rq->socket;
 		pl->page_sz = rq->page_sz;
 		pl->huge = rq->huge;
-		pl->len = (size_t)g_ps->cfg.va_per_list;
+		pl->len = (size_t)pg()->cfg.va_per_list;
 		pl->n_pages = (unsigned int)(pl->len / rq->page_sz);
 		*out = pl;
 		return 0;
@@ -373,13 +387,13 @@ static int plist_slot(const struct map_req *rq, struct dk__pages_list **out)
 static int plist_bitmap(struct dk__pages_list *pl)
 {
 	size_t bm_bytes = (pl->n_pages + 63) / 64 * sizeof(uint64_t);
-	if (g_bm_arena && bm_bytes > g_bm_area) {
+	if (bm_arena() && bm_bytes > bm_area()) {
 		DK_ERR("a page list of %u pages is too large for the shared page bitmap (%zu pages at most): lower the VA per list or use hugepages",
-		       pl->n_pages, g_bm_area * 8);
+		       pl->n_pages, bm_area() * 8);
 		return -ENOMEM;
 	}
-	if (g_bm_arena)
-		pl->bitmap = (uint64_t *)(g_bm_arena + (size_t)pl_index(pl) * g_bm_area);
+	if (bm_arena())
+		pl->bitmap = (uint64_t *)(bm_arena() + (size_t)pl_index(pl) * bm_area());
 	else
 		pl->bitmap = calloc(1, bm_bytes);
 	if (!pl->bitmap) {
@@ -425,10 +439,10 @@ static int plist_backing(struct dk__pages_list *pl)
 static int plist_iova_window(struct dk__pages_list *pl)
 {
 	uint64_t align = pl->page_sz > (2u << 20) ? pl->page_sz : (2u << 20);
-	if (dk__iova_alloc_get(&g_ps->iova, pl->len, align, &pl->iova_base) < 0) {
+	if (dk__iova_alloc_get(&pg()->iova, pl->len, align, &pl->iova_base) < 0) {
 		DK_ERR("IOVA mode remap: no room for another %zu GiB of IOVA space (%" PRIu64
 		       " MiB free in the IOMMU's ranges): lower the VA per list, use fewer page sizes, or an IOMMU with 48-bit addresses",
-		       pl->len >> 30, dk__iova_alloc_free_bytes(&g_ps->iova) >> 20);
+		       pl->len >> 30, dk__iova_alloc_free_bytes(&pg()->iova) >> 20);
 		return -ENOMEM;
 	}
 	pl->iova_held = 1;
@@ -448,7 +462,7 @@ static int plist_place(struct dk__pages_list *pl, int fd)
 	}
 	pl->base = (uintptr_t)base;
 	int rc = 0;
-	if (g_ps->cfg.iova_mode == DK_IOVA_MODE_REMAP)
+	if (pg()->cfg.iova_mode == DK_IOVA_MODE_REMAP)
 		rc = plist_iova_window(pl);
 	if (rc == 0)
 		rc = plist_map_local(pl, fd, 0);
@@ -481,7 +495,7 @@ static int plist_memseg(struct dk__pages_list *pl)
  * memfd of this size), -ENOMEM, -ENOSPC, or an error of the memseg list. */
 static int plist_new(const struct map_req *rq, struct dk__pages_list **out)
 {
-	DK__ASSERT_LOCKED(&g_ps->lock);
+	DK__ASSERT_LOCKED(&pg()->lock);
 	struct dk__pages_list *pl;
 	int rc = plist_slot(rq, &pl);
 	if (rc < 0)
@@ -567,16 +581,16 @@ static long first_fit(const struct dk__pages_list *pl, unsigned int n)
 static int map_check(const struct map_req *rq, size_t bytes)
 {
 	char sz[32];
-	if (bytes > g_ps->cfg.va_per_list) {
+	if (bytes > pg()->cfg.va_per_list) {
 		DK_ERR("cannot map %zu bytes: more than the %" PRIu64
 		       " bytes of VA reserved per page list: map less at once",
-		       rq->len, g_ps->cfg.va_per_list);
+		       rq->len, pg()->cfg.va_per_list);
 		return -ENOMEM;
 	}
-	if (g_ps->cfg.mem_limit && (g_ps->mapped + bytes > g_ps->cfg.mem_limit)) {
+	if (pg()->cfg.mem_limit && (pg()->mapped + bytes > pg()->cfg.mem_limit)) {
 		DK_ERR("memory limit reached: %" PRIu64 " of %" PRIu64
 		       " bytes mapped, %zu more needed: raise DMAKIT_MEM_LIMIT (dk_init_params.mem_limit) or free memory",
-		       g_ps->mapped, g_ps->cfg.mem_limit, bytes);
+		       pg()->mapped, pg()->cfg.mem_limit, bytes);
 		return -ENOMEM;
 	}
 	unsigned int n = (unsigned int)(bytes / rq->page_sz);
@@ -596,7 +610,7 @@ static int find_room(const struct map_req *rq, unsigned int n, struct dk__pages_
 {
 	long at = -1;
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS && at < 0; i++) {
-		struct dk__pages_list *c = &g_ps->lists[i];
+		struct dk__pages_list *c = &pg()->lists[i];
 		if (c->in_use && c->heap_idx == rq->heap_idx && c->socket == rq->socket &&
 		    c->page_sz == rq->page_sz) {
 			at = first_fit(c, n);
@@ -623,7 +637,7 @@ static int find_room(const struct map_req *rq, unsigned int n, struct dk__pages_
 static int back_range(struct dk__pages_list *pl, size_t off, size_t bytes)
 {
 	char sz[32];
-	int pa = g_ps->cfg.iova_mode == DK_IOVA_MODE_PA;
+	int pa = pg()->cfg.iova_mode == DK_IOVA_MODE_PA;
 	int rc = dk__os_file_alloc(pl_local(pl)->fd, off, bytes);
 	if (rc < 0 && pl->huge) {
 		DK_DEBUG("fallocate of %zu hugepages of %s: %s", bytes / pl->page_sz,
@@ -690,7 +704,7 @@ static int page_iovas(const struct dk__pages_list *pl, unsigned int first, unsig
 		      dk_iova_t *iova)
 {
 	size_t off = (size_t)first * pl->page_sz;
-	switch (g_ps->cfg.iova_mode) {
+	switch (pg()->cfg.iova_mode) {
 	case DK_IOVA_MODE_REMAP:
 		for (unsigned int i = 0; i < n; i++)
 			iova[i] = pl->iova_base + off + (dk_iova_t)i * pl->page_sz;
@@ -743,7 +757,7 @@ static int set_iovas(const struct map_req *rq, struct dk__pages_list *pl, unsign
  */
 static int map_pages(const struct map_req *rq, void **va, size_t *mapped_len)
 {
-	DK__ASSERT_LOCKED(&g_ps->lock);
+	DK__ASSERT_LOCKED(&pg()->lock);
 	if (rq->len > SIZE_MAX - rq->page_sz) {
 		DK_ERR("cannot map %zu bytes: the length is too large", rq->len);
 		return -ENOMEM;
@@ -765,7 +779,7 @@ static int map_pages(const struct map_req *rq, void **va, size_t *mapped_len)
 	}
 	bits_set(pl->bitmap, first, n, 1);
 	pl->n_mapped += n;
-	__atomic_store_n(&g_ps->mapped, g_ps->mapped + bytes, __ATOMIC_RELAXED);
+	__atomic_store_n(&pg()->mapped, pg()->mapped + bytes, __ATOMIC_RELAXED);
 	*va = (void *)(pl->base + (size_t)first * rq->page_sz);
 	*mapped_len = bytes;
 	return 0;
@@ -802,31 +816,31 @@ int dk__mem_pages_map(int heap_idx, int socket, size_t len, int iova_contig, voi
 		DK_ERR("dk__mem_pages_map: %s", !len ? "zero length" : "NULL output");
 		return -EINVAL;
 	}
-	pthread_mutex_lock(&g_ps->lock);
-	if (!g_ps->ready) {
-		pthread_mutex_unlock(&g_ps->lock);
+	pthread_mutex_lock(&pg()->lock);
+	if (!pg()->ready) {
+		pthread_mutex_unlock(&pg()->lock);
 		DK_ERR("memory is not set up: call dk_init first");
 		return -EINVAL;
 	}
 	struct map_req rq = {.heap_idx = heap_idx, .socket = socket, .len = len,
 			     .iova_contig = iova_contig, .page_sz = SMALL_PAGE, .huge = 0};
 	struct map_req hrq = rq;
-	hrq.page_sz = g_ps->cfg.huge_page_sz;
+	hrq.page_sz = pg()->cfg.huge_page_sz;
 	hrq.huge = 1;
-	enum dk__huge_policy pol = g_ps->cfg.huge;
+	enum dk__huge_policy pol = pg()->cfg.huge;
 	int rc = map_pages(pol == DK__HUGE_NEVER ? &rq : &hrq, va, mapped_len);
 	if (rc == -HUGE_SHORT && pol == DK__HUGE_ALWAYS) {
 		log_no_hugepages(hrq.page_sz, len, 1);
 		rc = -ENOMEM;
 	} else if (rc == -HUGE_SHORT && pol != DK__HUGE_NEVER) {
-		if (!g_ps->fallback_logged)
+		if (!pg()->fallback_logged)
 			log_no_hugepages(hrq.page_sz, len, 0);
-		g_ps->fallback_logged = 1;
+		pg()->fallback_logged = 1;
 		rc = map_pages(&rq, va, mapped_len);
 	}
 	if (rc == -HUGE_SHORT) /* cannot happen for 4 KiB pages; be safe */
 		rc = -ENOMEM;
-	pthread_mutex_unlock(&g_ps->lock);
+	pthread_mutex_unlock(&pg()->lock);
 	/* Without the page-list lock: other processes' callbacks may need it to
 	 * attach this list. Nobody else knows these pages yet. */
 	if (rc == 0) {
@@ -843,10 +857,10 @@ int dk__mem_pages_unmap(void *va, size_t len)
 		DK_ERR("dk__mem_pages_unmap: %s", !va ? "NULL address" : "zero length");
 		return -EINVAL;
 	}
-	pthread_mutex_lock(&g_ps->lock);
+	pthread_mutex_lock(&pg()->lock);
 	struct dk__pages_list *pl = NULL;
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS && !pl; i++) {
-		struct dk__pages_list *c = &g_ps->lists[i];
+		struct dk__pages_list *c = &pg()->lists[i];
 		if (c->in_use && a >= c->base && a - c->base < c->len)
 			pl = c;
 	}
@@ -872,50 +886,50 @@ int dk__mem_pages_unmap(void *va, size_t len)
 	/* FREE while the pages are still there, without the page-list lock (see
 	 * dk__mem_pages_map); the caller owns these pages, nobody else unmaps
 	 * them meanwhile. */
-	pthread_mutex_unlock(&g_ps->lock);
+	pthread_mutex_unlock(&pg()->lock);
 	dk__mem_event_fire(DK_MEM_EVENT_FREE, va, len);
 	dk__mem_xev_publish(DK_MEM_EVENT_FREE, va, len);
-	pthread_mutex_lock(&g_ps->lock);
+	pthread_mutex_lock(&pg()->lock);
 	/* IOVAs go first: no lookup may hand out the IOVA of a freed page. */
 	dk__memseg_set_iova(dk__memseg_list_at((unsigned int)pl->ml_idx), first, n, NULL);
 	unback(pl, first, n);
 	bits_set(pl->bitmap, first, n, 0);
 	pl->n_mapped -= n;
-	__atomic_store_n(&g_ps->mapped, g_ps->mapped - len, __ATOMIC_RELAXED);
+	__atomic_store_n(&pg()->mapped, pg()->mapped - len, __ATOMIC_RELAXED);
 	rc = 0;
 out:
-	pthread_mutex_unlock(&g_ps->lock);
+	pthread_mutex_unlock(&pg()->lock);
 	return rc;
 }
 
 size_t dk__mem_pages_size(int socket)
 {
 	(void)socket;
-	pthread_mutex_lock(&g_ps->lock);
+	pthread_mutex_lock(&pg()->lock);
 	size_t sz = 0;
-	if (g_ps->ready) {
-		if (g_ps->cfg.huge == DK__HUGE_NEVER)
+	if (pg()->ready) {
+		if (pg()->cfg.huge == DK__HUGE_NEVER)
 			sz = SMALL_PAGE;
-		else if (g_ps->cfg.huge == DK__HUGE_ALWAYS ||
-			 dk__os_huge_available(g_ps->cfg.huge_page_sz) > 0)
-			sz = g_ps->cfg.huge_page_sz;
+		else if (pg()->cfg.huge == DK__HUGE_ALWAYS ||
+			 dk__os_huge_available(pg()->cfg.huge_page_sz) > 0)
+			sz = pg()->cfg.huge_page_sz;
 		else
 			sz = SMALL_PAGE;
 	}
-	pthread_mutex_unlock(&g_ps->lock);
+	pthread_mutex_unlock(&pg()->lock);
 	return sz;
 }
 
 uint64_t dk__mem_pages_mapped(void)
 {
-	return __atomic_load_n(&g_ps->mapped, __ATOMIC_RELAXED);
+	return __atomic_load_n(&pg()->mapped, __ATOMIC_RELAXED);
 }
 
 void dk__mem_pages_cleanup(void)
 {
-	pthread_mutex_lock(&g_ps->lock);
+	pthread_mutex_lock(&pg()->lock);
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
-		struct dk__pages_list *pl = &g_ps->lists[i];
+		struct dk__pages_list *pl = &pg()->lists[i];
 		if (!pl->in_use)
 			continue;
 		/* One FREE per run of mapped pages. */
@@ -938,55 +952,41 @@ void dk__mem_pages_cleanup(void)
 		assert(left == 0); /* n_mapped counts the bits set */
 		plist_free(pl);
 	}
-	g_ps->mapped = 0;
-	g_ps->ready = 0;
+	pg()->mapped = 0;
+	pg()->ready = 0;
 	dk__memseg_set_iova_mode(DK_IOVA_MODE_VA);
-	pthread_mutex_unlock(&g_ps->lock);
+	pthread_mutex_unlock(&pg()->lock);
 }
 
-int dk__mem_pages_attach_all(void);
-
-static void sync_hook(void)
+void dk__mem_pages_shared_init(struct dk__pages_shared *ps)
 {
-	dk__mem_pages_attach_all();
-}
-
-void dk__mem_pages_bind(struct dk__pages_shared *ps, void *bm_arena, size_t bm_area, int init)
-{
-	loc_init();
-	if (!ps)
-		ps = &g_local;
-	if (init && ps != &g_local) {
-		memset(ps, 0, sizeof(*ps));
-		dk__mutex_init_pshared(&ps->lock);
-	}
-	g_ps = ps;
-	dk__memseg_set_sync_hook(ps == &g_local ? NULL : sync_hook);
-	g_bm_arena = ps == &g_local ? NULL : bm_arena;
-	g_bm_area = ps == &g_local ? 0 : bm_area;
+	memset(ps, 0, sizeof(*ps));
+	dk__mutex_init_pshared(&ps->lock);
 }
 
 int dk__mem_pages_attach_all(void)
 {
 	int rc = 0;
-	pthread_mutex_lock(&g_ps->lock);
+	loc_init();
+	pthread_mutex_lock(&pg()->lock);
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
-		struct dk__pages_list *pl = &g_ps->lists[i];
+		struct dk__pages_list *pl = &pg()->lists[i];
 		if (!pl->in_use || g_loc[i].mapped)
 			continue;
 		int r = plist_attach(pl);
 		if (r < 0 && rc == 0)
 			rc = r;
 	}
-	pthread_mutex_unlock(&g_ps->lock);
+	pthread_mutex_unlock(&pg()->lock);
 	return rc;
 }
 
 void dk__mem_pages_detach(void)
 {
-	pthread_mutex_lock(&g_ps->lock);
+	loc_init();
+	pthread_mutex_lock(&pg()->lock);
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS; i++)
 		if (g_loc[i].mapped || g_loc[i].fd >= 0)
-			plist_unmap_local(&g_ps->lists[i]);
-	pthread_mutex_unlock(&g_ps->lock);
+			plist_unmap_local(&pg()->lists[i]);
+	pthread_mutex_unlock(&pg()->lock);
 }

@@ -68,8 +68,8 @@ struct dk__pages_config {
 };
 
 /*
- * State shared by the processes of an instance (in the config file when
- * bound; a process-private instance otherwise). A list's backing memfd is
+ * State shared by the processes of an instance: part of the memory layer's
+ * shared state (dk__mem_sh->pages, mem_config.h). A list's backing memfd is
  * opened by other processes through /proc/<pid>/fd/<fd> of a process that
  * holds it (holders), checked by device and inode.
  */
@@ -106,13 +106,9 @@ struct dk__pages_shared {
 	struct dk__pages_list lists[DK__MAX_MEMSEG_LISTS];
 };
 
-/*
- * Use ps (NULL: the process-private default) with page bitmaps in areas of
- * bm_area bytes at bm_arena. init: initialise it (process-shared lock, not
- * ready). Secondaries bind the primary's live state and then call
- * dk__mem_pages_attach_all.
- */
-void dk__mem_pages_bind(struct dk__pages_shared *ps, void *bm_arena, size_t bm_area, int init);
+/* Initialise page-list state for the shared config file (process-shared
+ * lock, not ready). */
+void dk__mem_pages_shared_init(struct dk__pages_shared *ps);
 /* Map and publish, in this process, every internal list not attached here.
  * 0 or the first error (-EADDRINUSE VA taken, -ENOENT backing gone; logged). */
 int dk__mem_pages_attach_all(void);
