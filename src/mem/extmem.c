@@ -13,6 +13,7 @@
 #include <dmakit/memory.h>
 
 #include "mem/extmem.h"
+#include "mem/mem_assert.h"
 #include "mem/mem_event.h"
 #include "mem/memseg.h"
 
@@ -113,6 +114,7 @@ int dk_extmem_register(void *va, size_t len, const dk_iova_t iova[], unsigned in
  */
 static struct dk__memseg_list *registered(const char *what, void *va, size_t len)
 {
+	DK__ASSERT_LOCKED(&g_ext_lock);
 	struct dk__memseg_list *l = dk__memseg_list_find_exact((uintptr_t)va, len);
 	if (l && (l->flags & DK_MEMSEG_EXTERNAL) && l->heap_idx < 0)
 		return l;

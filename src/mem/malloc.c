@@ -558,6 +558,7 @@ static void heap_note_growth(struct dk__heap *h)
 static int heap_grow(int idx, struct dk__heap *h, size_t size, size_t align, size_t bound,
 		     int contig)
 {
+	DK__ASSERT_LOCKED(&h->lock);
 	/* A bounded block may need up to bound bytes of room to avoid a crossing. */
 	size_t need = size + (bound > align ? bound : align) + 2 * DK__TLSF_MIN_REGION;
 	size_t pg = dk__mem_pages_size(h->socket_id);

@@ -260,6 +260,7 @@ static void l1_store(size_t w, const struct dk__iova_slot *s)
 
 static void publish(struct dk__memseg_list *l)
 {
+	DK__ASSERT_WRLOCKED(&layout()->lock);
 	unsigned int i = dk__memseg_list_index(l);
 	size_t w0 = l->base >> DK__IOVA_L1_SHIFT;
 	size_t w1 = (l->base + l->len - 1) >> DK__IOVA_L1_SHIFT;
@@ -287,6 +288,7 @@ static struct dk__memseg_list *window_owner(size_t w)
 /* Drop the publication of slot i (whatever list it was). */
 static void unpublish_idx(unsigned int i)
 {
+	DK__ASSERT_WRLOCKED(&layout()->lock);
 	if (!g_pub[i].serial)
 		return;
 	__atomic_add_fetch(&g_pub_epoch, 1, __ATOMIC_RELEASE);
