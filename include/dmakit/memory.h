@@ -103,8 +103,9 @@ DK_EXPORT int dk_memseg_contig_walk(dk_memseg_contig_fn fn, void *arg);
 /*
  * The IOVA-contiguous chunk containing va: *start, *len (and *iova of start).
  * 0, -ENOENT unknown va or a page without IOVA, -EINVAL NULL va (start,
- * len and iova may be NULL). The MR cache registers whole chunks through
- * this.
+ * len and iova may be NULL). For mapping memory into a device by whole
+ * chunks, one mapping per chunk instead of per page (the VFIO container
+ * mappings do; drivers may).
  */
 DK_EXPORT int dk_mem_contig_chunk(const void *va, void **start, size_t *len, dk_iova_t *iova);
 

@@ -13,6 +13,7 @@
 #include <dmakit/memory.h>
 
 #include "mem/extmem.h"
+#include "mem/mem_assert.h"
 #include "mem/mem_event.h"
 #include "mem/memseg.h"
 
@@ -69,14 +70,16 @@ int dk__extmem_add_list(void *va, size_t len, const dk_iova_t *iova, unsigned in
 			size_t page_sz, int socket_id, uint32_t flags, int heap_idx,
 			struct dk__memseg_list **out)
 {
+	struct dk__memseg_spec s = {.base = (uintptr_t)va, .len = len, .page_sz = page_sz,
+				    .socket_id = socket_id, .flags = flags, .heap_idx = heap_idx};
+	if (iova && table_contig(iova, n_pages, page_sz)) {
+		s.iova_contig = 1;
+		s.delta = (int64_t)(iova[0] - (uintptr_t)va);
+	} else {
+		s.iova = iova;
+	}
 	struct dk__memseg_list *l;
-	int rc;
-	if (iova && table_contig(iova, n_pages, page_sz))
-		rc = dk__memseg_list_create((uintptr_t)va, len, page_sz, socket_id, flags, heap_idx,
-					    NULL, 1, (int64_t)(iova[0] - (uintptr_t)va), &l);
-	else
-		rc = dk__memseg_list_create((uintptr_t)va, len, page_sz, socket_id, flags, heap_idx,
-					    iova, 0, 0, &l);
+	int rc = dk__memseg_list_create(&s, &l);
 	if (rc < 0)
 		return rc;
 	dk__mem_event_fire(DK_MEM_EVENT_ALLOC, va, len);
@@ -111,6 +114,7 @@ int dk_extmem_register(void *va, size_t len, const dk_iova_t iova[], unsigned in
  */
 static struct dk__memseg_list *registered(const char *what, void *va, size_t len)
 {
+	DK__ASSERT_LOCKED(&g_ext_lock);
 	struct dk__memseg_list *l = dk__memseg_list_find_exact((uintptr_t)va, len);
 	if (l && (l->flags & DK_MEMSEG_EXTERNAL) && l->heap_idx < 0)
 		return l;

@@ -3,9 +3,11 @@
  * Heaps shared by malloc.c (allocation API, internal heaps, thread caches),
  * heap_ext.c (external heaps) and memzone.c.
  *
- * The heap table is one struct (struct dk__heap_table) so that it can move
- * into memory shared by primary and secondary processes; heap locks are
- * process-shared mutexes for the same reason.
+ * The heap table is one struct (struct dk__heap_table), part of the memory
+ * layer's shared state (mem_config.h) so that primary and secondary
+ * processes share it; heap locks are process-shared mutexes for the same
+ * reason. Only malloc.c touches the table itself; the others use the
+ * functions below.
  *
  * Lock order: heap table lock -> one heap's lock -> layout lock (memseg.h).
  * Memory events are fired with a heap lock held (growth happens under it):
@@ -59,24 +61,31 @@ struct dk__heap_table {
 	struct dk__heap heaps[DK_MAX_HEAPS];
 };
 
-extern struct dk__heap_table *dk__heaps;
-
-/* Set up internal heaps for n_nodes NUMA nodes. 0 or -ENOMEM/-EINVAL. */
+/* Set up internal heaps for n_nodes NUMA nodes in the heap table of the
+ * memory layer's shared state (dk__mem_sh->heaps, mem_config.h). 0 or
+ * -ENOMEM/-EINVAL. */
 int dk__heap_init(int n_nodes);
+/* Drop the books of every heap (the primary or a single process). */
 void dk__heap_cleanup(void);
-/* Build the table of the next dk__heap_init in t (NULL: process-private). */
-void dk__heap_bind(struct dk__heap_table *t);
-/* A secondary: use another process's live table t (NULL: detach). */
-void dk__heap_attach(struct dk__heap_table *t);
+/* A secondary stops using the primary's table: every thread's cache is
+ * dropped (not returned) the next time that thread uses it. */
+void dk__heap_detach(void);
 
 /* Heap index for a socket id (node or external), -ENOENT. */
 int dk__heap_by_socket(int socket);
 /* Heap index for a name; -EINVAL bad name (message), -ENOENT unknown. */
 int dk__heap_by_name(const char *name, const char *what);
 
-/* Initialise one heap slot's lock and allocator. */
-int dk__heap_slot_init(struct dk__heap *h, const char *name, int socket, int external);
-void dk__heap_slot_fini(struct dk__heap *h);
+/* The heap at index idx (an index dk__heap_by_socket/by_name returned). */
+struct dk__heap *dk__heap_at(int idx);
+/* A new external heap: 0; -EEXIST a heap of that name exists, -ENOSPC all
+ * slots taken (both logged), -errno of the lock set-up. Takes the table
+ * lock. */
+int dk__heap_ext_new(const char *name);
+/* Free external heap idx (named name, for messages) unless it holds chunks
+ * or allocations: 0, -EBUSY (logged). Takes the table lock, then the
+ * heap's. */
+int dk__heap_ext_free(int idx, const char *name);
 
 /* Drop the calling thread's cached blocks (all heaps). */
 void dk__heap_thread_flush(void);

@@ -26,7 +26,7 @@ static int ext_heap(const char *name, const char *what)
 		DK_ERR("%s: no heap named \"%s\": create it with dk_heap_create", what, name);
 	if (idx < 0)
 		return idx;
-	if (!dk__heaps->heaps[idx].external) {
+	if (!dk__heap_at(idx)->external) {
 		DK_ERR("%s: \"%s\" is an internal heap: only external heaps take this", what, name);
 		return -EPERM;
 	}
@@ -35,37 +35,11 @@ static int ext_heap(const char *name, const char *what)
 
 int dk_heap_create(const char *name)
 {
+	/* The name's checks; whether it is taken is decided under the lock. */
 	int idx = dk__heap_by_name(name, "dk_heap_create");
-	if (idx >= 0) {
-		DK_ERR("dk_heap_create: a heap named \"%s\" exists: pick another name", name);
-		return -EEXIST;
-	}
-	if (idx != -ENOENT)
+	if (idx < 0 && idx != -ENOENT)
 		return idx;
-	pthread_mutex_lock(&dk__heaps->lock);
-	/* Check again under the lock: another thread may have won. */
-	for (int i = 0; i < DK_MAX_HEAPS; i++) {
-		if (dk__heaps->heaps[i].in_use && strcmp(dk__heaps->heaps[i].name, name) == 0) {
-			pthread_mutex_unlock(&dk__heaps->lock);
-			DK_ERR("dk_heap_create: a heap named \"%s\" exists: pick another name", name);
-			return -EEXIST;
-		}
-	}
-	int rc = -ENOSPC;
-	for (int i = dk__heaps->n_internal; i < DK_MAX_HEAPS; i++) {
-		struct dk__heap *h = &dk__heaps->heaps[i];
-		if (h->in_use)
-			continue;
-		rc = dk__heap_slot_init(h, name, dk__heaps->next_ext_socket, 1);
-		if (rc == 0)
-			dk__heaps->next_ext_socket++;
-		break;
-	}
-	pthread_mutex_unlock(&dk__heaps->lock);
-	if (rc == -ENOSPC)
-		DK_ERR("dk_heap_create(\"%s\"): all %d heap slots are taken: destroy a heap first",
-		       name, DK_MAX_HEAPS);
-	return rc;
+	return dk__heap_ext_new(name);
 }
 
 int dk_heap_destroy(const char *name)
@@ -73,20 +47,7 @@ int dk_heap_destroy(const char *name)
 	int idx = ext_heap(name, "dk_heap_destroy");
 	if (idx < 0)
 		return idx;
-	struct dk__heap *h = &dk__heaps->heaps[idx];
-	pthread_mutex_lock(&dk__heaps->lock);
-	pthread_mutex_lock(&h->lock);
-	int busy = h->n_chunks > 0 || dk__heap_alloc_count(h) > 0;
-	pthread_mutex_unlock(&h->lock);
-	if (busy) {
-		pthread_mutex_unlock(&dk__heaps->lock);
-		DK_ERR("dk_heap_destroy(\"%s\"): it still holds %u chunk(s) and %llu allocation(s): free them and remove its memory first",
-		       name, h->n_chunks, (unsigned long long)dk__heap_alloc_count(h));
-		return -EBUSY;
-	}
-	dk__heap_slot_fini(h);
-	pthread_mutex_unlock(&dk__heaps->lock);
-	return 0;
+	return dk__heap_ext_free(idx, name);
 }
 
 int dk_heap_memory_add(const char *name, void *va, size_t len, const dk_iova_t iova[],
@@ -98,7 +59,7 @@ int dk_heap_memory_add(const char *name, void *va, size_t len, const dk_iova_t i
 	int rc = dk__extmem_check_args("dk_heap_memory_add", va, len, iova, n_pages, page_sz);
 	if (rc < 0)
 		return rc;
-	struct dk__heap *h = &dk__heaps->heaps[idx];
+	struct dk__heap *h = dk__heap_at(idx);
 	pthread_mutex_lock(&h->lock);
 	struct dk__memseg_list *l;
 	/* The list first: it refuses memory that overlaps known memory, which
@@ -143,7 +104,7 @@ int dk_heap_memory_remove(const char *name, void *va, size_t len)
 		DK_ERR("dk_heap_memory_remove(\"%s\"): NULL address or zero length", name);
 		return -EINVAL;
 	}
-	struct dk__heap *h = &dk__heaps->heaps[idx];
+	struct dk__heap *h = dk__heap_at(idx);
 	pthread_mutex_lock(&h->lock);
 	struct dk__memseg_list *l = heap_chunk(idx, name, va, len, "dk_heap_memory_remove");
 	int rc = -ENOENT;
@@ -210,7 +171,7 @@ int dk_heap_get_socket(const char *name)
 	int idx = dk__heap_by_name(name, "dk_heap_get_socket");
 	if (idx < 0)
 		return idx;
-	return dk__heaps->heaps[idx].socket_id;
+	return dk__heap_at(idx)->socket_id;
 }
 
 int dk_heap_socket_is_external(int socket)
@@ -218,5 +179,5 @@ int dk_heap_socket_is_external(int socket)
 	int idx = dk__heap_by_socket(socket);
 	if (idx < 0)
 		return -ENOENT;
-	return dk__heaps->heaps[idx].external;
+	return dk__heap_at(idx)->external;
 }

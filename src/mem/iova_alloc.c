@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* IOVA space allocator (contract: src/mem/iova_alloc.h). */
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
@@ -9,6 +10,20 @@
 static int is_pow2(uint64_t v)
 {
 	return v && !(v & (v - 1));
+}
+
+/* What iova_alloc.h says of the free array: sorted, disjoint, not adjacent,
+ * each span non-empty. For assertions. */
+static int well_formed(const struct dk__iova_alloc *a)
+{
+	for (uint32_t i = 0; i < a->n; i++) {
+		if (a->free[i].end < a->free[i].start)
+			return 0;
+		if (i && (a->free[i - 1].end >= a->free[i].start ||
+			  a->free[i - 1].end + 1 == a->free[i].start))
+			return 0;
+	}
+	return a->n <= DK__IOVA_ALLOC_MAX;
 }
 
 /* Insert span s into the sorted array, joining overlapping/adjacent spans. */
@@ -84,6 +99,7 @@ int dk__iova_alloc_init(struct dk__iova_alloc *a, const struct dk__iova_span *ra
 		if (rc < 0)
 			return rc;
 	}
+	assert(well_formed(a));
 	return a->n ? 0 : -EINVAL;
 }
 
@@ -100,6 +116,7 @@ int dk__iova_alloc_get(struct dk__iova_alloc *a, uint64_t len, uint64_t align, u
 			continue;
 		if (carve(a, i, start, start + len - 1) < 0)
 			continue; /* would need a slot; try a later interval */
+		assert(well_formed(a));
 		*out = start;
 		return 0;
 	}
@@ -115,7 +132,9 @@ int dk__iova_alloc_reserve(struct dk__iova_alloc *a, uint64_t iova, uint64_t len
 		struct dk__iova_span *f = &a->free[i];
 		if (iova < f->start || last > f->end)
 			continue;
-		return carve(a, i, iova, last);
+		int rc = carve(a, i, iova, last);
+		assert(well_formed(a));
+		return rc;
 	}
 	return -EEXIST;
 }
@@ -129,7 +148,9 @@ int dk__iova_alloc_put(struct dk__iova_alloc *a, uint64_t iova, uint64_t len)
 		if (a->free[i].start <= last && iova <= a->free[i].end)
 			return -EINVAL; /* part of it is free already */
 	struct dk__iova_span s = {iova, last};
-	return insert(a, s);
+	int rc = insert(a, s);
+	assert(well_formed(a));
+	return rc;
 }
 
 uint64_t dk__iova_alloc_free_bytes(const struct dk__iova_alloc *a)

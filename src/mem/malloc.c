@@ -27,6 +27,8 @@
 
 #include "core/pshared.h"
 #include "mem/heap.h"
+#include "mem/mem_assert.h"
+#include "mem/mem_config.h"
 #include "mem/memseg.h"
 #include "mem/pages.h"
 
@@ -59,14 +61,34 @@
 _Static_assert(DK__TC_SMALL == DK__SLAB_CLASSES, "small classes are the slab classes");
 _Static_assert(DK__TC_SMALL_MAX == DK__SLAB_MAX_PAYLOAD, "largest small class");
 
-static struct dk__heap_table g_table_local;
-static struct dk__heap_table *g_tp = &g_table_local; /* where dk__heap_init builds the table */
-struct dk__heap_table *dk__heaps;
 static unsigned int g_generation = 1;
+
+/* The heap table: part of the memory layer's shared state (mem_config.h).
+ * n_internal is 0 until dk__heap_init and after dk__heap_cleanup: the heaps
+ * are not set up. */
+static inline struct dk__heap_table *heaps(void)
+{
+	return &dk__mem_sh->heaps;
+}
+
+static inline int heaps_ready(void)
+{
+	return heaps()->n_internal > 0;
+}
+
+static inline struct dk__heap *heap_at(int idx)
+{
+	return &heaps()->heaps[idx];
+}
+
+struct dk__heap *dk__heap_at(int idx)
+{
+	return heap_at(idx);
+}
 
 /* ---- heap table ----------------------------------------------------------- */
 
-int dk__heap_slot_init(struct dk__heap *h, const char *name, int socket, int external)
+static int heap_slot_init(struct dk__heap *h, const char *name, int socket, int external)
 {
 	memset(h, 0, sizeof(*h));
 	int rc = dk__mutex_init_pshared(&h->lock);
@@ -80,7 +102,7 @@ int dk__heap_slot_init(struct dk__heap *h, const char *name, int socket, int ext
 	return 0;
 }
 
-void dk__heap_slot_fini(struct dk__heap *h)
+static void heap_slot_fini(struct dk__heap *h)
 {
 	pthread_mutex_destroy(&h->lock);
 	memset(h, 0, sizeof(*h));
@@ -88,53 +110,102 @@ void dk__heap_slot_fini(struct dk__heap *h)
 
 int dk__heap_init(int n_nodes)
 {
+	struct dk__heap_table *t = heaps();
 	if (n_nodes < 1 || n_nodes > DK_MAX_HEAPS / 2)
 		return -EINVAL;
-	memset(g_tp, 0, sizeof(*g_tp));
-	int rc = dk__mutex_init_pshared(&g_tp->lock);
+	memset(t, 0, sizeof(*t));
+	int rc = dk__mutex_init_pshared(&t->lock);
 	if (rc < 0)
 		return rc;
-	g_tp->next_ext_socket = DK_EXTERNAL_SOCKET_BASE;
+	t->next_ext_socket = DK_EXTERNAL_SOCKET_BASE;
 	for (int i = 0; i < n_nodes; i++) {
 		char name[DK_HEAP_NAME_MAX];
 		snprintf(name, sizeof(name), "socket_%d", i);
-		rc = dk__heap_slot_init(&g_tp->heaps[i], name, i, 0);
+		rc = heap_slot_init(&t->heaps[i], name, i, 0);
 		if (rc < 0) {
 			while (i-- > 0)
-				dk__heap_slot_fini(&g_tp->heaps[i]);
+				heap_slot_fini(&t->heaps[i]);
 			return rc;
 		}
 	}
-	g_tp->n_internal = n_nodes;
 	__atomic_add_fetch(&g_generation, 1, __ATOMIC_RELEASE);
-	dk__heaps = g_tp;
+	__atomic_store_n(&t->n_internal, n_nodes, __ATOMIC_RELEASE);
 	return 0;
 }
 
 void dk__heap_cleanup(void)
 {
-	if (!dk__heaps)
+	struct dk__heap_table *t = heaps();
+	if (!heaps_ready())
 		return;
 	/* Pages themselves go with dk__mem_pages_cleanup; external chunks with
 	 * the memseg cleanup. Only the books are dropped here. */
 	__atomic_add_fetch(&g_generation, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < DK_MAX_HEAPS; i++)
-		if (g_tp->heaps[i].in_use)
-			dk__heap_slot_fini(&g_tp->heaps[i]);
-	pthread_mutex_destroy(&g_tp->lock);
-	dk__heaps = NULL;
+		if (t->heaps[i].in_use)
+			heap_slot_fini(&t->heaps[i]);
+	pthread_mutex_destroy(&t->lock);
+	__atomic_store_n(&t->n_internal, 0, __ATOMIC_RELEASE);
 }
 
-void dk__heap_bind(struct dk__heap_table *t)
-{
-	g_tp = t ? t : &g_table_local;
-}
-
-void dk__heap_attach(struct dk__heap_table *t)
+void dk__heap_detach(void)
 {
 	__atomic_add_fetch(&g_generation, 1, __ATOMIC_RELEASE);
-	g_tp = t ? t : &g_table_local;
-	dk__heaps = t;
+}
+
+/* Is a heap named name in the table? Table lock held. */
+static int name_taken(const char *name)
+{
+	DK__ASSERT_LOCKED(&heaps()->lock);
+	for (int i = 0; i < DK_MAX_HEAPS; i++)
+		if (heap_at(i)->in_use && strcmp(heap_at(i)->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+int dk__heap_ext_new(const char *name)
+{
+	struct dk__heap_table *t = heaps();
+	pthread_mutex_lock(&t->lock);
+	if (name_taken(name)) {
+		pthread_mutex_unlock(&t->lock);
+		DK_ERR("dk_heap_create: a heap named \"%s\" exists: pick another name", name);
+		return -EEXIST;
+	}
+	int rc = -ENOSPC;
+	for (int i = t->n_internal; i < DK_MAX_HEAPS; i++) {
+		struct dk__heap *h = &t->heaps[i];
+		if (h->in_use)
+			continue;
+		rc = heap_slot_init(h, name, t->next_ext_socket, 1);
+		if (rc == 0)
+			t->next_ext_socket++;
+		break;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (rc == -ENOSPC)
+		DK_ERR("dk_heap_create(\"%s\"): all %d heap slots are taken: destroy a heap first",
+		       name, DK_MAX_HEAPS);
+	return rc;
+}
+
+int dk__heap_ext_free(int idx, const char *name)
+{
+	struct dk__heap_table *t = heaps();
+	struct dk__heap *h = heap_at(idx);
+	pthread_mutex_lock(&t->lock);
+	pthread_mutex_lock(&h->lock);
+	int busy = h->n_chunks > 0 || dk__heap_alloc_count(h) > 0;
+	pthread_mutex_unlock(&h->lock);
+	if (busy) {
+		pthread_mutex_unlock(&t->lock);
+		DK_ERR("dk_heap_destroy(\"%s\"): it still holds %u chunk(s) and %llu allocation(s): free them and remove its memory first",
+		       name, h->n_chunks, (unsigned long long)dk__heap_alloc_count(h));
+		return -EBUSY;
+	}
+	heap_slot_fini(h);
+	pthread_mutex_unlock(&t->lock);
+	return 0;
 }
 
 /* Lock a heap; in a multi-process instance, first map what other processes
@@ -174,14 +245,15 @@ static int ext_chunks_here(int idx)
 
 int dk__heap_by_socket(int socket)
 {
-	if (!dk__heaps)
+	struct dk__heap_table *t = heaps();
+	if (!heaps_ready())
 		return -ENODEV;
-	if (socket >= 0 && socket < dk__heaps->n_internal)
+	if (socket >= 0 && socket < t->n_internal)
 		return socket;
 	if (socket < DK_EXTERNAL_SOCKET_BASE)
 		return -ENOENT;
-	for (int i = dk__heaps->n_internal; i < DK_MAX_HEAPS; i++) {
-		const struct dk__heap *h = &dk__heaps->heaps[i];
+	for (int i = t->n_internal; i < DK_MAX_HEAPS; i++) {
+		const struct dk__heap *h = &t->heaps[i];
 		if (h->in_use && h->socket_id == socket)
 			return i;
 	}
@@ -196,12 +268,12 @@ int dk__heap_by_name(const char *name, const char *what)
 		       !name ? "is NULL" : len ? "is too long" : "is empty", DK_HEAP_NAME_MAX - 1);
 		return -EINVAL;
 	}
-	if (!dk__heaps) {
+	if (!heaps_ready()) {
 		DK_ERR("%s: dmakit is not initialised: call dk_init first", what);
 		return -ENODEV;
 	}
 	for (int i = 0; i < DK_MAX_HEAPS; i++) {
-		const struct dk__heap *h = &dk__heaps->heaps[i];
+		const struct dk__heap *h = heap_at(i);
 		if (h->in_use && strcmp(h->name, name) == 0)
 			return i;
 	}
@@ -291,13 +363,13 @@ static void heap_free_locked(struct dk__heap *h, void *p);
 
 static void tc_return_all(struct tcache *tc)
 {
-	if (tc->generation != __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE) || !dk__heaps) {
+	if (tc->generation != __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE) || !heaps_ready()) {
 		memset(tc->bins, 0, sizeof(tc->bins)); /* heaps are gone: drop */
 		tc->large_bytes = 0;
 		return;
 	}
 	for (int h = 0; h < DK__TC_HEAPS; h++) {
-		struct dk__heap *heap = &dk__heaps->heaps[h];
+		struct dk__heap *heap = heap_at(h);
 		int locked = 0;
 		for (int c = 0; c < DK__TC_CLASSES; c++) {
 			struct tc_bin *b = &tc->bins[h][c];
@@ -400,7 +472,7 @@ static inline struct tcache *tc_valid(void)
 }
 
 /* Create the calling thread's cache, or reset it for a new generation.
- * dk__heaps must be set. NULL when out of memory. */
+ * The heaps must be set up. NULL when out of memory. */
 static __attribute__((noinline)) struct tcache *tc_setup(void)
 {
 	struct tcache *tc = t_tls.cache;
@@ -416,7 +488,7 @@ static __attribute__((noinline)) struct tcache *tc_setup(void)
 		memset(tc->bins, 0, sizeof(tc->bins)); /* stale: the heaps were rebuilt */
 		tc->large_bytes = 0;
 	}
-	int n = dk__heaps->n_internal;
+	int n = heaps()->n_internal;
 	tc->n_heaps = (unsigned int)(n < DK__TC_HEAPS ? n : DK__TC_HEAPS);
 	int node = current_node();
 	tc->home = node >= 0 && node < n ? (unsigned int)node : 0;
@@ -486,6 +558,7 @@ static void heap_note_growth(struct dk__heap *h)
 static int heap_grow(int idx, struct dk__heap *h, size_t size, size_t align, size_t bound,
 		     int contig)
 {
+	DK__ASSERT_LOCKED(&h->lock);
 	/* A bounded block may need up to bound bytes of room to avoid a crossing. */
 	size_t need = size + (bound > align ? bound : align) + 2 * DK__TLSF_MIN_REGION;
 	size_t pg = dk__mem_pages_size(h->socket_id);
@@ -510,7 +583,7 @@ static int heap_grow(int idx, struct dk__heap *h, size_t size, size_t align, siz
 /* Allocate from one heap (lock taken here). NULL + errno. */
 static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsigned int flags)
 {
-	struct dk__heap *h = &dk__heaps->heaps[idx];
+	struct dk__heap *h = heap_at(idx);
 	/* VA and remap modes make internal memory IOVA-contiguous (a heap region
 	 * lies in one memseg list, and a list's IOVAs follow its VAs); external
 	 * chunks carry their own IOVAs and are always checked. */
@@ -590,7 +663,7 @@ static void heap_free_locked(struct dk__heap *h, void *p)
  * heap cannot grow (the caller's slow path reports it). */
 static int tc_refill(int idx, struct tc_bin *b, unsigned int c)
 {
-	struct dk__heap *h = &dk__heaps->heaps[idx];
+	struct dk__heap *h = heap_at(idx);
 	void *got[DK__TC_BATCH];
 	size_t csize = tc_class_size(c);
 	heap_lock(h);
@@ -624,7 +697,7 @@ static void tc_spill(struct dk__heap *h, struct tc_bin *b)
 static __attribute__((noinline)) void *malloc_slow(size_t size, unsigned int align, size_t bound,
 						     int socket, unsigned int flags)
 {
-	if (!dk__heaps) {
+	if (!heaps_ready()) {
 		errno = ENODEV;
 		return NULL;
 	}
@@ -642,7 +715,7 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, unsigned int ali
 		idx = 0;
 	if (idx < 0) {
 		DK_ERR("no heap for socket %d: use a NUMA node below %d, an external heap's socket id, or DK_SOCKET_ANY",
-		       socket, dk__heaps->n_internal);
+		       socket, heaps()->n_internal);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -669,10 +742,10 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, unsigned int ali
 	}
 
 	void *p = heap_alloc(idx, size, align, bound, flags);
-	if (p || !any || dk__heaps->heaps[idx].external)
+	if (p || !any || heap_at(idx)->external)
 		return p;
 	/* Any socket: try the other internal heaps. */
-	for (int i = 0; i < dk__heaps->n_internal && !p; i++)
+	for (int i = 0; i < heaps()->n_internal && !p; i++)
 		if (i != idx)
 			p = heap_alloc(i, size, align, bound, flags);
 	return p;
@@ -740,7 +813,7 @@ void *dk_calloc(const char *type, size_t num, size_t size, unsigned int align)
 static int block_heap(const void *p, const char *what)
 {
 	struct dk__memseg_list *l = dk__memseg_list_find(p);
-	if (!l || l->heap_idx < 0 || !dk__heaps || !dk__heaps->heaps[l->heap_idx].in_use) {
+	if (!l || l->heap_idx < 0 || !heap_at(l->heap_idx)->in_use) {
 		DK_ERR("%s(%p): not a block of a dmakit heap (freed twice, or from another allocator?)",
 		       what, p);
 		return -1;
@@ -774,7 +847,7 @@ void dk_free(void *p)
 		}
 		if (c < DK__TC_SMALL) {
 			if (__builtin_expect(b->count >= DK__TC_DEPTH, 0))
-				tc_spill(&dk__heaps->heaps[idx], b);
+				tc_spill(heap_at(idx), b);
 			tc_push(tc, b, p);
 			return;
 		}
@@ -784,7 +857,7 @@ void dk_free(void *p)
 			return;
 		}
 	}
-	struct dk__heap *h = &dk__heaps->heaps[idx];
+	struct dk__heap *h = heap_at(idx);
 	pthread_mutex_lock(&h->lock);
 	heap_free_locked(h, p);
 	pthread_mutex_unlock(&h->lock);
@@ -814,7 +887,7 @@ void *dk_realloc(void *p, size_t size, unsigned int align)
 		errno = EINVAL;
 		return NULL;
 	}
-	struct dk__heap *h = &dk__heaps->heaps[idx];
+	struct dk__heap *h = heap_at(idx);
 	size_t old = dk__tlsf_usable_size(p);
 	if (((uintptr_t)p & ((align ? align : 1) - 1)) == 0) {
 		if (size <= old && size > old / 2)
@@ -845,7 +918,7 @@ int dk_malloc_get_stats(int socket, struct dk_heap_stats *out)
 	int idx = dk__heap_by_socket(socket);
 	if (idx < 0)
 		return idx == -ENODEV ? -ENODEV : -ENOENT;
-	struct dk__heap *h = &dk__heaps->heaps[idx];
+	struct dk__heap *h = heap_at(idx);
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&h->lock);
 	snprintf(out->name, sizeof(out->name), "%s", h->name);

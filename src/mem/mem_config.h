@@ -8,8 +8,9 @@
  * inside (TLSF free lists, IOVA table pointers, memzone addresses) are valid
  * in every process. ready is set last (release) by the primary.
  *
- *   [0, DK__MEMCFG_HDR)          struct dk__mem_config: header, layout,
- *                                 heap table, memzone table, page lists
+ *   [0, sizeof(struct dk__mem_config))  header, then struct dk__mem_shared:
+ *                                 layout, page lists, heap table, memzone
+ *                                 table, event ring
  *   table_off + i * table_area   per-page IOVA table of memseg list slot i
  *   bitmap_off + i * bitmap_area page bitmap of internal page list i
  *
@@ -28,9 +29,39 @@
 #include "mem/pages.h"
 
 #define DK__MEMCFG_MAGIC   0x4746434d454d4b44ull /* "DKMEMCFG" */
-#define DK__MEMCFG_VERSION 3u
+#define DK__MEMCFG_VERSION 4u
 #define DK__MEMCFG_TABLE_AREA  ((uint64_t)256 << 20) /* 32 Mi IOVAs per list */
 #define DK__MEMCFG_BITMAP_AREA ((uint64_t)4 << 20)   /* 32 Mi pages per list */
+
+/*
+ * The memory layer's process-shared state, defined once. Each part keeps its
+ * lock inside it, next to the data it guards; the owning module (in
+ * brackets) is the only one that touches a part.
+ *
+ * Reached through dk__mem_sh only. It points at the process-private default
+ * until dk__mem_mp_setup binds the copy in the config file (primary and
+ * secondaries), and back at the default after dk__mem_mp_teardown; in memory
+ * (DK_INIT_IN_MEMORY) and without dk_init it stays on the default. Never
+ * NULL. It changes only in dk__mem_mp_setup / teardown, while no other
+ * thread uses the memory layer.
+ */
+struct dk__mem_shared {
+	int bound; /* 1: the copy in the config file (shared by processes) */
+	struct dk__mem_layout layout;      /* memseg lists, IOVA mode (memseg.c) */
+	struct dk__pages_shared pages;     /* internal page lists (pages.c) */
+	struct dk__heap_table heaps;       /* heaps (malloc.c; others via heap.h) */
+	struct dk__memzone_table memzones; /* memzones (memzone.c) */
+	struct dk__xev xev;                /* events between processes (mem_xev.c) */
+	/* Per list slot areas of the config file (NULL / 0 in the default):
+	 * per-page IOVA tables (memseg.c) and page bitmaps (pages.c). The file
+	 * is mapped at the same VA in every process. */
+	char *iova_arena;
+	uint64_t iova_area;
+	char *bm_arena;
+	uint64_t bm_area;
+};
+
+extern struct dk__mem_shared *dk__mem_sh;
 
 struct dk__mem_config {
 	uint64_t magic;
@@ -43,11 +74,7 @@ struct dk__mem_config {
 	char prefix[64];
 	uint64_t table_off, table_area;
 	uint64_t bitmap_off, bitmap_area;
-	struct dk__mem_layout layout;
-	struct dk__heap_table heaps;
-	struct dk__memzone_table memzones;
-	struct dk__pages_shared pages;
-	struct dk__xev xev; /* memory events between the processes */
+	struct dk__mem_shared sh;
 };
 
 /*
@@ -55,14 +82,16 @@ struct dk__mem_config {
  * backing and the heaps (runtime_dir, prefix: NULL for the environment or the
  * default; proc: DK_PROC_*):
  *   in_memory (DK_INIT_IN_MEMORY / DMAKIT_IN_MEMORY=1): nothing shared, no
- *     runtime files; the process-private tables stay bound. Returns 0.
+ *     runtime files; dk__mem_sh stays on the process-private default.
+ *     Returns 0.
  *   otherwise the runtime directory is resolved and created, primary.lock is
  *   tried: proc auto becomes the primary when the lock is free and a
  *   secondary otherwise.
- *   primary: holds the lock, creates <dir>/config, binds the layout, page
- *     lists, heap table and memzone table to it. Returns 0; the caller then
+ *   primary: holds the lock, creates <dir>/config, initialises the shared
+ *     state in it and points dk__mem_sh there. Returns 0; the caller then
  *     sets up pages and heaps and calls dk__mem_mp_ready().
- *   secondary: maps the primary's config at the same VA, binds to it and maps
+ *   secondary: maps the primary's config at the same VA, points dk__mem_sh
+ *     at its shared state and maps
  *     every internal page list. Returns 1 (the caller sets up nothing else).
  * Errors (each logged with the fix): -EBUSY primary requested while another
  * primary of the prefix runs; -ENOENT secondary without a running primary;
@@ -75,9 +104,10 @@ int dk__mem_mp_setup(const char *runtime_dir, const char *prefix, int proc, int 
 void dk__mem_mp_ready(void);
 /* 1 in a secondary process (between setup and teardown). */
 int dk__mem_mp_is_secondary(void);
-/* Unbind and unmap; the primary removes the config file and releases the
- * lock. Called after the memory layer's own cleanup (primary) or instead of
- * it (secondary: every shared table is left as it is). */
+/* Point dk__mem_sh back at the default and unmap; the primary removes the
+ * config file and releases the lock. Called after the memory layer's own
+ * cleanup (primary) or instead of it (secondary: every shared table is left
+ * as it is). */
 void dk__mem_mp_teardown(void);
 
 #endif

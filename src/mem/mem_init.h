@@ -73,7 +73,7 @@ void dk__mem_detach(void);
 
 #include <dmakit/memzone.h>
 
-/* The memzone table (in the shared config file when bound). */
+/* The memzone table (part of the memory layer's shared state, mem_config.h). */
 struct dk__memzone_table {
 	pthread_mutex_t lock;
 	unsigned int n;
@@ -83,7 +83,7 @@ struct dk__memzone_table {
 
 /* Pieces (each file's own cleanup). */
 void dk__memzone_cleanup(void);
-/* Use t (NULL: process-private); init: initialise it (process-shared lock). */
-void dk__memzone_bind(struct dk__memzone_table *t, int init);
+/* Initialise a table for the shared config file (process-shared lock). */
+void dk__memzone_table_init(struct dk__memzone_table *t);
 
 #endif

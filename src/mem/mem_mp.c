@@ -55,27 +55,43 @@ static void layout_sizes(uint64_t *table_off, uint64_t *bitmap_off, uint64_t *si
 	*size = *bitmap_off + (uint64_t)DK__MAX_MEMSEG_LISTS * DK__MEMCFG_BITMAP_AREA;
 }
 
-static void bind_all(struct dk__mem_config *c, int init)
+/* The process-private default of the shared state (mem_config.h): what
+ * dk__mem_sh points at without a config file. All zero but the static lock
+ * initialisers, so it takes no room in the library file (a zero IOVA mode
+ * reads as VA). Heaps set up their table lock in dk__heap_init; the event
+ * ring is not used. */
+static struct dk__mem_shared g_private = {
+    .layout = {.lock = PTHREAD_RWLOCK_INITIALIZER},
+    .pages = {.lock = PTHREAD_MUTEX_INITIALIZER},
+    .memzones = {.lock = PTHREAD_MUTEX_INITIALIZER},
+};
+struct dk__mem_shared *dk__mem_sh = &g_private;
+
+/* The primary: initialise the shared state of a new config file. */
+static void shared_init(struct dk__mem_config *c)
 {
-	char *base = (char *)c;
-	dk__memseg_bind(&c->layout, base + c->table_off, (size_t)c->table_area, init);
-	dk__mem_pages_bind(&c->pages, base + c->bitmap_off, (size_t)c->bitmap_area, init);
-	if (init)
-		dk__heap_bind(&c->heaps);
-	else
-		dk__heap_attach(&c->heaps);
-	dk__memzone_bind(&c->memzones, init);
-	dk__mem_xev_bind(&c->xev, init);
+	struct dk__mem_shared *sh = &c->sh;
+	memset(sh, 0, sizeof(*sh));
+	dk__memseg_layout_init(&sh->layout);
+	dk__mem_pages_shared_init(&sh->pages);
+	dk__memzone_table_init(&sh->memzones);
+	dk__mem_xev_init(&sh->xev);
+	/* The heap table is set up by dk__heap_init. */
+	sh->iova_arena = (char *)c + c->table_off;
+	sh->iova_area = c->table_area;
+	sh->bm_arena = (char *)c + c->bitmap_off;
+	sh->bm_area = c->bitmap_area;
+	sh->bound = 1;
 }
 
-static void unbind_all(void)
+/* Point the memory layer at the shared state sh (NULL: the default). Called
+ * with no list attached in this process and no other thread in the layer. */
+static void shared_bind(struct dk__mem_shared *sh)
 {
-	dk__mem_xev_bind(NULL, 0);
-	dk__memzone_bind(NULL, 0);
-	dk__heap_attach(NULL);
-	dk__heap_bind(NULL);
-	dk__mem_pages_bind(NULL, NULL, 0, 0);
-	dk__memseg_bind(NULL, NULL, 0, 0);
+	dk__mem_sh = sh ? sh : &g_private;
+	/* A lookup that misses in a shared layout attaches what other
+	 * processes mapped. */
+	dk__memseg_set_sync_hook(sh ? dk__mem_pages_attach_all : NULL);
 }
 
 static int pid_alive(int pid)
@@ -145,7 +161,8 @@ static int setup_primary(const struct dk__runtime *rt)
 	c->table_area = DK__MEMCFG_TABLE_AREA;
 	c->bitmap_off = bitmap_off;
 	c->bitmap_area = DK__MEMCFG_BITMAP_AREA;
-	bind_all(c, 1);
+	shared_init(c);
+	shared_bind(&c->sh);
 	g_mp.cfg = c;
 	g_mp.size = (size_t)size;
 	g_mp.secondary = 0;
@@ -156,8 +173,8 @@ static int setup_primary(const struct dk__runtime *rt)
 /* Read and check the header of the config file at fd. */
 static int read_header(int fd, const char *path, struct dk__mem_config *h)
 {
-	ssize_t n = pread(fd, h, offsetof(struct dk__mem_config, layout), 0);
-	if (n != (ssize_t)offsetof(struct dk__mem_config, layout) || h->magic != DK__MEMCFG_MAGIC) {
+	ssize_t n = pread(fd, h, offsetof(struct dk__mem_config, sh), 0);
+	if (n != (ssize_t)offsetof(struct dk__mem_config, sh) || h->magic != DK__MEMCFG_MAGIC) {
 		DK_ERR("%s is not a dmakit memory config: remove it, or point DMAKIT_RUNTIME_DIR elsewhere",
 		       path);
 		return -EPROTO;
@@ -210,7 +227,7 @@ static int setup_secondary(const struct dk__runtime *rt)
 		return -e;
 	}
 	struct dk__mem_config *c = p;
-	bind_all(c, 0);
+	shared_bind(&c->sh);
 	g_mp.cfg = c;
 	g_mp.size = (size_t)h.size;
 	g_mp.secondary = 1;
@@ -319,11 +336,12 @@ void dk__mem_mp_teardown(void)
 		if (g_mp.secondary) {
 			dk__mem_pages_detach();
 			dk__memseg_detach_all();
+			dk__heap_detach();
 		} else {
 			__atomic_store_n(&g_mp.cfg->ready, 0, __ATOMIC_RELEASE);
 			unlink(g_mp.cfg_path);
 		}
-		unbind_all();
+		shared_bind(NULL);
 		munmap(g_mp.cfg, g_mp.size);
 		g_mp.cfg = NULL;
 		g_mp.active = 0;
@@ -371,7 +389,7 @@ int dk_heap_stats_peek(const char *prefix, const char *runtime_dir, struct dk_he
 	struct dk__heap_table *t = NULL;
 	if (rc == 0 && !(t = malloc(sizeof(*t))))
 		rc = -ENOMEM;
-	if (rc == 0 && pread(fd, t, sizeof(*t), (off_t)offsetof(struct dk__mem_config, heaps)) !=
+	if (rc == 0 && pread(fd, t, sizeof(*t), (off_t)offsetof(struct dk__mem_config, sh.heaps)) !=
 			   (ssize_t)sizeof(*t)) {
 		DK_ERR("%s is shorter than its header says: the primary is damaged or gone", path);
 		rc = -EPROTO;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/pshared.h"
+#include "mem/mem_config.h"
 #include "mem/mem_event.h"
 #include "mem/mem_xev.h"
 
@@ -18,7 +19,6 @@
 
 #define WAIT_MS 5000
 
-static struct dk__xev *g_x;
 static int g_slot = -1;
 static pthread_t g_thread;
 static int g_running;
@@ -41,20 +41,23 @@ static int alive(int pid)
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
-void dk__mem_xev_bind(struct dk__xev *x, int init)
+void dk__mem_xev_init(struct dk__xev *x)
 {
-	if (x && init) {
-		memset(x, 0, sizeof(*x));
-		dk__mutex_init_pshared(&x->lock);
-		x->head = 1;
-	}
-	g_x = x;
+	memset(x, 0, sizeof(*x));
+	dk__mutex_init_pshared(&x->lock);
+	x->head = 1;
+}
+
+/* The ring when the memory layer is bound to a config file, else NULL. */
+static struct dk__xev *ring(void)
+{
+	return dk__mem_sh->bound ? &dk__mem_sh->xev : NULL;
 }
 
 static void *service(void *arg)
 {
 	(void)arg;
-	struct dk__xev *x = g_x;
+	struct dk__xev *x = ring();
 	int me = getpid();
 	uint64_t next = __atomic_load_n(&x->procs[g_slot].acked, __ATOMIC_ACQUIRE) + 1;
 	while (!__atomic_load_n(&g_stop, __ATOMIC_ACQUIRE)) {
@@ -76,7 +79,7 @@ static void *service(void *arg)
 
 int dk__mem_xev_start(void)
 {
-	struct dk__xev *x = g_x;
+	struct dk__xev *x = ring();
 	if (!x || g_running)
 		return 0;
 	int me = getpid();
@@ -114,17 +117,18 @@ void dk__mem_xev_stop(void)
 	if (!g_running)
 		return;
 	__atomic_store_n(&g_stop, 1, __ATOMIC_RELEASE);
-	futex_wake(&g_x->wake);
+	struct dk__xev *x = ring();
+	futex_wake(&x->wake);
 	pthread_join(g_thread, NULL);
-	__atomic_store_n(&g_x->procs[g_slot].pid, 0, __ATOMIC_RELEASE);
-	futex_wake(&g_x->ackwake); /* publishers waiting for this process */
+	__atomic_store_n(&x->procs[g_slot].pid, 0, __ATOMIC_RELEASE);
+	futex_wake(&x->ackwake); /* publishers waiting for this process */
 	g_slot = -1;
 	g_running = 0;
 }
 
 void dk__mem_xev_publish(enum dk_mem_event ev, const void *va, size_t len)
 {
-	struct dk__xev *x = g_x;
+	struct dk__xev *x = ring();
 	if (!x)
 		return;
 	int me = getpid();

@@ -50,9 +50,10 @@ struct dk__xev {
 	} procs[DK__XEV_PROCS];
 };
 
-/* Use x (NULL: none, events stay in the process). init: the primary
- * initialises it. */
-void dk__mem_xev_bind(struct dk__xev *x, int init);
+/* Initialise a ring for the shared config file (the primary). The ring in
+ * use is dk__mem_sh->xev while the memory layer is bound to a config file
+ * (mem_config.h); otherwise events stay in the process. */
+void dk__mem_xev_init(struct dk__xev *x);
 /* Take a listener slot and start the service thread. 0, or -ENOSPC (all
  * slots taken: warning, this process hears only its own events), -errno. */
 int dk__mem_xev_start(void);

@@ -4,9 +4,10 @@
  * include/dmakit/memory.h).
  *
  * All list state is in one struct dk__mem_layout (the table, the IOVA mode,
- * the layout lock) so that it can move into memory shared by processes. What
- * is per process stays outside it: the radix table dk__iova_l1 and its
- * per-window counts (publication is what attach/detach change).
+ * the layout lock), part of the memory layer's shared state (dk__mem_sh,
+ * mem_config.h). What is per process stays outside it: the radix table
+ * dk__iova_l1 and its per-window counts (publication is what attach/detach
+ * change), and the generation this process last synced to.
  *
  * Radix publication: dk__iova_l1[va >> 30] points to the slot of the only
  * attached list that touches that 1 GiB window, or to g_shared_slot (end 0:
@@ -30,6 +31,7 @@
  * callback into user code runs under the write side; walk callbacks run
  * under the read side. dk_mem_virt2iova and find's fast part take no lock.
  */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -39,6 +41,8 @@
 #include <dmakit/memory.h>
 
 #include "core/pshared.h"
+#include "mem/mem_assert.h"
+#include "mem/mem_config.h"
 #include "mem/memseg.h"
 #include "mem/va_radix.h"
 
@@ -53,14 +57,22 @@
 /* Per-page tables up to this size are filled at creation; larger ones lazily. */
 #define EAGER_TABLE_BYTES ((size_t)2 << 20)
 
-static struct dk__mem_layout g_layout = {
-    .lock = PTHREAD_RWLOCK_INITIALIZER,
-    .iova_mode = DK_IOVA_MODE_VA,
-};
-static struct dk__mem_layout *g_ml = &g_layout;
-/* Per-list IOVA table areas in the shared config file (NULL: anonymous). */
-static char *g_arena;
-static size_t g_area_bytes;
+/* The layout and, when bound to the config file, the per-list areas for
+ * IOVA tables: parts of the memory layer's shared state (mem_config.h). */
+static inline struct dk__mem_layout *layout(void)
+{
+	return &dk__mem_sh->layout;
+}
+
+static inline char *iova_arena(void)
+{
+	return dk__mem_sh->iova_arena;
+}
+
+static inline size_t iova_area(void)
+{
+	return (size_t)dk__mem_sh->iova_area;
+}
 
 /* Per process. */
 DK_EXPORT const struct dk__iova_slot *volatile dk__iova_l1[1u << DK__IOVA_L1_BITS];
@@ -79,68 +91,60 @@ static uint64_t g_seen_gen;
  * drops a list: with the generation it says when "attached here" may have
  * changed. */
 static uint64_t g_pub_epoch;
-static void (*g_sync_hook)(void);
+static int (*g_sync_hook)(void);
 
 /* ---- lock --------------------------------------------------------------- */
 
 void dk__mem_layout_rdlock(void)
 {
-	pthread_rwlock_rdlock(&g_ml->lock);
+	pthread_rwlock_rdlock(&layout()->lock);
 }
 
 void dk__mem_layout_rdunlock(void)
 {
-	pthread_rwlock_unlock(&g_ml->lock);
+	pthread_rwlock_unlock(&layout()->lock);
 }
 
 void dk__mem_layout_wrlock(void)
 {
-	pthread_rwlock_wrlock(&g_ml->lock);
+	pthread_rwlock_wrlock(&layout()->lock);
 }
 
 void dk__mem_layout_wrunlock(void)
 {
-	pthread_rwlock_unlock(&g_ml->lock);
+	pthread_rwlock_unlock(&layout()->lock);
 }
 
 /* ---- IOVA mode ---------------------------------------------------------- */
 
 enum dk_iova_mode dk_iova_mode(void)
 {
-	return __atomic_load_n(&g_ml->iova_mode, __ATOMIC_ACQUIRE);
+	enum dk_iova_mode m = __atomic_load_n(&layout()->iova_mode, __ATOMIC_ACQUIRE);
+	return m == DK_IOVA_MODE_AUTO ? DK_IOVA_MODE_VA : m; /* AUTO: never set */
 }
 
 void dk__memseg_set_iova_mode(enum dk_iova_mode mode)
 {
-	__atomic_store_n(&g_ml->iova_mode, mode, __ATOMIC_RELEASE);
+	__atomic_store_n(&layout()->iova_mode, mode, __ATOMIC_RELEASE);
 }
 
 /* ---- binding (multi-process) ------------------------------------------- */
 
-void dk__memseg_bind(struct dk__mem_layout *ml, void *arena, size_t area_bytes, int init)
+void dk__memseg_layout_init(struct dk__mem_layout *ml)
 {
-	if (!ml)
-		ml = &g_layout;
-	if (init && ml != &g_layout) {
-		memset(ml, 0, sizeof(*ml));
-		dk__rwlock_init_pshared(&ml->lock);
-		ml->iova_mode = DK_IOVA_MODE_VA;
-	}
-	memset(g_pub, 0, sizeof(g_pub));
-	g_ml = ml;
-	g_arena = ml == &g_layout ? NULL : arena;
-	g_area_bytes = ml == &g_layout ? 0 : area_bytes;
-	g_seen_gen = 0;
+	memset(ml, 0, sizeof(*ml));
+	dk__rwlock_init_pshared(&ml->lock);
+	ml->iova_mode = DK_IOVA_MODE_VA;
 }
 
 unsigned int dk__memseg_list_index(const struct dk__memseg_list *l)
 {
-	return (unsigned int)(l - g_ml->lists);
+	return (unsigned int)(l - layout()->lists);
 }
 
 struct dk__memseg_list *dk__memseg_list_at(unsigned int i)
 {
-	return i < DK__MAX_MEMSEG_LISTS ? &g_ml->lists[i] : NULL;
+	return i < DK__MAX_MEMSEG_LISTS ? &layout()->lists[i] : NULL;
 }
 
 int dk__memseg_list_attached(const struct dk__memseg_list *l)
@@ -156,10 +160,10 @@ uint64_t dk__memseg_pub_epoch(void)
 
 uint64_t dk__memseg_generation(void)
 {
-	return __atomic_load_n(&g_ml->generation, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&layout()->generation, __ATOMIC_ACQUIRE);
 }
 
-void dk__memseg_set_sync_hook(void (*fn)(void))
+void dk__memseg_set_sync_hook(int (*fn)(void))
 {
 	g_sync_hook = fn;
 }
@@ -184,7 +188,7 @@ static size_t table_bytes(unsigned int n_pages)
 
 static dk_iova_t *table_alloc(unsigned int n_pages)
 {
-	if (g_arena)
+	if (iova_arena())
 		return NULL; /* the slot's area, taken under the lock */
 	return dk__va_table_new(table_bytes(n_pages));
 }
@@ -193,7 +197,7 @@ static void table_free(dk_iova_t *t, unsigned int n_pages)
 {
 	if (!t)
 		return;
-	if (g_arena && (char *)t >= g_arena) {
+	if (iova_arena() && (char *)t >= iova_arena()) {
 		/* Give the area's pages back to the config file (every process). */
 		madvise(t, table_bytes(n_pages), MADV_REMOVE);
 		return;
@@ -255,6 +259,7 @@ static void l1_store(size_t w, const struct dk__iova_slot *s)
 
 static void publish(struct dk__memseg_list *l)
 {
+	DK__ASSERT_WRLOCKED(&layout()->lock);
 	unsigned int i = dk__memseg_list_index(l);
 	size_t w0 = l->base >> DK__IOVA_L1_SHIFT;
 	size_t w1 = (l->base + l->len - 1) >> DK__IOVA_L1_SHIFT;
@@ -275,13 +280,14 @@ static struct dk__memseg_list *window_owner(size_t w)
 	uintptr_t hi = lo + WIN_SIZE;
 	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++)
 		if (g_pub[i].serial && g_pub[i].base < hi && g_pub[i].base + g_pub[i].len > lo)
-			return &g_ml->lists[i];
+			return &layout()->lists[i];
 	return NULL;
 }
 
 /* Drop the publication of slot i (whatever list it was). */
 static void unpublish_idx(unsigned int i)
 {
+	DK__ASSERT_WRLOCKED(&layout()->lock);
 	if (!g_pub[i].serial)
 		return;
 	__atomic_add_fetch(&g_pub_epoch, 1, __ATOMIC_RELEASE);
@@ -306,7 +312,7 @@ static void unpublish(struct dk__memseg_list *l)
 
 int dk__memseg_sync(void)
 {
-	if (!g_arena)
+	if (!iova_arena())
 		return 0;
 	uint64_t gen = dk__memseg_generation();
 	if (gen == __atomic_load_n(&g_seen_gen, __ATOMIC_RELAXED))
@@ -314,7 +320,7 @@ int dk__memseg_sync(void)
 	/* Publications of lists another process destroyed (or replaced). */
 	dk__mem_layout_wrlock();
 	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
-		struct dk__memseg_list *l = &g_ml->lists[i];
+		struct dk__memseg_list *l = &layout()->lists[i];
 		if (g_pub[i].serial && (!l->in_use || l->serial != g_pub[i].serial))
 			unpublish_idx(i);
 	}
@@ -339,7 +345,7 @@ static struct dk__memseg_list *find_locked(uintptr_t a)
 		return contains(l, a) ? l : NULL;
 	}
 	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
-		struct dk__memseg_list *l = &g_ml->lists[i];
+		struct dk__memseg_list *l = &layout()->lists[i];
 		if (l->in_use && dk__memseg_list_attached(l) && contains(l, a))
 			return l;
 	}
@@ -381,7 +387,7 @@ struct dk__memseg_list *dk__memseg_list_find(const void *va)
 		dk__mem_layout_rdunlock();
 	}
 	/* A miss: another process may have created the list (multi-process). */
-	if (!l && g_arena && dk__memseg_sync()) {
+	if (!l && iova_arena() && dk__memseg_sync()) {
 		dk__mem_layout_rdlock();
 		l = find_locked(a);
 		dk__mem_layout_rdunlock();
@@ -394,7 +400,7 @@ struct dk__memseg_list *dk__memseg_list_find_exact(uintptr_t base, size_t len)
 	struct dk__memseg_list *found = NULL;
 	dk__mem_layout_rdlock();
 	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS && !found; i++) {
-		struct dk__memseg_list *l = &g_ml->lists[i];
+		struct dk__memseg_list *l = &layout()->lists[i];
 		if (l->in_use && l->base == base && l->len == len)
 			found = l;
 	}
@@ -430,98 +436,133 @@ static int check_geometry(uintptr_t base, size_t len, size_t page_sz)
 	return 0;
 }
 
-int dk__memseg_list_create(uintptr_t base, size_t len, size_t page_sz, int socket_id,
-			   uint32_t flags, int heap_idx, const dk_iova_t *iova, int iova_contig,
-			   int64_t delta, struct dk__memseg_list **out)
+/* Overlap or table full: the message and -EEXIST / -ENOSPC. Lock held. */
+static int claim_slot(const struct dk__memseg_spec *s, struct dk__memseg_list **slot)
 {
-	int rc = check_geometry(base, len, page_sz);
+	DK__ASSERT_WRLOCKED(&layout()->lock);
+	*slot = NULL;
+	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
+		struct dk__memseg_list *l = &layout()->lists[i];
+		if (!l->in_use) {
+			if (!*slot)
+				*slot = l;
+			continue;
+		}
+		if (s->base < l->base + l->len && l->base < s->base + s->len) {
+			DK_ERR("memory [%#lx, +%#zx) overlaps %s memory [%#lx, +%#zx) that dmakit knows already: unregister that range first or use another one",
+			    (unsigned long)s->base, s->len,
+			    (l->flags & DK_MEMSEG_EXTERNAL) ? "external" : "internal",
+			    (unsigned long)l->base, l->len);
+			return -EEXIST;
+		}
+	}
+	if (!*slot) {
+		DK_ERR("memory [%#lx, +%#zx): all %d memseg lists are in use: unregister memory first, or register larger ranges",
+		    (unsigned long)s->base, s->len, DK__MAX_MEMSEG_LISTS);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* Shared layout: the per-page table in the slot's own area of the config
+ * file (NULL for a contiguous list). -ENOMEM when it does not fit. Lock held. */
+static int arena_table(const struct dk__memseg_spec *s, const struct dk__memseg_list *slot,
+		       unsigned int n_pages, dk_iova_t **table, unsigned int *init)
+{
+	if (table_bytes(n_pages) > iova_area()) {
+		DK_ERR("memory [%#lx, +%#zx): a table of %u IOVAs is larger than the %zu bytes a list may have: register it in smaller pieces or with larger pages",
+		    (unsigned long)s->base, s->len, n_pages, iova_area());
+		return -ENOMEM;
+	}
+	if (s->iova || !s->iova_contig) {
+		size_t i = (size_t)(slot - layout()->lists);
+		*table = (dk_iova_t *)(iova_arena() + i * iova_area());
+		*init = table_fill(*table, s->iova, n_pages);
+	}
+	return 0;
+}
+
+/* Fill a claimed slot for spec s with its IOVA table (NULL: contiguous). */
+static void slot_fill(struct dk__memseg_list *l, const struct dk__memseg_spec *s,
+		      dk_iova_t *table, unsigned int init)
+{
+	uint32_t shift = (uint32_t)__builtin_ctzll(s->page_sz);
+	memset(l, 0, sizeof(*l));
+	l->base = s->base;
+	l->len = s->len;
+	l->page_shift = shift;
+	l->socket_id = s->socket_id;
+	l->flags = s->flags;
+	l->heap_idx = s->heap_idx;
+	l->n_pages = (unsigned int)(s->len >> shift);
+	l->iova = table;
+	l->delta = table ? 0 : s->delta;
+	l->iova_init = table ? init : l->n_pages;
+	l->base_iova = (dk_iova_t)s->base + (dk_iova_t)l->delta; /* modulo 2^64 */
+	l->slot.base = s->base;
+	l->slot.end = table ? s->base + ((uintptr_t)init << shift) : s->base + s->len;
+	l->slot.delta = l->delta;
+	if (table) {
+		l->slot.iova = table;
+		l->slot.page_shift = shift;
+	} else {
+		/* One "page" covering the list: iova[0] + offset = va + delta. */
+		l->slot.iova = &l->base_iova;
+		l->slot.page_shift = DK__IOVA_L1_SHIFT + DK__IOVA_L1_BITS;
+	}
+}
+
+/* Count the lists in use: n_lists must say the same. */
+static unsigned int lists_in_use(void)
+{
+	unsigned int n = 0;
+	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++)
+		n += layout()->lists[i].in_use != 0;
+	return n;
+}
+
+/* Make a filled slot part of the layout and publish it here. Lock held. */
+static void slot_commit(struct dk__memseg_list *l)
+{
+	layout()->generation++;
+	l->serial = layout()->generation;
+	__atomic_store_n(&l->in_use, 1, __ATOMIC_RELEASE);
+	layout()->n_lists++;
+	assert(layout()->n_lists == lists_in_use());
+	__atomic_store_n(&layout()->generation, layout()->generation, __ATOMIC_RELEASE);
+	publish(l);
+}
+
+int dk__memseg_list_create(const struct dk__memseg_spec *s, struct dk__memseg_list **out)
+{
+	int rc = check_geometry(s->base, s->len, s->page_sz);
 	if (rc < 0)
 		return rc;
-	uint32_t shift = (uint32_t)__builtin_ctzll(page_sz);
-	unsigned int n_pages = (unsigned int)(len >> shift);
+	unsigned int n_pages = (unsigned int)(s->len / s->page_sz);
 	dk_iova_t *table = NULL;
 	unsigned int init = 0;
 
-	if (!g_arena && (iova || !iova_contig)) {
+	if (!iova_arena() && (s->iova || !s->iova_contig)) {
 		table = table_alloc(n_pages);
 		if (!table) {
 			DK_ERR("memory [%#lx, +%#zx): no memory for a table of %u IOVAs: free memory or use larger pages",
-			    (unsigned long)base, len, n_pages);
+			    (unsigned long)s->base, s->len, n_pages);
 			return -ENOMEM;
 		}
-		init = table_fill(table, iova, n_pages);
+		init = table_fill(table, s->iova, n_pages);
 	}
 
 	dk__mem_layout_wrlock();
-	struct dk__memseg_list *slot = NULL;
-	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
-		struct dk__memseg_list *l = &g_ml->lists[i];
-		if (!l->in_use) {
-			if (!slot)
-				slot = l;
-			continue;
-		}
-		if (base < l->base + l->len && l->base < base + len) {
-			uintptr_t ob = l->base;
-			size_t olen = l->len;
-			int ext = !!(l->flags & DK_MEMSEG_EXTERNAL);
-			dk__mem_layout_wrunlock();
-			DK_ERR("memory [%#lx, +%#zx) overlaps %s memory [%#lx, +%#zx) that dmakit knows already: unregister that range first or use another one",
-			    (unsigned long)base, len, ext ? "external" : "internal",
-			    (unsigned long)ob, olen);
-			rc = -EEXIST;
-			goto err_free_table;
-		}
-	}
-	if (!slot) {
+	struct dk__memseg_list *slot;
+	rc = claim_slot(s, &slot);
+	if (rc == 0 && iova_arena())
+		rc = arena_table(s, slot, n_pages, &table, &init);
+	if (rc < 0) {
 		dk__mem_layout_wrunlock();
-		DK_ERR("memory [%#lx, +%#zx): all %d memseg lists are in use: unregister memory first, or register larger ranges",
-		    (unsigned long)base, len, DK__MAX_MEMSEG_LISTS);
-		rc = -ENOSPC;
 		goto err_free_table;
 	}
-	if (g_arena) {
-		/* Shared layout: the slot's own area of the config file. */
-		if (table_bytes(n_pages) > g_area_bytes) {
-			dk__mem_layout_wrunlock();
-			DK_ERR("memory [%#lx, +%#zx): a table of %u IOVAs is larger than the %zu bytes a list may have: register it in smaller pieces or with larger pages",
-			    (unsigned long)base, len, n_pages, g_area_bytes);
-			return -ENOMEM;
-		}
-		if (iova || !iova_contig) {
-			table = (dk_iova_t *)(g_arena + (size_t)(slot - g_ml->lists) * g_area_bytes);
-			init = table_fill(table, iova, n_pages);
-		}
-	}
-	memset(slot, 0, sizeof(*slot));
-	slot->base = base;
-	slot->len = len;
-	slot->page_shift = shift;
-	slot->socket_id = socket_id;
-	slot->flags = flags;
-	slot->heap_idx = heap_idx;
-	slot->n_pages = n_pages;
-	slot->iova = table;
-	slot->delta = table ? 0 : delta;
-	slot->iova_init = table ? init : n_pages;
-	slot->base_iova = (dk_iova_t)base + (dk_iova_t)slot->delta; /* modulo 2^64 */
-	slot->slot.base = base;
-	slot->slot.end = table ? base + ((uintptr_t)init << shift) : base + len;
-	slot->slot.delta = slot->delta;
-	if (table) {
-		slot->slot.iova = table;
-		slot->slot.page_shift = shift;
-	} else {
-		/* One "page" covering the list: iova[0] + offset = va + delta. */
-		slot->slot.iova = &slot->base_iova;
-		slot->slot.page_shift = DK__IOVA_L1_SHIFT + DK__IOVA_L1_BITS;
-	}
-	g_ml->generation++;
-	slot->serial = g_ml->generation;
-	__atomic_store_n(&slot->in_use, 1, __ATOMIC_RELEASE);
-	g_ml->n_lists++;
-	__atomic_store_n(&g_ml->generation, g_ml->generation, __ATOMIC_RELEASE);
-	publish(slot);
+	slot_fill(slot, s, table, init);
+	slot_commit(slot);
 	dk__mem_layout_wrunlock();
 	if (out)
 		*out = slot;
@@ -548,8 +589,9 @@ void dk__memseg_list_destroy(struct dk__memseg_list *l)
 	/* A racing lookup that still holds the slot falls to the slow path. */
 	__atomic_store_n(&l->slot.end, 0, __ATOMIC_RELEASE);
 	l->in_use = 0;
-	g_ml->n_lists--;
-	__atomic_add_fetch(&g_ml->generation, 1, __ATOMIC_RELEASE);
+	layout()->n_lists--;
+	assert(layout()->n_lists == lists_in_use());
+	__atomic_add_fetch(&layout()->generation, 1, __ATOMIC_RELEASE);
 	dk__mem_layout_wrunlock();
 	table_free(table, n);
 }
@@ -603,7 +645,7 @@ void dk__memseg_cleanup(void)
 {
 	dk__mem_layout_wrlock();
 	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
-		struct dk__memseg_list *l = &g_ml->lists[i];
+		struct dk__memseg_list *l = &layout()->lists[i];
 		unpublish_idx(i);
 		if (!l->in_use)
 			continue;
@@ -611,8 +653,9 @@ void dk__memseg_cleanup(void)
 		table_free(l->iova, l->n_pages);
 		l->in_use = 0;
 	}
-	g_ml->n_lists = 0;
-	__atomic_add_fetch(&g_ml->generation, 1, __ATOMIC_RELEASE);
+	layout()->n_lists = 0;
+	__atomic_add_fetch(&layout()->generation, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&g_seen_gen, 0, __ATOMIC_RELAXED);
 	dk__mem_layout_wrunlock();
 }
 
@@ -621,6 +664,7 @@ void dk__memseg_detach_all(void)
 	dk__mem_layout_wrlock();
 	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++)
 		unpublish_idx(i);
+	__atomic_store_n(&g_seen_gen, 0, __ATOMIC_RELAXED);
 	dk__mem_layout_wrunlock();
 }
 
@@ -665,7 +709,7 @@ static unsigned int sorted_lists(struct dk__memseg_list **v)
 {
 	unsigned int n = 0;
 	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
-		struct dk__memseg_list *l = &g_ml->lists[i];
+		struct dk__memseg_list *l = &layout()->lists[i];
 		if (!l->in_use || !dk__memseg_list_attached(l))
 			continue;
 		unsigned int j = n++;

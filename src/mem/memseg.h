@@ -9,10 +9,11 @@
  * lists are memory the application brought.
  *
  * Lists live in a fixed table (DK__MAX_MEMSEG_LISTS) inside struct
- * dk__mem_layout. Without dk_init it is a process-private struct; dk_init
- * binds the one in the shared config file (mem_config.h), mapped at the same
- * VA in every process of an instance. Per-page IOVA tables then live in the
- * config file too, at a fixed area per list slot (see dk__memseg_bind).
+ * dk__mem_layout, part of the memory layer's shared state (dk__mem_sh,
+ * mem_config.h): process-private without dk_init or in memory, else in the
+ * shared config file, mapped at the same VA in every process of an
+ * instance. Per-page IOVA tables then live in the config file too, at a
+ * fixed area per list slot (dk__mem_sh->iova_arena).
  *
  * Publication for dk_mem_virt2iova: each list owns a struct dk__iova_slot;
  * every 1 GiB window of the VA range points to it in dk__iova_l1, or to a
@@ -60,25 +61,19 @@ struct dk__memseg_list {
 	 * alternate between table and delta lists). */
 	dk_iova_t base_iova;
 	struct dk__iova_slot slot;
-	void *priv;           /* owner's data (pages.c: backing fd and page bitmap) */
 };
 
 struct dk__mem_layout {
 	pthread_rwlock_t lock; /* process-shared when bound to the config file */
-	enum dk_iova_mode iova_mode;
+	enum dk_iova_mode iova_mode; /* AUTO (0, a zeroed layout) reads as VA */
 	unsigned int n_lists;
 	uint64_t generation; /* bumped by every create and destroy */
 	struct dk__memseg_list lists[DK__MAX_MEMSEG_LISTS];
 };
 
-/*
- * Use ml as the layout (NULL: the process-private default). With init the
- * struct is initialised (process-shared lock); otherwise it is another
- * process's live layout and nothing is published here until attached.
- * arena: area_bytes per list slot for per-page IOVA tables (NULL: anonymous
- * mappings). Call with no list attached in this process.
- */
-void dk__memseg_bind(struct dk__mem_layout *ml, void *arena, size_t area_bytes, int init);
+/* Initialise a layout for the shared config file (process-shared lock, no
+ * lists, IOVA mode VA). */
+void dk__memseg_layout_init(struct dk__mem_layout *ml);
 /* Is l published in this process? */
 int dk__memseg_list_attached(const struct dk__memseg_list *l);
 /* Index of l in the table, and the list at an index (in use or not). */
@@ -97,21 +92,31 @@ uint64_t dk__memseg_pub_epoch(void);
  * drop of stale publications (lists destroyed elsewhere) and the hook, when
  * the generation moved. Returns 1 when it did something.
  */
-void dk__memseg_set_sync_hook(void (*fn)(void));
+void dk__memseg_set_sync_hook(int (*fn)(void));
 int dk__memseg_sync(void);
 
+/* What a new list is. */
+struct dk__memseg_spec {
+	uintptr_t base;
+	size_t len;
+	size_t page_sz;
+	int socket_id;
+	uint32_t flags;         /* DK_MEMSEG_* */
+	int heap_idx;           /* owning heap, -1 for none */
+	const dk_iova_t *iova;  /* len / page_sz entries (copied), or NULL: */
+	int iova_contig;        /*   1: iova = va + delta; 0: every page DK_BAD_IOVA */
+	int64_t delta;
+};
+
 /*
- * Create a list. iova: n_pages entries copied, or NULL with iova_contig = 1
- * (iova = va + delta) or 0 (every page DK_BAD_IOVA). Publishes it.
- * -EINVAL bad geometry (base/len not page aligned, len 0, page size not a
- * power of two in [4096, 1 GiB], more than UINT_MAX pages, the range ends
- * above 2^47 where dk_mem_virt2iova cannot reach), -EEXIST overlaps a list
- * (attached here or not; the message names it), -ENOSPC table full,
+ * Create the list s describes and publish it; *out (may be NULL) is the
+ * list. -EINVAL bad geometry (base/len not page aligned, len 0, page size
+ * not a power of two in [4096, 1 GiB], more than UINT_MAX pages, the range
+ * ends above 2^47 where dk_mem_virt2iova cannot reach), -EEXIST overlaps a
+ * list (attached here or not; the message names it), -ENOSPC table full,
  * -ENOMEM. Every error is logged.
  */
-int dk__memseg_list_create(uintptr_t base, size_t len, size_t page_sz, int socket_id,
-			   uint32_t flags, int heap_idx, const dk_iova_t *iova, int iova_contig,
-			   int64_t delta, struct dk__memseg_list **out);
+int dk__memseg_list_create(const struct dk__memseg_spec *s, struct dk__memseg_list **out);
 /* Unpublish and free a list. The caller has fired FREE already. */
 void dk__memseg_list_destroy(struct dk__memseg_list *l);
 /* Publish / unpublish in this process only (multi-process attach/detach).

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Memzones: named heap blocks in a fixed table (dmakit/memzone.h). The table
- * is one struct so it can move into memory shared between processes.
+ * is one struct, part of the memory layer's shared state (mem_config.h).
  * Lookups scan the table: memzones are few and looked up at set-up time.
  */
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <dmakit/memzone.h>
 
 #include "core/pshared.h"
+#include "mem/mem_config.h"
 #include "mem/mem_init.h"
 
 #define DK_LOG_COMPONENT "memzone"
@@ -19,19 +20,16 @@
 
 #define DK__MEMZONE_DEFAULT_ALIGN 64u
 
-static struct dk__memzone_table g_mz_local = { .lock = PTHREAD_MUTEX_INITIALIZER };
-static struct dk__memzone_table *g_mzp = &g_mz_local;
-#define g_mz (*g_mzp)
-
-void dk__memzone_bind(struct dk__memzone_table *t, int init)
+/* The memzone table: part of the memory layer's shared state (mem_config.h). */
+static inline struct dk__memzone_table *zt(void)
 {
-	if (!t)
-		t = &g_mz_local;
-	if (init && t != &g_mz_local) {
-		memset(t, 0, sizeof(*t));
-		dk__mutex_init_pshared(&t->lock);
-	}
-	g_mzp = t;
+	return &dk__mem_sh->memzones;
+}
+
+void dk__memzone_table_init(struct dk__memzone_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	dk__mutex_init_pshared(&t->lock);
 }
 
 static int check_name(const char *name, const char *what)
@@ -48,7 +46,7 @@ static int check_name(const char *name, const char *what)
 static int find_locked(const char *name)
 {
 	for (unsigned int i = 0; i < DK_MAX_MEMZONES; i++)
-		if (g_mz.used[i] && strcmp(g_mz.zones[i].name, name) == 0)
+		if (zt()->used[i] && strcmp(zt()->zones[i].name, name) == 0)
 			return (int)i;
 	return -1;
 }
@@ -69,9 +67,9 @@ const struct dk_memzone *dk_memzone_reserve(const char *name, size_t len, int so
 	}
 	if (!align)
 		align = DK__MEMZONE_DEFAULT_ALIGN;
-	pthread_mutex_lock(&g_mz.lock);
+	pthread_mutex_lock(&zt()->lock);
 	if (find_locked(name) >= 0) {
-		pthread_mutex_unlock(&g_mz.lock);
+		pthread_mutex_unlock(&zt()->lock);
 		DK_ERR("dk_memzone_reserve: memzone \"%s\" exists: look it up with dk_memzone_lookup",
 		       name);
 		errno = EEXIST;
@@ -79,10 +77,10 @@ const struct dk_memzone *dk_memzone_reserve(const char *name, size_t len, int so
 	}
 	int slot = -1;
 	for (unsigned int i = 0; i < DK_MAX_MEMZONES && slot < 0; i++)
-		if (!g_mz.used[i])
+		if (!zt()->used[i])
 			slot = (int)i;
 	if (slot < 0) {
-		pthread_mutex_unlock(&g_mz.lock);
+		pthread_mutex_unlock(&zt()->lock);
 		DK_ERR("dk_memzone_reserve(\"%s\"): all %d memzones are in use", name,
 		       DK_MAX_MEMZONES);
 		errno = ENOSPC;
@@ -91,13 +89,13 @@ const struct dk_memzone *dk_memzone_reserve(const char *name, size_t len, int so
 	void *p = dk_malloc_flags(name, len, align, 0, socket, flags);
 	if (!p) {
 		int err = errno;
-		pthread_mutex_unlock(&g_mz.lock);
+		pthread_mutex_unlock(&zt()->lock);
 		DK_ERR("dk_memzone_reserve(\"%s\"): cannot allocate %zu bytes on socket %d: %s", name,
 		       len, socket, strerror(err));
 		errno = err;
 		return NULL;
 	}
-	struct dk_memzone *mz = &g_mz.zones[slot];
+	struct dk_memzone *mz = &zt()->zones[slot];
 	memset(mz, 0, sizeof(*mz));
 	snprintf(mz->name, sizeof(mz->name), "%s", name);
 	mz->addr = p;
@@ -106,9 +104,9 @@ const struct dk_memzone *dk_memzone_reserve(const char *name, size_t len, int so
 	struct dk_memseg ms;
 	mz->socket_id = dk_mem_virt2memseg(p, &ms) == 0 ? ms.socket_id : socket;
 	mz->flags = flags;
-	g_mz.used[slot] = 1;
-	g_mz.n++;
-	pthread_mutex_unlock(&g_mz.lock);
+	zt()->used[slot] = 1;
+	zt()->n++;
+	pthread_mutex_unlock(&zt()->lock);
 	return mz;
 }
 
@@ -118,14 +116,14 @@ const struct dk_memzone *dk_memzone_lookup(const char *name)
 		errno = EINVAL;
 		return NULL;
 	}
-	pthread_mutex_lock(&g_mz.lock);
+	pthread_mutex_lock(&zt()->lock);
 	int i = find_locked(name);
-	pthread_mutex_unlock(&g_mz.lock);
+	pthread_mutex_unlock(&zt()->lock);
 	if (i < 0) {
 		errno = ENOENT;
 		return NULL;
 	}
-	return &g_mz.zones[i];
+	return &zt()->zones[i];
 }
 
 int dk_memzone_free(const struct dk_memzone *mz)
@@ -133,20 +131,20 @@ int dk_memzone_free(const struct dk_memzone *mz)
 	if (!mz)
 		return -EINVAL;
 	/* Compare addresses, not element indexes: mz may point anywhere. */
-	uintptr_t off = (uintptr_t)mz - (uintptr_t)g_mz.zones;
-	size_t i = off / sizeof(g_mz.zones[0]);
-	pthread_mutex_lock(&g_mz.lock);
-	if ((uintptr_t)mz < (uintptr_t)g_mz.zones || off % sizeof(g_mz.zones[0]) ||
-	    i >= DK_MAX_MEMZONES || !g_mz.used[i]) {
-		pthread_mutex_unlock(&g_mz.lock);
+	uintptr_t off = (uintptr_t)mz - (uintptr_t)zt()->zones;
+	size_t i = off / sizeof(zt()->zones[0]);
+	pthread_mutex_lock(&zt()->lock);
+	if ((uintptr_t)mz < (uintptr_t)zt()->zones || off % sizeof(zt()->zones[0]) ||
+	    i >= DK_MAX_MEMZONES || !zt()->used[i]) {
+		pthread_mutex_unlock(&zt()->lock);
 		DK_ERR("dk_memzone_free(%p): not a live memzone (freed twice?)", (const void *)mz);
 		return -ENOENT;
 	}
-	void *p = g_mz.zones[i].addr;
-	g_mz.used[i] = 0;
-	g_mz.n--;
-	memset(&g_mz.zones[i], 0, sizeof(g_mz.zones[i]));
-	pthread_mutex_unlock(&g_mz.lock);
+	void *p = zt()->zones[i].addr;
+	zt()->used[i] = 0;
+	zt()->n--;
+	memset(&zt()->zones[i], 0, sizeof(zt()->zones[i]));
+	pthread_mutex_unlock(&zt()->lock);
 	dk_free(p);
 	return 0;
 }
@@ -159,23 +157,23 @@ int dk_memzone_walk(int (*fn)(const struct dk_memzone *mz, void *arg), void *arg
 	 * free, or walk again. */
 	unsigned short idx[DK_MAX_MEMZONES];
 	unsigned int n = 0;
-	pthread_mutex_lock(&g_mz.lock);
+	pthread_mutex_lock(&zt()->lock);
 	for (unsigned int i = 0; i < DK_MAX_MEMZONES; i++)
-		if (g_mz.used[i])
+		if (zt()->used[i])
 			idx[n++] = (unsigned short)i;
-	pthread_mutex_unlock(&g_mz.lock);
+	pthread_mutex_unlock(&zt()->lock);
 	int rc = 0;
 	for (unsigned int i = 0; i < n && rc == 0; i++)
-		if (g_mz.used[idx[i]])
-			rc = fn(&g_mz.zones[idx[i]], arg);
+		if (zt()->used[idx[i]])
+			rc = fn(&zt()->zones[idx[i]], arg);
 	return rc;
 }
 
 void dk__memzone_cleanup(void)
 {
-	pthread_mutex_lock(&g_mz.lock);
-	memset(g_mz.zones, 0, sizeof(g_mz.zones));
-	memset(g_mz.used, 0, sizeof(g_mz.used));
-	g_mz.n = 0;
-	pthread_mutex_unlock(&g_mz.lock);
+	pthread_mutex_lock(&zt()->lock);
+	memset(zt()->zones, 0, sizeof(zt()->zones));
+	memset(zt()->used, 0, sizeof(zt()->used));
+	zt()->n = 0;
+	pthread_mutex_unlock(&zt()->lock);
 }

@@ -1,56 +1,59 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Page backing for the internal heaps (contract: src/mem/pages.h).
+ * Page backing for the internal heaps (contract: src/mem/pages.h). The
+ * kernel calls are in mem_os.c.
  *
  * One internal memseg list per (heap, socket, page size), created when first
- * needed, more when one fills up: a PROT_NONE NORESERVE reservation of
- * va_per_list bytes aligned to 1 GiB, and a memfd of the same length (plain
- * tmpfs for 4 KiB pages, MFD_HUGETLB for hugepages). Page i of the list is
- * byte i * page_sz of the file, so another process can map the same file at
- * the same VA. A bitmap marks mapped pages; map takes the first free run.
+ * needed, more when one fills up: a memfd of va_per_list bytes (plain tmpfs
+ * for 4 KiB pages, MFD_HUGETLB for hugepages) mapped whole, MAP_SHARED and
+ * read-write, over a reservation aligned to 1 GiB. Page i of the list is
+ * byte i * page_sz of the file, so another process maps the same file at the
+ * same VA and sees every page any process backs later. A bitmap marks backed
+ * pages; map takes the first free run.
  *
- * Mapping: fallocate the file range first (hugetlbfs fails it cleanly with
- * ENOSPC when hugepages are short, where a populating mmap would SIGBUS),
- * mmap it MAP_FIXED | MAP_SHARED | MAP_POPULATE over the reservation, set
- * the IOVAs (VA, or /proc/self/pagemap in PA mode), fire ALLOC. Unmapping:
- * fire FREE, clear the IOVAs, put PROT_NONE back over the range (the
- * reservation stays), punch the file range so the pages return to the
- * system.
+ * Mapping: fallocate the file range (hugetlbfs fails it cleanly with ENOSPC
+ * when hugepages are short, where a first touch would SIGBUS), fault the
+ * range in (MADV_POPULATE_WRITE; PA mode touches each page when the kernel
+ * cannot, and mlocks 4 KiB pages), set the IOVAs (VA; PA: /proc/self/pagemap;
+ * remap: the list's IOVA window), mark the bitmap, then fire ALLOC.
+ * Unmapping: fire FREE, clear the IOVAs, punch the file range so the pages
+ * return to the system. The list stays mapped read-write; only
+ * dk__mem_pages_cleanup unmaps lists.
  *
- * Locking: g_pg.lock serialises map/unmap/cleanup and is held while their
- * events fire (so ALLOC and FREE of one range can never be seen out of
- * order; callbacks must not map or unmap pages, which they cannot do anyway
- * since they must not allocate). The layout lock is taken by memseg.c inside
+ * Locking: the pages mutex (struct dk__pages_shared.lock) serialises map,
+ * unmap, attach and cleanup. Map and unmap fire their events (local
+ * callbacks and other processes, mem_xev.h) with it released: another
+ * process's callbacks may need it to attach the list. ALLOC and FREE of one
+ * range still cannot be seen out of order: ALLOC fires before map returns
+ * the range to its caller, FREE only when that owner unmaps it. Cleanup fires
+ * FREE with the mutex held. The layout lock is taken by memseg.c inside
  * dk__memseg_set_iova and list create/destroy, never across an event.
- * Lock order: heap lock -> g_pg.lock -> layout lock.
+ * Lock order: heap lock -> pages mutex -> layout lock.
  */
+#include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <dmakit/memory.h>
 
 #include "core/pshared.h"
+#include "mem/mem_assert.h"
+#include "mem/mem_config.h"
 #include "mem/mem_event.h"
+#include "mem/mem_os.h"
 #include "mem/mem_xev.h"
 #include "mem/memseg.h"
 #include "mem/pages.h"
 
 #define DK_LOG_COMPONENT "pages"
 #include "core/log_internal.h"
-
-#ifndef MFD_HUGE_SHIFT
-#define MFD_HUGE_SHIFT 26
-#endif
 
 #define GiB                 ((uint64_t)1 << 30)
 #define MiB                 ((uint64_t)1 << 20)
@@ -59,8 +62,8 @@
 #define MAX_VA_PER_LIST     ((uint64_t)1 << 45)
 /* Internal "hugepages are short" code: AUTO falls back, ALWAYS reports. */
 #define HUGE_SHORT 1
-
-#define plist dk__pages_list
+/* Remap mode keeps IOVA 0 and the first MiB out of use. */
+#define REMAP_LOWEST ((uint64_t)1 << 20)
 
 /* Process-local state of a list: its fd and whether its VA is mapped here. */
 struct plocal {
@@ -68,14 +71,36 @@ struct plocal {
 	int mapped;
 };
 
-static struct dk__pages_shared g_local = {.lock = PTHREAD_MUTEX_INITIALIZER};
-static struct dk__pages_shared *g_ps = &g_local;
-#define g_pg (*g_ps)
 static struct plocal g_loc[DK__MAX_MEMSEG_LISTS];
 static int g_loc_init;
-/* Bitmap areas in the shared config file (NULL: calloc). */
-static char *g_bm_arena;
-static size_t g_bm_area;
+
+/* The page lists and, when bound to the config file, the per-list bitmap
+ * areas (NULL: calloc): parts of the memory layer's shared state
+ * (mem_config.h). */
+static inline struct dk__pages_shared *pg(void)
+{
+	return &dk__mem_sh->pages;
+}
+
+static inline char *bm_arena(void)
+{
+	return dk__mem_sh->bm_arena;
+}
+
+static inline size_t bm_area(void)
+{
+	return (size_t)dk__mem_sh->bm_area;
+}
+
+/* What one map asks for, at one page size. */
+struct map_req {
+	int heap_idx;
+	int socket;
+	size_t len;      /* bytes asked for */
+	int iova_contig; /* the pages' IOVAs must be contiguous */
+	size_t page_sz;
+	int huge;        /* hugetlbfs pages */
+};
 
 static void loc_init(void)
 {
@@ -86,128 +111,32 @@ static void loc_init(void)
 	g_loc_init = 1;
 }
 
-static int pl_index(const struct plist *pl)
+static int pl_index(const struct dk__pages_list *pl)
 {
-	return (int)(pl - g_ps->lists);
+	return (int)(pl - pg()->lists);
 }
 
-/* Remap mode keeps IOVA 0 and the first MiB out of use. */
-#define REMAP_LOWEST ((uint64_t)1 << 20)
-
-/* ---- system facts ------------------------------------------------------- */
-
-/* The default hugepage size from /proc/meminfo, or 2 MiB. */
-static size_t default_huge_size(void)
+static struct plocal *pl_local(const struct dk__pages_list *pl)
 {
-	size_t sz = 2 * MiB;
-	FILE *f = fopen("/proc/meminfo", "re");
-	if (!f)
-		return sz;
-	char line[128];
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long kb;
-		if (sscanf(line, "Hugepagesize: %lu kB", &kb) == 1 && kb) {
-			sz = (size_t)kb << 10;
-			break;
-		}
-	}
-	fclose(f);
-	return sz;
+	return &g_loc[pl_index(pl)];
 }
 
-/*
- * A counter of hugepages of size sz from the real /sys (hugepages are not
- * part of the sysfs tree dmakit scans, which tests replace). -1 if absent.
- */
-static long huge_counter(size_t sz, const char *name)
+static const char *size_name(size_t sz, char *buf, size_t n)
 {
-	char path[128];
-	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%zukB/%s", sz >> 10, name);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	long v = -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
-/* Hugepages of size sz that a new mapping can take now (free - reserved). */
-static long huge_available(size_t sz)
-{
-	long fr = huge_counter(sz, "free_hugepages");
-	long rs = huge_counter(sz, "resv_hugepages");
-	if (fr < 0)
-		return -1;
-	if (rs > 0)
-		fr -= rs;
-	return fr < 0 ? 0 : fr;
-}
-
-/*
- * Physical address of va from a /proc/self/pagemap fd: 0, -ENOENT page not
- * present, -EPERM no access to PFNs (not CAP_SYS_ADMIN), -EIO.
- */
-static int pagemap_pa(int fd, uintptr_t va, uint64_t *pa)
-{
-	size_t psz = (size_t)sysconf(_SC_PAGESIZE);
-	uint64_t e;
-	if (pread(fd, &e, sizeof(e), (off_t)(va / psz * sizeof(e))) != (ssize_t)sizeof(e))
-		return -EIO;
-	if (!(e >> 63))
-		return -ENOENT;
-	uint64_t pfn = e & (((uint64_t)1 << 55) - 1);
-	if (!pfn)
-		return -EPERM;
-	*pa = pfn * psz + (va & (psz - 1));
-	return 0;
-}
-
-static int pagemap_open(void)
-{
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
-/* Can this process read physical addresses? Maps and touches one page. */
-static int probe_pa(void)
-{
-	int fd = pagemap_open();
-	if (fd < 0) {
-		DK_ERR("IOVA mode pa: cannot open /proc/self/pagemap (%s): physical addresses need root: run as root or use DMAKIT_IOVA_MODE=va",
-		       strerror(-fd));
-		return -ENOTSUP;
-	}
-	size_t psz = (size_t)sysconf(_SC_PAGESIZE);
-	volatile char *p =
-	    mmap(NULL, psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		close(fd);
-		DK_ERR("IOVA mode pa: cannot map a probe page: %s", strerror(errno));
-		return -ENOMEM;
-	}
-	p[0] = 1;
-	uint64_t pa;
-	int rc = pagemap_pa(fd, (uintptr_t)p, &pa);
-	munmap((void *)p, psz);
-	close(fd);
-	if (rc < 0) {
-		DK_ERR("IOVA mode pa: /proc/self/pagemap gives no physical address (%s): physical addresses need root: run as root or use DMAKIT_IOVA_MODE=va",
-		       rc == -EPERM ? "PFN 0" : strerror(-rc));
-		return -ENOTSUP;
-	}
-	return 0;
+	if (sz >= GiB)
+		snprintf(buf, n, "%zu GiB", sz >> 30);
+	else if (sz >= MiB)
+		snprintf(buf, n, "%zu MiB", sz >> 20);
+	else
+		snprintf(buf, n, "%zu KiB", sz >> 10);
+	return buf;
 }
 
 /* ---- configuration ------------------------------------------------------ */
 
-int dk__mem_pages_init(const struct dk__pages_config *cfg)
+/* Check a configuration's values. 0 or -EINVAL (logged). */
+static int config_check(const struct dk__pages_config *cfg, uint64_t va_per)
 {
-	if (!cfg) {
-		DK_ERR("page backing: NULL configuration");
-		return -EINVAL;
-	}
 	if (cfg->huge > DK__HUGE_ALWAYS) {
 		DK_ERR("page backing: hugepage policy %d is not valid: use auto, never or always",
 		       (int)cfg->huge);
@@ -224,54 +153,71 @@ int dk__mem_pages_init(const struct dk__pages_config *cfg)
 		       (int)cfg->iova_mode);
 		return -EINVAL;
 	}
-	uint64_t va_per = cfg->va_per_list ? cfg->va_per_list : DEFAULT_VA_PER_LIST;
 	if (va_per % GiB || va_per > MAX_VA_PER_LIST) {
 		DK_ERR("page backing: VA per list %" PRIu64
 		       " must be a multiple of 1 GiB up to 32 TiB: pick e.g. 64 GiB",
 		       va_per);
 		return -EINVAL;
 	}
-	if (cfg->iova_mode == DK_IOVA_MODE_PA) {
-		int rc = probe_pa();
-		if (rc < 0)
-			return rc;
+	return 0;
+}
+
+/* Remap mode: the IOVA space, and (va_per_list not given) lists small
+ * enough that at least four fit in the largest usable piece of a narrow
+ * IOVA space (a 32-bit DMA mask). Pages mutex held. */
+static int remap_setup(const struct dk__pages_config *cfg, uint64_t *va_per)
+{
+	struct dk__iova_alloc *ia = &pg()->iova;
+	int rc = dk__iova_alloc_init(ia, cfg->iova_ranges, cfg->n_iova_ranges, REMAP_LOWEST,
+				     cfg->iova_limit ? cfg->iova_limit : UINT64_MAX);
+	if (rc < 0) {
+		DK_ERR("IOVA mode remap: the IOMMU reports no usable IOVA range above 1 MiB (%u ranges, DMA limit %#" PRIx64 "): check the IOMMU or use DMAKIT_IOVA_MODE=va",
+		       cfg->n_iova_ranges, cfg->iova_limit);
+		return -EINVAL;
 	}
+	if (cfg->va_per_list)
+		return 0;
+	uint64_t big = 0;
+	for (uint32_t i = 0; i < ia->n; i++)
+		if (ia->free[i].end - ia->free[i].start > big)
+			big = ia->free[i].end - ia->free[i].start;
+	while (*va_per > GiB && *va_per * 4 > big)
+		*va_per >>= 1;
+	return 0;
+}
+
+int dk__mem_pages_init(const struct dk__pages_config *cfg)
+{
+	if (!cfg) {
+		DK_ERR("page backing: NULL configuration");
+		return -EINVAL;
+	}
+	uint64_t va_per = cfg->va_per_list ? cfg->va_per_list : DEFAULT_VA_PER_LIST;
+	int rc = config_check(cfg, va_per);
+	if (rc == 0 && cfg->iova_mode == DK_IOVA_MODE_PA)
+		rc = dk__os_pa_check();
+	if (rc < 0)
+		return rc;
 	loc_init();
-	pthread_mutex_lock(&g_pg.lock);
-	if (g_pg.ready) {
-		pthread_mutex_unlock(&g_pg.lock);
+	pthread_mutex_lock(&pg()->lock);
+	if (pg()->ready) {
+		pthread_mutex_unlock(&pg()->lock);
 		DK_ERR("page backing is set up already: clean it up (dk_cleanup) before setting it up again");
 		return -EBUSY;
 	}
-	if (cfg->iova_mode == DK_IOVA_MODE_REMAP) {
-		int rc = dk__iova_alloc_init(&g_pg.iova, cfg->iova_ranges, cfg->n_iova_ranges,
-					     REMAP_LOWEST, cfg->iova_limit ? cfg->iova_limit : UINT64_MAX);
-		if (rc < 0) {
-			pthread_mutex_unlock(&g_pg.lock);
-			DK_ERR("IOVA mode remap: the IOMMU reports no usable IOVA range above 1 MiB (%u ranges, DMA limit %#" PRIx64 "): check the IOMMU or use DMAKIT_IOVA_MODE=va",
-			       cfg->n_iova_ranges, cfg->iova_limit);
-			return -EINVAL;
-		}
+	if (cfg->iova_mode == DK_IOVA_MODE_REMAP && (rc = remap_setup(cfg, &va_per)) < 0) {
+		pthread_mutex_unlock(&pg()->lock);
+		return rc;
 	}
-	if (cfg->iova_mode == DK_IOVA_MODE_REMAP && !cfg->va_per_list) {
-		/* Narrow IOVA space (a 32-bit DMA mask): lists small enough that
-		 * at least four fit in the largest usable piece. */
-		uint64_t big = 0;
-		for (uint32_t i = 0; i < g_pg.iova.n; i++)
-			if (g_pg.iova.free[i].end - g_pg.iova.free[i].start > big)
-				big = g_pg.iova.free[i].end - g_pg.iova.free[i].start;
-		while (va_per > GiB && va_per * 4 > big)
-			va_per >>= 1;
-	}
-	g_pg.cfg = *cfg;
-	g_pg.cfg.va_per_list = va_per;
-	if (!g_pg.cfg.huge_page_sz)
-		g_pg.cfg.huge_page_sz = default_huge_size();
-	g_pg.mapped = 0;
-	g_pg.fallback_logged = 0;
-	g_pg.ready = 1;
+	pg()->cfg = *cfg;
+	pg()->cfg.va_per_list = va_per;
+	if (!pg()->cfg.huge_page_sz)
+		pg()->cfg.huge_page_sz = dk__os_default_huge_size();
+	pg()->mapped = 0;
+	pg()->fallback_logged = 0;
+	pg()->ready = 1;
 	dk__memseg_set_iova_mode(cfg->iova_mode);
-	pthread_mutex_unlock(&g_pg.lock);
+	pthread_mutex_unlock(&pg()->lock);
 	return 0;
 }
 
@@ -284,31 +230,18 @@ static void *reserve(size_t len)
 	 * where other processes of the instance are unlikely to have mapped
 	 * anything; the cursor is shared, so processes do not pick the same
 	 * range twice. When the range is taken (or unusable): anywhere. */
-	uintptr_t a = g_pg.next_va ? (uintptr_t)g_pg.next_va : DK__VA_HINT + DK__VA_HINT_CFG;
+	uintptr_t a = pg()->next_va ? (uintptr_t)pg()->next_va : DK__VA_HINT + DK__VA_HINT_CFG;
 	for (int tries = 0; tries < 64 && a + len < DK__VA_HINT_END; tries++) {
-		void *q = mmap((void *)a, len, PROT_NONE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-		if (q == (void *)a) {
-			g_pg.next_va = a + len;
+		void *q = dk__os_reserve_at(a, len);
+		if (q) {
+			pg()->next_va = a + len;
 			return q;
 		}
-		if (q != MAP_FAILED)
-			munmap(q, len); /* a kernel without NOREPLACE put it elsewhere */
-		else if (errno != EEXIST)
+		if (errno != EEXIST)
 			break;
 		a += len;
 	}
-	size_t total = len + GiB;
-	char *p = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	a = ((uintptr_t)p + GiB - 1) & ~(uintptr_t)(GiB - 1);
-	size_t head = a - (uintptr_t)p;
-	if (head)
-		munmap(p, head);
-	if (total - head - len)
-		munmap((char *)a + len, total - head - len);
-	return (void *)a;
+	return dk__os_reserve_aligned(len, GiB);
 }
 
 /*
@@ -318,51 +251,46 @@ static void *reserve(size_t len)
  * rather than failing; errors (no NUMA in the kernel, a container's seccomp)
  * only lose the placement.
  */
-static void prefer_node(const struct plist *pl)
+static void prefer_node(const struct dk__pages_list *pl)
 {
-	if (pl->socket < 0 || pl->socket >= 1024)
-		return;
-	unsigned long mask[1024 / (8 * sizeof(unsigned long))] = {0};
-	mask[(unsigned int)pl->socket / (8 * sizeof(unsigned long))] |=
-	    1ul << ((unsigned int)pl->socket % (8 * sizeof(unsigned long)));
-	if (syscall(SYS_mbind, (void *)pl->base, pl->len, 1 /* MPOL_PREFERRED */, mask,
-		    (unsigned long)1024, 0) < 0)
+	int rc = dk__os_prefer_node(pl->base, pl->len, pl->socket);
+	if (rc < 0 && rc != -EINVAL)
 		DK_DEBUG("NUMA placement of the page list for node %d: mbind: %s", pl->socket,
-			 strerror(errno));
+			 strerror(-rc));
 }
 
 /* Undo this process's part of a list (mapping, fd, holder entry). */
-static void plist_unmap_local(struct plist *pl)
+static void plist_unmap_local(struct dk__pages_list *pl)
 {
-	int i = pl_index(pl);
-	if (g_loc[i].mapped)
+	struct plocal *lo = pl_local(pl);
+	if (lo->mapped)
 		munmap((void *)pl->base, pl->len);
-	g_loc[i].mapped = 0;
-	if (g_loc[i].fd >= 0)
-		close(g_loc[i].fd);
-	g_loc[i].fd = -1;
+	lo->mapped = 0;
+	if (lo->fd >= 0)
+		close(lo->fd);
+	lo->fd = -1;
 	for (int h = 0; h < DK__PAGES_HOLDERS; h++)
 		if (pl->holders[h].pid == getpid())
 			pl->holders[h].pid = 0;
 }
 
 /* Free a list (the whole instance's: only the primary or a single process). */
-static void plist_free(struct plist *pl)
+static void plist_free(struct dk__pages_list *pl)
 {
 	if (pl->ml_idx >= 0)
 		dk__memseg_list_destroy(dk__memseg_list_at((unsigned int)pl->ml_idx));
 	plist_unmap_local(pl);
-	if (pl->iova_held && dk__iova_alloc_put(&g_pg.iova, pl->iova_base, pl->len) < 0)
+	if (pl->iova_held && dk__iova_alloc_put(&pg()->iova, pl->iova_base, pl->len) < 0)
 		DK_WARN("IOVA space [%#" PRIx64 ", +%zu) could not be given back (interval table full)",
 			pl->iova_base, pl->len);
-	if (!g_bm_arena)
+	if (!bm_arena())
 		free(pl->bitmap);
 	else if (pl->bitmap)
-		madvise(pl->bitmap, g_bm_area, MADV_REMOVE);
+		madvise(pl->bitmap, bm_area(), MADV_REMOVE);
 	memset(pl, 0, sizeof(*pl));
 }
 
-static void holder_add(struct plist *pl, int fd)
+static void holder_add(struct dk__pages_list *pl, int fd)
 {
 	for (int h = 0; h < DK__PAGES_HOLDERS; h++) {
 		if (pl->holders[h].pid == 0 || kill(pl->holders[h].pid, 0) < 0) {
@@ -375,55 +303,43 @@ static void holder_add(struct plist *pl, int fd)
 
 /* Map the whole list from fd at pl->base in this process (noreplace: fail
  * when something is there). 0, -EADDRINUSE, -ENOMEM (logged). */
-static int plist_map_local(struct plist *pl, int fd, int noreplace)
+static int plist_map_local(struct dk__pages_list *pl, int fd, int noreplace)
 {
-	int flags = MAP_SHARED | MAP_NORESERVE | (noreplace ? MAP_FIXED_NOREPLACE : MAP_FIXED);
-	void *p = mmap((void *)pl->base, pl->len, PROT_READ | PROT_WRITE, flags, fd, 0);
-	if (p == MAP_FAILED || p != (void *)pl->base) {
-		int e = p == MAP_FAILED ? errno : EEXIST;
-		if (p != MAP_FAILED)
-			munmap(p, pl->len);
-		if (e == EEXIST) {
-			DK_ERR("the VA range [%#lx, %#lx) of an internal page list is taken in this process: start the secondary before it maps other memory there, or restart the primary so that it picks other addresses",
-			       (unsigned long)pl->base, (unsigned long)(pl->base + pl->len));
-			return -EADDRINUSE;
-		}
+	int rc = dk__os_map_file(pl->base, pl->len, fd, noreplace);
+	if (rc == -EEXIST) {
+		DK_ERR("the VA range [%#lx, %#lx) of an internal page list is taken in this process: start the secondary before it maps other memory there, or restart the primary so that it picks other addresses",
+		       (unsigned long)pl->base, (unsigned long)(pl->base + pl->len));
+		return -EADDRINUSE;
+	}
+	if (rc < 0) {
 		DK_ERR("cannot map the page list [%#lx, +%zu) (%s): check ulimit -v and vm.max_map_count",
-		       (unsigned long)pl->base, pl->len, strerror(e));
+		       (unsigned long)pl->base, pl->len, strerror(-rc));
 		return -ENOMEM;
 	}
-	int i = pl_index(pl);
-	g_loc[i].fd = fd;
-	g_loc[i].mapped = 1;
+	pl_local(pl)->fd = fd;
+	pl_local(pl)->mapped = 1;
 	holder_add(pl, fd);
 	return 0;
 }
 
 /* Open the list's backing file through a process that holds it. */
-static int plist_open(struct plist *pl)
+static int plist_open(const struct dk__pages_list *pl)
 {
 	for (int h = 0; h < DK__PAGES_HOLDERS; h++) {
 		if (!pl->holders[h].pid)
 			continue;
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pl->holders[h].pid,
-			 pl->holders[h].fd);
-		int fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		struct stat st;
-		if (fstat(fd, &st) == 0 && st.st_ino == pl->ino && st.st_dev == pl->dev)
+		int fd = dk__os_open_peer_fd(pl->holders[h].pid, pl->holders[h].fd, pl->dev, pl->ino);
+		if (fd >= 0)
 			return fd;
-		close(fd);
 	}
 	return -ENOENT;
 }
 
-/* Attach a list in this process: map + publish. Pages lock held. */
-static int plist_attach(struct plist *pl)
+/* Attach a list in this process: map + publish. Pages mutex held. */
+static int plist_attach(struct dk__pages_list *pl)
 {
-	int i = pl_index(pl);
-	if (g_loc[i].mapped)
+	DK__ASSERT_LOCKED(&pg()->lock);
+	if (pl_local(pl)->mapped)
 		return 0;
 	int fd = plist_open(pl);
 	if (fd < 0) {
@@ -442,124 +358,169 @@ static int plist_attach(struct plist *pl)
 	return 0;
 }
 
-/* New list for (heap, socket, page size). 0, -HUGE_SHORT (no hugetlb memfd
- * of this size), -ENOMEM, -ENOSPC. Lock held. */
-static int plist_new(int heap_idx, int socket, size_t page_sz, int huge, struct plist **out)
-{
-	int slot = -1;
-	for (int i = 0; i < DK__MAX_MEMSEG_LISTS && slot < 0; i++)
-		if (!g_pg.lists[i].in_use)
-			slot = i;
-	if (slot < 0) {
-		DK_ERR("all %d internal page lists are in use: raise the VA per list or lower the memory use",
-		       DK__MAX_MEMSEG_LISTS);
-		return -ENOSPC;
-	}
-	struct plist *pl = &g_pg.lists[slot];
-	memset(pl, 0, sizeof(*pl));
-	pl->ml_idx = -1;
-	pl->heap_idx = heap_idx;
-	pl->socket = socket;
-	pl->page_sz = page_sz;
-	pl->huge = huge;
-	pl->len = (size_t)g_pg.cfg.va_per_list;
-	pl->n_pages = (unsigned int)(pl->len / page_sz);
-	int rc = -ENOMEM, fd = -1;
+/* ---- a new list, step by step (pages mutex held) ------------------------- */
 
-	size_t bm_bytes = (pl->n_pages + 63) / 64 * sizeof(uint64_t);
-	if (g_bm_arena) {
-		if (bm_bytes > g_bm_area) {
-			DK_ERR("a page list of %u pages is too large for the shared page bitmap (%zu pages at most): lower the VA per list or use hugepages",
-			       pl->n_pages, g_bm_area * 8);
-			goto err_free;
-		}
-		pl->bitmap = (uint64_t *)(g_bm_arena + (size_t)slot * g_bm_area);
-	} else {
-		pl->bitmap = calloc(1, bm_bytes);
+/* A free slot, emptied and filled with the geometry of rq. -ENOSPC. */
+static int plist_slot(const struct map_req *rq, struct dk__pages_list **out)
+{
+	for (int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
+		struct dk__pages_list *pl = &pg()->lists[i];
+		if (pl->in_use)
+			continue;
+		memset(pl, 0, sizeof(*pl));
+		pl->ml_idx = -1;
+		pl->heap_idx = rq->heap_idx;
+		pl->socket = rq->socket;
+		pl->page_sz = rq->page_sz;
+		pl->huge = rq->huge;
+		pl->len = (size_t)pg()->cfg.va_per_list;
+		pl->n_pages = (unsigned int)(pl->len / rq->page_sz);
+		*out = pl;
+		return 0;
 	}
+	DK_ERR("all %d internal page lists are in use: raise the VA per list or lower the memory use",
+	       DK__MAX_MEMSEG_LISTS);
+	return -ENOSPC;
+}
+
+/* The page bitmap: the slot's area of the shared config, or calloc. -ENOMEM. */
+static int plist_bitmap(struct dk__pages_list *pl)
+{
+	size_t bm_bytes = (pl->n_pages + 63) / 64 * sizeof(uint64_t);
+	if (bm_arena() && bm_bytes > bm_area()) {
+		DK_ERR("a page list of %u pages is too large for the shared page bitmap (%zu pages at most): lower the VA per list or use hugepages",
+		       pl->n_pages, bm_area() * 8);
+		return -ENOMEM;
+	}
+	if (bm_arena())
+		pl->bitmap = (uint64_t *)(bm_arena() + (size_t)pl_index(pl) * bm_area());
+	else
+		pl->bitmap = calloc(1, bm_bytes);
 	if (!pl->bitmap) {
 		DK_ERR("no memory for a page bitmap of %u pages", pl->n_pages);
-		goto err_free;
+		return -ENOMEM;
 	}
+	return 0;
+}
+
+/* The backing memfd, sized to the list. fd; -HUGE_SHORT (no hugetlb memfd of
+ * this size, not an error), -ENOSPC out of fds, -ENOMEM. */
+static int plist_backing(struct dk__pages_list *pl)
+{
 	char name[64];
-	snprintf(name, sizeof(name), "dmakit-h%d-s%d-%zuk", heap_idx, socket, page_sz >> 10);
-	unsigned int mfd = MFD_CLOEXEC;
-	if (huge)
-		mfd |= MFD_HUGETLB | ((unsigned int)__builtin_ctzll(page_sz) << MFD_HUGE_SHIFT);
-	fd = memfd_create(name, mfd);
-	if (fd < 0) {
-		int e = errno;
-		if (huge) {
-			DK_INFO("memfd_create(MFD_HUGETLB, %zu kB pages): %s", page_sz >> 10,
-				strerror(e));
-			rc = -HUGE_SHORT;
-		} else {
-			DK_ERR("memfd_create for the page backing failed: %s: raise the open file limit (ulimit -n)",
-			       strerror(e));
-			rc = e == EMFILE || e == ENFILE ? -ENOSPC : -ENOMEM;
-		}
-		goto err_free;
+	snprintf(name, sizeof(name), "dmakit-h%d-s%d-%zuk", pl->heap_idx, pl->socket,
+		 pl->page_sz >> 10);
+	int sized;
+	int fd = dk__os_memfd(name, pl->page_sz, pl->huge, pl->len, &sized);
+	if (fd >= 0) {
+		if (dk__os_file_id(fd, &pl->dev, &pl->ino) < 0)
+			pl->dev = pl->ino = 0;
+		return fd;
 	}
-	if (ftruncate(fd, (off_t)pl->len) < 0) {
-		int e = errno;
-		if (huge) {
-			DK_INFO("sizing a hugetlb memfd to %zu bytes: %s", pl->len, strerror(e));
-			rc = -HUGE_SHORT;
-		} else {
-			DK_ERR("sizing the page backing file to %zu bytes: %s", pl->len,
-			       strerror(e));
-		}
-		goto err_close;
+	if (pl->huge && !sized) {
+		DK_INFO("memfd_create(MFD_HUGETLB, %zu kB pages): %s", pl->page_sz >> 10,
+			strerror(-fd));
+		return -HUGE_SHORT;
 	}
-	struct stat st;
-	if (fstat(fd, &st) == 0) {
-		pl->dev = st.st_dev;
-		pl->ino = st.st_ino;
+	if (pl->huge) {
+		DK_INFO("sizing a hugetlb memfd to %zu bytes: %s", pl->len, strerror(-fd));
+		return -HUGE_SHORT;
 	}
+	if (!sized) {
+		DK_ERR("memfd_create for the page backing failed: %s: raise the open file limit (ulimit -n)",
+		       strerror(-fd));
+		return fd == -EMFILE || fd == -ENFILE ? -ENOSPC : -ENOMEM;
+	}
+	DK_ERR("sizing the page backing file to %zu bytes: %s", pl->len, strerror(-fd));
+	return -ENOMEM;
+}
+
+/* Remap mode: the list's window of IOVA space. -ENOMEM. */
+static int plist_iova_window(struct dk__pages_list *pl)
+{
+	uint64_t align = pl->page_sz > (2u << 20) ? pl->page_sz : (2u << 20);
+	if (dk__iova_alloc_get(&pg()->iova, pl->len, align, &pl->iova_base) < 0) {
+		DK_ERR("IOVA mode remap: no room for another %zu GiB of IOVA space (%" PRIu64
+		       " MiB free in the IOMMU's ranges): lower the VA per list, use fewer page sizes, or an IOMMU with 48-bit addresses",
+		       pl->len >> 30, dk__iova_alloc_free_bytes(&pg()->iova) >> 20);
+		return -ENOMEM;
+	}
+	pl->iova_held = 1;
+	return 0;
+}
+
+/* Reserve the list's VA (and in remap mode its IOVA window), then map the
+ * whole file there: pages any process backs later are visible here without
+ * remapping. On success fd belongs to the list. -ENOMEM. */
+static int plist_place(struct dk__pages_list *pl, int fd)
+{
 	void *base = reserve(pl->len);
 	if (!base) {
 		DK_ERR("cannot reserve %zu bytes of address space for pages (%s): lower the VA per list or raise ulimit -v",
 		       pl->len, strerror(errno));
-		goto err_close;
+		return -ENOMEM;
 	}
 	pl->base = (uintptr_t)base;
-	if (g_pg.cfg.iova_mode == DK_IOVA_MODE_REMAP) {
-		uint64_t align = page_sz > (2u << 20) ? page_sz : (2u << 20);
-		rc = dk__iova_alloc_get(&g_pg.iova, pl->len, align, &pl->iova_base);
-		if (rc < 0) {
-			DK_ERR("IOVA mode remap: no room for another %zu GiB of IOVA space (%" PRIu64
-			       " MiB free in the IOMMU's ranges): lower the VA per list, use fewer page sizes, or an IOMMU with 48-bit addresses",
-			       pl->len >> 30, dk__iova_alloc_free_bytes(&g_pg.iova) >> 20);
-			munmap(base, pl->len);
-			pl->base = 0;
-			rc = -ENOMEM;
-			goto err_close;
-		}
-		pl->iova_held = 1;
-	}
-	/* The whole list maps the whole file: pages any process allocates in
-	 * the file later are visible here without remapping. */
-	rc = plist_map_local(pl, fd, 0);
+	int rc = 0;
+	if (pg()->cfg.iova_mode == DK_IOVA_MODE_REMAP)
+		rc = plist_iova_window(pl);
+	if (rc == 0)
+		rc = plist_map_local(pl, fd, 0);
 	if (rc < 0) {
 		munmap(base, pl->len);
-		goto err_close;
+		pl->base = 0;
 	}
-	fd = -1; /* owned by g_loc now */
-	prefer_node(pl);
-	uint32_t flags = DK_MEMSEG_HEAP | (huge ? DK_MEMSEG_HUGE : 0);
+	return rc;
+}
+
+/* The list's memseg list (per-page table, every page DK_BAD_IOVA). */
+static int plist_memseg(struct dk__pages_list *pl)
+{
+	struct dk__memseg_spec s = {
+	    .base = pl->base,
+	    .len = pl->len,
+	    .page_sz = pl->page_sz,
+	    .socket_id = pl->socket,
+	    .flags = DK_MEMSEG_HEAP | (pl->huge ? DK_MEMSEG_HUGE : 0),
+	    .heap_idx = pl->heap_idx,
+	};
 	struct dk__memseg_list *ml;
-	rc = dk__memseg_list_create(pl->base, pl->len, page_sz, socket, flags, heap_idx, NULL, 0, 0,
-				    &ml);
+	int rc = dk__memseg_list_create(&s, &ml);
+	if (rc == 0)
+		pl->ml_idx = (int)dk__memseg_list_index(ml);
+	return rc;
+}
+
+/* New list for rq's (heap, socket, page size). 0, -HUGE_SHORT (no hugetlb
+ * memfd of this size), -ENOMEM, -ENOSPC, or an error of the memseg list. */
+static int plist_new(const struct map_req *rq, struct dk__pages_list **out)
+{
+	DK__ASSERT_LOCKED(&pg()->lock);
+	struct dk__pages_list *pl;
+	int rc = plist_slot(rq, &pl);
+	if (rc < 0)
+		return rc;
+	rc = plist_bitmap(pl);
 	if (rc < 0)
 		goto err_free;
-	pl->ml_idx = (int)dk__memseg_list_index(ml);
+	int fd = plist_backing(pl);
+	if (fd < 0) {
+		rc = fd;
+		goto err_free;
+	}
+	rc = plist_place(pl, fd);
+	if (rc < 0)
+		goto err_close;
+	prefer_node(pl);
+	rc = plist_memseg(pl);
+	if (rc < 0)
+		goto err_free; /* the fd is the list's now */
 	pl->in_use = 1;
 	*out = pl;
 	return 0;
 
 err_close:
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 err_free:
 	plist_free(pl);
 	return rc;
@@ -581,7 +542,7 @@ static void bits_set(uint64_t *bm, unsigned int first, unsigned int n, int on)
 }
 
 /* First run of n free pages in pl, or -1. */
-static long first_fit(const struct plist *pl, unsigned int n)
+static long first_fit(const struct dk__pages_list *pl, unsigned int n)
 {
 	if (pl->n_pages - pl->n_mapped < n)
 		return -1;
@@ -613,17 +574,107 @@ static long first_fit(const struct plist *pl, unsigned int n)
 	return -1;
 }
 
-/* ---- map / unmap -------------------------------------------------------- */
+/* ---- map / unmap, step by step (pages mutex held) ------------------------ */
 
-/* Fill iova[0..n) for pages at va. 0 or -errno (logged). */
-static int page_iovas(uintptr_t va, unsigned int n, size_t page_sz, dk_iova_t *iova)
+/* Can bytes more be mapped at rq's page size? 0; -ENOMEM (logged);
+ * -HUGE_SHORT when too few hugepages are free (not an error). */
+static int map_check(const struct map_req *rq, size_t bytes)
 {
-	if (g_pg.cfg.iova_mode == DK_IOVA_MODE_VA) {
-		for (unsigned int i = 0; i < n; i++)
-			iova[i] = va + (uintptr_t)i * page_sz;
-		return 0;
+	char sz[32];
+	if (bytes > pg()->cfg.va_per_list) {
+		DK_ERR("cannot map %zu bytes: more than the %" PRIu64
+		       " bytes of VA reserved per page list: map less at once",
+		       rq->len, pg()->cfg.va_per_list);
+		return -ENOMEM;
 	}
-	int fd = pagemap_open();
+	if (pg()->cfg.mem_limit && (pg()->mapped + bytes > pg()->cfg.mem_limit)) {
+		DK_ERR("memory limit reached: %" PRIu64 " of %" PRIu64
+		       " bytes mapped, %zu more needed: raise DMAKIT_MEM_LIMIT (dk_init_params.mem_limit) or free memory",
+		       pg()->mapped, pg()->cfg.mem_limit, bytes);
+		return -ENOMEM;
+	}
+	unsigned int n = (unsigned int)(bytes / rq->page_sz);
+	long avail = rq->huge ? dk__os_huge_available(rq->page_sz) : -1;
+	if (avail >= 0 && (unsigned long)avail < n) {
+		DK_DEBUG("%u hugepages of %s needed, %ld available", n,
+			 size_name(rq->page_sz, sz, sizeof(sz)), avail);
+		return -HUGE_SHORT;
+	}
+	return 0;
+}
+
+/* A list of rq's kind with n free pages in a row (a new list when none has
+ * them), attached here: *pl and the first page *first. */
+static int find_room(const struct map_req *rq, unsigned int n, struct dk__pages_list **pl,
+		     unsigned int *first)
+{
+	long at = -1;
+	for (int i = 0; i < DK__MAX_MEMSEG_LISTS && at < 0; i++) {
+		struct dk__pages_list *c = &pg()->lists[i];
+		if (c->in_use && c->heap_idx == rq->heap_idx && c->socket == rq->socket &&
+		    c->page_sz == rq->page_sz) {
+			at = first_fit(c, n);
+			*pl = c;
+		}
+	}
+	if (at < 0) {
+		int rc = plist_new(rq, pl);
+		if (rc < 0)
+			return rc;
+		at = 0;
+	}
+	*first = (unsigned int)at;
+	if (!pl_local(*pl)->mapped) {
+		int rc = plist_attach(*pl);
+		if (rc < 0)
+			return rc == -EADDRINUSE ? -ENOMEM : rc;
+	}
+	return 0;
+}
+
+/* Give the file range behind [off, off+bytes) memory and fault it in.
+ * 0; -HUGE_SHORT (hugepages short, not an error); -ENOMEM (logged). */
+static int back_range(struct dk__pages_list *pl, size_t off, size_t bytes)
+{
+	char sz[32];
+	int pa = pg()->cfg.iova_mode == DK_IOVA_MODE_PA;
+	int rc = dk__os_file_alloc(pl_local(pl)->fd, off, bytes);
+	if (rc < 0 && pl->huge) {
+		DK_DEBUG("fallocate of %zu hugepages of %s: %s", bytes / pl->page_sz,
+			 size_name(pl->page_sz, sz, sizeof(sz)), strerror(-rc));
+		return -HUGE_SHORT;
+	}
+	if (rc < 0) {
+		DK_ERR("cannot get %zu bytes of memory for pages (%s): free memory or lower the memory use",
+		       bytes, strerror(-rc));
+		return -ENOMEM;
+	}
+	void *p = (void *)(pl->base + off);
+	dk__os_populate(p, bytes, pl->page_sz, pa);
+	/* PA mode hands out physical addresses: 4 KiB tmpfs pages must not be
+	 * swapped out and come back elsewhere (hugepages never swap). */
+	if (!pl->huge && pa && mlock(p, bytes) < 0)
+		DK_WARN("cannot lock %zu bytes of 4 KiB pages in memory (%s): their physical addresses may change if they are swapped: raise ulimit -l or use hugepages",
+		        bytes, strerror(errno));
+	return 0;
+}
+
+/* Undo the backing of pages [first, first+n) of pl (no layout change). */
+static void unback(struct dk__pages_list *pl, unsigned int first, unsigned int n)
+{
+	/* The list stays mapped (the file is sparse again there): the pages
+	 * leave every process's page tables. */
+	int rc = dk__os_file_punch(pl_local(pl)->fd, (size_t)first * pl->page_sz,
+				   (size_t)n * pl->page_sz);
+	if (rc < 0)
+		DK_WARN("cannot give pages back to the system (punch hole: %s)", strerror(-rc));
+}
+
+/* PA mode: iova[0..n) from /proc/self/pagemap for pages at va. 0 or -errno
+ * (logged). */
+static int pa_iovas(uintptr_t va, unsigned int n, size_t page_sz, dk_iova_t *iova)
+{
+	int fd = dk__os_pagemap_open();
 	if (fd < 0) {
 		DK_ERR("cannot open /proc/self/pagemap (%s): physical addresses need root: run as root or use DMAKIT_IOVA_MODE=va",
 		       strerror(-fd));
@@ -632,7 +683,7 @@ static int page_iovas(uintptr_t va, unsigned int n, size_t page_sz, dk_iova_t *i
 	int rc = 0;
 	for (unsigned int i = 0; i < n && rc == 0; i++) {
 		uint64_t pa;
-		rc = pagemap_pa(fd, va + (uintptr_t)i * page_sz, &pa);
+		rc = dk__os_pagemap_pa(fd, va + (uintptr_t)i * page_sz, &pa);
 		if (rc == -EPERM) {
 			DK_ERR("/proc/self/pagemap gives PFN 0: physical addresses need root: run as root or use DMAKIT_IOVA_MODE=va");
 			rc = -ENOTSUP;
@@ -648,147 +699,88 @@ static int page_iovas(uintptr_t va, unsigned int n, size_t page_sz, dk_iova_t *i
 	return rc;
 }
 
-/* Undo the backing of pages [first, first+n) of pl (no layout change). */
-static void unback(struct plist *pl, unsigned int first, unsigned int n)
+/* iova[0..n) of pages [first, first+n) of pl in the configured mode. */
+static int page_iovas(const struct dk__pages_list *pl, unsigned int first, unsigned int n,
+		      dk_iova_t *iova)
 {
-	size_t off = (size_t)first * pl->page_sz, bytes = (size_t)n * pl->page_sz;
-	/* The list stays mapped (the file is sparse again there): the pages
-	 * leave every process's page tables. */
-	if (fallocate(g_loc[pl_index(pl)].fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
-		      (off_t)bytes) < 0)
-		DK_WARN("cannot give pages back to the system (punch hole: %s)", strerror(errno));
+	size_t off = (size_t)first * pl->page_sz;
+	switch (pg()->cfg.iova_mode) {
+	case DK_IOVA_MODE_REMAP:
+		for (unsigned int i = 0; i < n; i++)
+			iova[i] = pl->iova_base + off + (dk_iova_t)i * pl->page_sz;
+		return 0;
+	case DK_IOVA_MODE_PA:
+		return pa_iovas(pl->base + off, n, pl->page_sz, iova);
+	default:
+		for (unsigned int i = 0; i < n; i++)
+			iova[i] = pl->base + off + (uintptr_t)i * pl->page_sz;
+		return 0;
+	}
 }
 
-static const char *size_name(size_t sz, char *buf, size_t n)
+/* Are iova[0..n) contiguous? -ENOMEM (logged, with the fix) when not. */
+static int check_contig(const struct map_req *rq, const dk_iova_t *iova, unsigned int n)
 {
-	if (sz >= GiB)
-		snprintf(buf, n, "%zu GiB", sz >> 30);
-	else if (sz >= MiB)
-		snprintf(buf, n, "%zu MiB", sz >> 20);
-	else
-		snprintf(buf, n, "%zu KiB", sz >> 10);
-	return buf;
+	char sz[32];
+	for (unsigned int i = 1; i < n; i++) {
+		if (iova[i] == iova[0] + (dk_iova_t)i * rq->page_sz)
+			continue;
+		const char *fix = rq->huge ? "use larger hugepages (DMAKIT_HUGE_PAGE_SIZE=1G)"
+					   : "use hugepages (reserve them, DMAKIT_HUGE=always)";
+		DK_ERR("%zu bytes in %s pages are not IOVA-contiguous (physical pages are scattered): %s or DMAKIT_IOVA_MODE=va",
+		       (size_t)n * rq->page_sz, size_name(rq->page_sz, sz, sizeof(sz)), fix);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Set the IOVAs of backed pages [first, first+n) of pl. 0 or -errno. */
+static int set_iovas(const struct map_req *rq, struct dk__pages_list *pl, unsigned int first,
+		     unsigned int n)
+{
+	dk_iova_t *iova = malloc((size_t)n * sizeof(*iova));
+	if (!iova)
+		return -ENOMEM;
+	int rc = page_iovas(pl, first, n, iova);
+	if (rc == 0 && rq->iova_contig)
+		rc = check_contig(rq, iova, n);
+	if (rc == 0)
+		dk__memseg_set_iova(dk__memseg_list_at((unsigned int)pl->ml_idx), first, n, iova);
+	free(iova);
+	return rc;
 }
 
 /*
- * Map n pages of page_sz (hugepages when huge). Lock held. 0; -HUGE_SHORT
- * when hugepages are short (not logged as an error); -ENOMEM, -ENOSPC,
- * -ENOTSUP (logged).
+ * Map rq->len bytes rounded up to rq->page_sz. 0; -HUGE_SHORT when
+ * hugepages are short (not logged as an error); -ENOMEM, -ENOSPC, -ENOTSUP
+ * (logged).
  */
-static int map_pages(int heap_idx, int socket, size_t len, int iova_contig, size_t page_sz,
-		     int huge, void **va, size_t *mapped_len)
+static int map_pages(const struct map_req *rq, void **va, size_t *mapped_len)
 {
-	char sz[32];
-	if (len > SIZE_MAX - page_sz) {
-		DK_ERR("cannot map %zu bytes: the length is too large", len);
+	DK__ASSERT_LOCKED(&pg()->lock);
+	if (rq->len > SIZE_MAX - rq->page_sz) {
+		DK_ERR("cannot map %zu bytes: the length is too large", rq->len);
 		return -ENOMEM;
 	}
-	size_t bytes = (len + page_sz - 1) & ~(page_sz - 1);
-	if (bytes > g_pg.cfg.va_per_list) {
-		DK_ERR("cannot map %zu bytes: more than the %" PRIu64
-		       " bytes of VA reserved per page list: map less at once",
-		       len, g_pg.cfg.va_per_list);
-		return -ENOMEM;
-	}
-	unsigned int n = (unsigned int)(bytes / page_sz);
-	if (g_pg.cfg.mem_limit && (g_pg.mapped + bytes > g_pg.cfg.mem_limit)) {
-		DK_ERR("memory limit reached: %" PRIu64 " of %" PRIu64
-		       " bytes mapped, %zu more needed: raise DMAKIT_MEM_LIMIT (dk_init_params.mem_limit) or free memory",
-		       g_pg.mapped, g_pg.cfg.mem_limit, bytes);
-		return -ENOMEM;
-	}
-	if (huge) {
-		long avail = huge_available(page_sz);
-		if (avail >= 0 && (unsigned long)avail < n) {
-			DK_DEBUG("%u hugepages of %s needed, %ld available", n,
-				 size_name(page_sz, sz, sizeof(sz)), avail);
-			return -HUGE_SHORT;
-		}
-	}
-
-	struct plist *pl = NULL;
-	long first = -1;
-	for (int i = 0; i < DK__MAX_MEMSEG_LISTS && first < 0; i++) {
-		struct plist *c = &g_pg.lists[i];
-		if (c->in_use && c->heap_idx == heap_idx && c->socket == socket && c->page_sz == page_sz) {
-			first = first_fit(c, n);
-			pl = c;
-		}
-	}
-	if (first < 0) {
-		int rc = plist_new(heap_idx, socket, page_sz, huge, &pl);
-		if (rc < 0)
-			return rc;
-		first = 0;
-	}
-
-	size_t off = (size_t)first * page_sz;
-	uintptr_t addr = pl->base + off;
-	if (!g_loc[pl_index(pl)].mapped) {
-		int rc = plist_attach(pl);
-		if (rc < 0)
-			return rc == -EADDRINUSE ? -ENOMEM : rc;
-	}
-	int fd = g_loc[pl_index(pl)].fd;
-	if (fallocate(fd, 0, (off_t)off, (off_t)bytes) < 0) {
-		int e = errno;
-		/* fallocate may have allocated part of the range. */
-		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
-			  (off_t)bytes);
-		if (huge) {
-			DK_DEBUG("fallocate of %u hugepages of %s: %s", n,
-				 size_name(page_sz, sz, sizeof(sz)), strerror(e));
-			return -HUGE_SHORT;
-		}
-		DK_ERR("cannot get %zu bytes of memory for pages (%s): free memory or lower the memory use",
-		       bytes, strerror(e));
-		return -ENOMEM;
-	}
-	void *p = (void *)addr;
-	/* Fault the pages in now (what MAP_POPULATE did): best effort. */
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-	if (madvise(p, bytes, MADV_POPULATE_WRITE) < 0 && g_pg.cfg.iova_mode == DK_IOVA_MODE_PA) {
-		for (size_t o = 0; o < bytes; o += page_sz)
-			((volatile char *)p)[o] = 0; /* fresh pages: zero already */
-	}
-
-	/* PA mode hands out physical addresses: 4 KiB tmpfs pages must not be
-	 * swapped out and come back elsewhere (hugepages never swap). */
-	if (!huge && g_pg.cfg.iova_mode == DK_IOVA_MODE_PA && mlock(p, bytes) < 0)
-		DK_WARN("cannot lock %zu bytes of 4 KiB pages in memory (%s): their physical addresses may change if they are swapped: raise ulimit -l or use hugepages",
-		        bytes, strerror(errno));
-	dk_iova_t *iova = malloc((size_t)n * sizeof(*iova));
-	int rc = iova ? 0 : -ENOMEM;
-	if (rc == 0 && g_pg.cfg.iova_mode == DK_IOVA_MODE_REMAP) {
-		for (unsigned int i = 0; i < n; i++)
-			iova[i] = pl->iova_base + off + (dk_iova_t)i * page_sz;
-	} else if (rc == 0) {
-		rc = page_iovas(addr, n, page_sz, iova);
-	}
-	if (rc == 0 && iova_contig) {
-		for (unsigned int i = 1; i < n && rc == 0; i++) {
-			if (iova[i] != iova[0] + (dk_iova_t)i * page_sz) {
-				const char *fix = huge ? "use larger hugepages (DMAKIT_HUGE_PAGE_SIZE=1G)"
-						       : "use hugepages (reserve them, DMAKIT_HUGE=always)";
-				DK_ERR("%zu bytes in %s pages are not IOVA-contiguous (physical pages are scattered): %s or DMAKIT_IOVA_MODE=va",
-				       bytes, size_name(page_sz, sz, sizeof(sz)), fix);
-				rc = -ENOMEM;
-			}
-		}
-	}
+	size_t bytes = (rq->len + rq->page_sz - 1) & ~(rq->page_sz - 1);
+	unsigned int n = (unsigned int)(bytes / rq->page_sz), first;
+	struct dk__pages_list *pl = NULL;
+	int rc = map_check(rq, bytes);
+	if (rc == 0)
+		rc = find_room(rq, n, &pl, &first);
+	if (rc == 0)
+		rc = back_range(pl, (size_t)first * rq->page_sz, bytes);
+	if (rc < 0)
+		return rc;
+	rc = set_iovas(rq, pl, first, n);
 	if (rc < 0) {
-		free(iova);
-		unback(pl, (unsigned int)first, n);
+		unback(pl, first, n);
 		return rc;
 	}
-	dk__memseg_set_iova(dk__memseg_list_at((unsigned int)pl->ml_idx), (unsigned int)first, n, iova);
-	free(iova);
-	bits_set(pl->bitmap, (unsigned int)first, n, 1);
+	bits_set(pl->bitmap, first, n, 1);
 	pl->n_mapped += n;
-	__atomic_store_n(&g_pg.mapped, g_pg.mapped + bytes, __ATOMIC_RELAXED);
-	*va = (void *)addr;
+	__atomic_store_n(&pg()->mapped, pg()->mapped + bytes, __ATOMIC_RELAXED);
+	*va = (void *)(pl->base + (size_t)first * rq->page_sz);
 	*mapped_len = bytes;
 	return 0;
 }
@@ -796,8 +788,8 @@ static int map_pages(int heap_idx, int socket, size_t len, int iova_contig, size
 static void log_no_hugepages(size_t page_sz, size_t len, int always)
 {
 	char sz[32];
-	long fr = huge_counter(page_sz, "free_hugepages");
-	long nr = huge_counter(page_sz, "nr_hugepages");
+	long fr = dk__os_huge_counter(page_sz, "free_hugepages");
+	long nr = dk__os_huge_counter(page_sz, "nr_hugepages");
 	size_t need = (len + page_sz - 1) / page_sz;
 	if (nr < 0) {
 		if (always)
@@ -824,35 +816,31 @@ int dk__mem_pages_map(int heap_idx, int socket, size_t len, int iova_contig, voi
 		DK_ERR("dk__mem_pages_map: %s", !len ? "zero length" : "NULL output");
 		return -EINVAL;
 	}
-	pthread_mutex_lock(&g_pg.lock);
-	if (!g_pg.ready) {
-		pthread_mutex_unlock(&g_pg.lock);
+	pthread_mutex_lock(&pg()->lock);
+	if (!pg()->ready) {
+		pthread_mutex_unlock(&pg()->lock);
 		DK_ERR("memory is not set up: call dk_init first");
 		return -EINVAL;
 	}
-	int rc;
-	enum dk__huge_policy pol = g_pg.cfg.huge;
-	if (pol == DK__HUGE_NEVER) {
-		rc = map_pages(heap_idx, socket, len, iova_contig, SMALL_PAGE, 0, va, mapped_len);
-	} else {
-		size_t hsz = g_pg.cfg.huge_page_sz;
-		rc = map_pages(heap_idx, socket, len, iova_contig, hsz, 1, va, mapped_len);
-		if (rc == -HUGE_SHORT) {
-			if (pol == DK__HUGE_ALWAYS) {
-				log_no_hugepages(hsz, len, 1);
-				rc = -ENOMEM;
-			} else {
-				if (!g_pg.fallback_logged)
-					log_no_hugepages(hsz, len, 0);
-				g_pg.fallback_logged = 1;
-				rc = map_pages(heap_idx, socket, len, iova_contig, SMALL_PAGE, 0,
-					       va, mapped_len);
-			}
-		}
+	struct map_req rq = {.heap_idx = heap_idx, .socket = socket, .len = len,
+			     .iova_contig = iova_contig, .page_sz = SMALL_PAGE, .huge = 0};
+	struct map_req hrq = rq;
+	hrq.page_sz = pg()->cfg.huge_page_sz;
+	hrq.huge = 1;
+	enum dk__huge_policy pol = pg()->cfg.huge;
+	int rc = map_pages(pol == DK__HUGE_NEVER ? &rq : &hrq, va, mapped_len);
+	if (rc == -HUGE_SHORT && pol == DK__HUGE_ALWAYS) {
+		log_no_hugepages(hrq.page_sz, len, 1);
+		rc = -ENOMEM;
+	} else if (rc == -HUGE_SHORT && pol != DK__HUGE_NEVER) {
+		if (!pg()->fallback_logged)
+			log_no_hugepages(hrq.page_sz, len, 0);
+		pg()->fallback_logged = 1;
+		rc = map_pages(&rq, va, mapped_len);
 	}
 	if (rc == -HUGE_SHORT) /* cannot happen for 4 KiB pages; be safe */
 		rc = -ENOMEM;
-	pthread_mutex_unlock(&g_pg.lock);
+	pthread_mutex_unlock(&pg()->lock);
 	/* Without the page-list lock: other processes' callbacks may need it to
 	 * attach this list. Nobody else knows these pages yet. */
 	if (rc == 0) {
@@ -869,10 +857,10 @@ int dk__mem_pages_unmap(void *va, size_t len)
 		DK_ERR("dk__mem_pages_unmap: %s", !va ? "NULL address" : "zero length");
 		return -EINVAL;
 	}
-	pthread_mutex_lock(&g_pg.lock);
-	struct plist *pl = NULL;
+	pthread_mutex_lock(&pg()->lock);
+	struct dk__pages_list *pl = NULL;
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS && !pl; i++) {
-		struct plist *c = &g_pg.lists[i];
+		struct dk__pages_list *c = &pg()->lists[i];
 		if (c->in_use && a >= c->base && a - c->base < c->len)
 			pl = c;
 	}
@@ -898,50 +886,50 @@ int dk__mem_pages_unmap(void *va, size_t len)
 	/* FREE while the pages are still there, without the page-list lock (see
 	 * dk__mem_pages_map); the caller owns these pages, nobody else unmaps
 	 * them meanwhile. */
-	pthread_mutex_unlock(&g_pg.lock);
+	pthread_mutex_unlock(&pg()->lock);
 	dk__mem_event_fire(DK_MEM_EVENT_FREE, va, len);
 	dk__mem_xev_publish(DK_MEM_EVENT_FREE, va, len);
-	pthread_mutex_lock(&g_pg.lock);
+	pthread_mutex_lock(&pg()->lock);
 	/* IOVAs go first: no lookup may hand out the IOVA of a freed page. */
 	dk__memseg_set_iova(dk__memseg_list_at((unsigned int)pl->ml_idx), first, n, NULL);
 	unback(pl, first, n);
 	bits_set(pl->bitmap, first, n, 0);
 	pl->n_mapped -= n;
-	__atomic_store_n(&g_pg.mapped, g_pg.mapped - len, __ATOMIC_RELAXED);
+	__atomic_store_n(&pg()->mapped, pg()->mapped - len, __ATOMIC_RELAXED);
 	rc = 0;
 out:
-	pthread_mutex_unlock(&g_pg.lock);
+	pthread_mutex_unlock(&pg()->lock);
 	return rc;
 }
 
 size_t dk__mem_pages_size(int socket)
 {
 	(void)socket;
-	pthread_mutex_lock(&g_pg.lock);
+	pthread_mutex_lock(&pg()->lock);
 	size_t sz = 0;
-	if (g_pg.ready) {
-		if (g_pg.cfg.huge == DK__HUGE_NEVER)
+	if (pg()->ready) {
+		if (pg()->cfg.huge == DK__HUGE_NEVER)
 			sz = SMALL_PAGE;
-		else if (g_pg.cfg.huge == DK__HUGE_ALWAYS ||
-			 huge_available(g_pg.cfg.huge_page_sz) > 0)
-			sz = g_pg.cfg.huge_page_sz;
+		else if (pg()->cfg.huge == DK__HUGE_ALWAYS ||
+			 dk__os_huge_available(pg()->cfg.huge_page_sz) > 0)
+			sz = pg()->cfg.huge_page_sz;
 		else
 			sz = SMALL_PAGE;
 	}
-	pthread_mutex_unlock(&g_pg.lock);
+	pthread_mutex_unlock(&pg()->lock);
 	return sz;
 }
 
 uint64_t dk__mem_pages_mapped(void)
 {
-	return __atomic_load_n(&g_pg.mapped, __ATOMIC_RELAXED);
+	return __atomic_load_n(&pg()->mapped, __ATOMIC_RELAXED);
 }
 
 void dk__mem_pages_cleanup(void)
 {
-	pthread_mutex_lock(&g_pg.lock);
+	pthread_mutex_lock(&pg()->lock);
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
-		struct plist *pl = &g_pg.lists[i];
+		struct dk__pages_list *pl = &pg()->lists[i];
 		if (!pl->in_use)
 			continue;
 		/* One FREE per run of mapped pages. */
@@ -957,60 +945,48 @@ void dk__mem_pages_cleanup(void)
 			dk__mem_event_fire(DK_MEM_EVENT_FREE,
 					   (void *)(pl->base + (uintptr_t)p * pl->page_sz),
 					   (size_t)(q - p) * pl->page_sz);
+			assert(q - p <= left);
 			left -= q - p;
 			p = q;
 		}
+		assert(left == 0); /* n_mapped counts the bits set */
 		plist_free(pl);
 	}
-	g_pg.mapped = 0;
-	g_pg.ready = 0;
+	pg()->mapped = 0;
+	pg()->ready = 0;
 	dk__memseg_set_iova_mode(DK_IOVA_MODE_VA);
-	pthread_mutex_unlock(&g_pg.lock);
+	pthread_mutex_unlock(&pg()->lock);
 }
 
-int dk__mem_pages_attach_all(void);
-
-static void sync_hook(void)
+void dk__mem_pages_shared_init(struct dk__pages_shared *ps)
 {
-	dk__mem_pages_attach_all();
-}
-
-void dk__mem_pages_bind(struct dk__pages_shared *ps, void *bm_arena, size_t bm_area, int init)
-{
-	loc_init();
-	if (!ps)
-		ps = &g_local;
-	if (init && ps != &g_local) {
-		memset(ps, 0, sizeof(*ps));
-		dk__mutex_init_pshared(&ps->lock);
-	}
-	g_ps = ps;
-	dk__memseg_set_sync_hook(ps == &g_local ? NULL : sync_hook);
-	g_bm_arena = ps == &g_local ? NULL : bm_arena;
-	g_bm_area = ps == &g_local ? 0 : bm_area;
+	memset(ps, 0, sizeof(*ps));
+	dk__mutex_init_pshared(&ps->lock);
 }
 
 int dk__mem_pages_attach_all(void)
 {
 	int rc = 0;
-	pthread_mutex_lock(&g_pg.lock);
+	loc_init();
+	pthread_mutex_lock(&pg()->lock);
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
-		struct plist *pl = &g_pg.lists[i];
+		struct dk__pages_list *pl = &pg()->lists[i];
 		if (!pl->in_use || g_loc[i].mapped)
 			continue;
 		int r = plist_attach(pl);
 		if (r < 0 && rc == 0)
 			rc = r;
 	}
-	pthread_mutex_unlock(&g_pg.lock);
+	pthread_mutex_unlock(&pg()->lock);
 	return rc;
 }
 
 void dk__mem_pages_detach(void)
 {
-	pthread_mutex_lock(&g_pg.lock);
+	loc_init();
+	pthread_mutex_lock(&pg()->lock);
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS; i++)
 		if (g_loc[i].mapped || g_loc[i].fd >= 0)
-			plist_unmap_local(&g_pg.lists[i]);
-	pthread_mutex_unlock(&g_pg.lock);
+			plist_unmap_local(&pg()->lists[i]);
+	pthread_mutex_unlock(&pg()->lock);
 }

@@ -68,8 +68,8 @@ struct dk__pages_config {
 };
 
 /*
- * State shared by the processes of an instance (in the config file when
- * bound; a process-private instance otherwise). A list's backing memfd is
+ * State shared by the processes of an instance: part of the memory layer's
+ * shared state (dk__mem_sh->pages, mem_config.h). A list's backing memfd is
  * opened by other processes through /proc/<pid>/fd/<fd> of a process that
  * holds it (holders), checked by device and inode.
  */
@@ -106,13 +106,9 @@ struct dk__pages_shared {
 	struct dk__pages_list lists[DK__MAX_MEMSEG_LISTS];
 };
 
-/*
- * Use ps (NULL: the process-private default) with page bitmaps in areas of
- * bm_area bytes at bm_arena. init: initialise it (process-shared lock, not
- * ready). Secondaries bind the primary's live state and then call
- * dk__mem_pages_attach_all.
- */
-void dk__mem_pages_bind(struct dk__pages_shared *ps, void *bm_arena, size_t bm_area, int init);
+/* Initialise page-list state for the shared config file (process-shared
+ * lock, not ready). */
+void dk__mem_pages_shared_init(struct dk__pages_shared *ps);
 /* Map and publish, in this process, every internal list not attached here.
  * 0 or the first error (-EADDRINUSE VA taken, -ENOENT backing gone; logged). */
 int dk__mem_pages_attach_all(void);
@@ -142,10 +138,11 @@ void dk__mem_pages_cleanup(void);
 int dk__mem_pages_map(int heap_idx, int socket, size_t len, int iova_contig, void **va,
 		      size_t *mapped_len);
 /* Fire FREE, then unmap [va, va+len) (exactly a range map returned, or whole
- * pages inside one): the IOVAs are cleared first, then the range goes back
- * to the PROT_NONE reservation and the pages back to the system. -EINVAL.
- * Events of map and unmap fire with the pages mutex held (never the layout
- * lock): callbacks must not map or unmap pages. */
+ * pages inside one): the IOVAs are cleared first, then the pages go back to
+ * the system (the range stays mapped, with no memory behind it). -EINVAL.
+ * Map and unmap fire their events with neither the pages mutex nor the
+ * layout lock held (the caller's heap lock may be held): callbacks must not
+ * map or unmap pages. */
 int dk__mem_pages_unmap(void *va, size_t len);
 /* Page size the next map for this socket will use (AUTO: the hugepage size
  * while free hugepages exist); 0 before dk__mem_pages_init. */

@@ -20,6 +20,10 @@
 /* 16 TiB: a 1 GiB-aligned area with nothing of ours in it. */
 #define AREA ((uintptr_t)1 << 44)
 #define BAD  DK_BAD_IOVA
+/* A list of no heap, IOVA = VA. */
+#define CONTIG(b, l, pg)                                                                       \
+	(&(struct dk__memseg_spec){.base = (b), .len = (l), .page_sz = (pg), .heap_idx = -1,    \
+				   .iova_contig = 1})
 
 static void reset(void)
 {
@@ -30,7 +34,9 @@ static struct dk__memseg_list *mk(uintptr_t base, size_t len, size_t pg, const d
 				  int contig, int64_t delta, uint32_t flags)
 {
 	struct dk__memseg_list *l = NULL;
-	int rc = dk__memseg_list_create(base, len, pg, 0, flags, -1, iova, contig, delta, &l);
+	struct dk__memseg_spec s = {.base = base, .len = len, .page_sz = pg, .flags = flags,
+				    .heap_idx = -1, .iova = iova, .iova_contig = contig, .delta = delta};
+	int rc = dk__memseg_list_create(&s, &l);
 	return rc == 0 ? l : NULL;
 }
 
@@ -50,29 +56,31 @@ DK_TEST(create_geometry_errors)
 	reset();
 	struct dk__memseg_list *l;
 	dk_test_log_capture_start();
-	CHECK_INT_EQ(dk__memseg_list_create(AREA + 1, KiB4, KiB4, 0, 0, -1, NULL, 1, 0, &l),
+	CHECK_INT_EQ(dk__memseg_list_create(CONTIG(AREA + 1, KiB4, KiB4), &l),
 		     -EINVAL);
-	CHECK_INT_EQ(dk__memseg_list_create(AREA, 0, KiB4, 0, 0, -1, NULL, 1, 0, &l), -EINVAL);
-	CHECK_INT_EQ(dk__memseg_list_create(AREA, KiB4 + 1, KiB4, 0, 0, -1, NULL, 1, 0, &l),
+	CHECK_INT_EQ(dk__memseg_list_create(CONTIG(AREA, 0, KiB4), &l), -EINVAL);
+	CHECK_INT_EQ(dk__memseg_list_create(CONTIG(AREA, KiB4 + 1, KiB4), &l),
 		     -EINVAL);
-	CHECK_INT_EQ(dk__memseg_list_create(0, KiB4, KiB4, 0, 0, -1, NULL, 1, 0, &l), -EINVAL);
+	CHECK_INT_EQ(dk__memseg_list_create(CONTIG(0, KiB4, KiB4), &l), -EINVAL);
 	CHECK_STR_CONTAINS(dk_test_log_captured(), "align the range");
-	CHECK_INT_EQ(dk__memseg_list_create(AREA, KiB4, 0, 0, 0, -1, NULL, 1, 0, &l), -EINVAL);
-	CHECK_INT_EQ(dk__memseg_list_create(AREA, 3 * KiB4, 3 * KiB4, 0, 0, -1, NULL, 1, 0, &l),
+	CHECK_INT_EQ(dk__memseg_list_create(CONTIG(AREA, KiB4, 0), &l), -EINVAL);
+	CHECK_INT_EQ(dk__memseg_list_create(CONTIG(AREA, 3 * KiB4, 3 * KiB4), &l),
 		     -EINVAL);
-	CHECK_INT_EQ(dk__memseg_list_create(AREA, 2048, 2048, 0, 0, -1, NULL, 1, 0, &l), -EINVAL);
-	CHECK_INT_EQ(dk__memseg_list_create(AREA, 2 * GiB, 2 * GiB, 0, 0, -1, NULL, 1, 0, &l),
+	CHECK_INT_EQ(dk__memseg_list_create(CONTIG(AREA, 2048, 2048), &l), -EINVAL);
+	CHECK_INT_EQ(dk__memseg_list_create(CONTIG(AREA, 2 * GiB, 2 * GiB), &l),
 		     -EINVAL);
 	CHECK_STR_CONTAINS(dk_test_log_captured(), "power of two");
 	/* At and across 2^47, where the inline lookup cannot reach. */
 	dk_test_log_capture_start();
 	uintptr_t top = (uintptr_t)1 << 47;
-	CHECK_INT_EQ(dk__memseg_list_create(top, KiB4, KiB4, 0, 0, -1, NULL, 1, 0, &l), -EINVAL);
-	CHECK_INT_EQ(dk__memseg_list_create(top - KiB4, 2 * KiB4, KiB4, 0, 0, -1, NULL, 1, 0, &l),
+	CHECK_INT_EQ(dk__memseg_list_create(CONTIG(top, KiB4, KiB4), &l), -EINVAL);
+	CHECK_INT_EQ(dk__memseg_list_create(CONTIG(top - KiB4, 2 * KiB4, KiB4), &l),
 		     -EINVAL);
 	CHECK_STR_CONTAINS(dk_test_log_captured(), "2^47");
 	/* The last page below 2^47 is fine. */
-	CHECK_INT_EQ(dk__memseg_list_create(top - KiB4, KiB4, KiB4, 0, 0, -1, NULL, 1, 5, &l), 0);
+	struct dk__memseg_spec last = *CONTIG(top - KiB4, KiB4, KiB4);
+	last.delta = 5;
+	CHECK_INT_EQ(dk__memseg_list_create(&last, &l), 0);
 	CHECK(v2i(top - KiB4 + 7) == top - KiB4 + 12);
 	CHECK(v2i(top) == BAD);
 	reset();
@@ -85,12 +93,12 @@ DK_TEST(create_overlap_eexist)
 	dk_test_log_capture_start();
 	struct dk__memseg_list *l;
 	CHECK_INT_EQ(
-	    dk__memseg_list_create(AREA + 20 * KiB4, 8 * KiB4, KiB4, 0, 0, -1, NULL, 1, 0, &l),
+	    dk__memseg_list_create(CONTIG(AREA + 20 * KiB4, 8 * KiB4, KiB4), &l),
 	    -EEXIST);
 	CHECK_INT_EQ(
-	    dk__memseg_list_create(AREA + 8 * KiB4, 9 * KiB4, KiB4, 0, 0, -1, NULL, 1, 0, &l),
+	    dk__memseg_list_create(CONTIG(AREA + 8 * KiB4, 9 * KiB4, KiB4), &l),
 	    -EEXIST);
-	CHECK_INT_EQ(dk__memseg_list_create(AREA, MiB2, MiB2, 0, 0, -1, NULL, 1, 0, &l), -EEXIST);
+	CHECK_INT_EQ(dk__memseg_list_create(CONTIG(AREA, MiB2, MiB2), &l), -EEXIST);
 	/* The message names the range that is in the way. */
 	CHECK_STR_CONTAINS(dk_test_log_captured(),
 			   "overlaps external memory [0x100000010000, +0x8000)");
@@ -107,7 +115,7 @@ DK_TEST(table_full_enospc)
 		REQUIRE(mk(AREA + i * 2 * KiB4, KiB4, KiB4, NULL, 1, 0, 0) != NULL);
 	dk_test_log_capture_start();
 	struct dk__memseg_list *l;
-	CHECK_INT_EQ(dk__memseg_list_create(AREA + GiB, KiB4, KiB4, 0, 0, -1, NULL, 1, 0, &l),
+	CHECK_INT_EQ(dk__memseg_list_create(CONTIG(AREA + GiB, KiB4, KiB4), &l),
 		     -ENOSPC);
 	CHECK_STR_CONTAINS(dk_test_log_captured(), "all 256 memseg lists are in use");
 	/* 256 lists share one window: the slow path finds each. */
@@ -260,7 +268,7 @@ DK_TEST(attach_detach)
 	CHECK_INT_EQ(dk_mem_virt2memseg((void *)AREA, &ms), -ENOENT);
 	/* Still in the layout: overlapping it is refused. */
 	struct dk__memseg_list *l;
-	CHECK_INT_EQ(dk__memseg_list_create(AREA, KiB4, KiB4, 0, 0, -1, NULL, 1, 0, &l), -EEXIST);
+	CHECK_INT_EQ(dk__memseg_list_create(CONTIG(AREA, KiB4, KiB4), &l), -EEXIST);
 	CHECK_INT_EQ(dk__memseg_list_attach(a), 0);
 	CHECK(v2i(AREA + KiB4 + 5) == 0x9005);
 	reset();
@@ -271,8 +279,10 @@ DK_TEST(virt2memseg_fields)
 	reset();
 	dk_iova_t t[3] = {0x4000, BAD, 0x2000};
 	struct dk__memseg_list *l = NULL;
-	REQUIRE_INT_EQ(dk__memseg_list_create(AREA, 3 * KiB4, KiB4, 300,
-					      DK_MEMSEG_EXTERNAL | DK_MEMSEG_HEAP, 4, t, 0, 0, &l),
+	struct dk__memseg_spec s = {.base = AREA, .len = 3 * KiB4, .page_sz = KiB4, .socket_id = 300,
+				    .flags = DK_MEMSEG_EXTERNAL | DK_MEMSEG_HEAP, .heap_idx = 4,
+				    .iova = t};
+	REQUIRE_INT_EQ(dk__memseg_list_create(&s, &l),
 		       0);
 	struct dk_memseg ms;
 	REQUIRE_INT_EQ(dk_mem_virt2memseg((void *)(AREA + 2 * KiB4 + 9), &ms), 0);
