@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* DMA domains: memory follows the containers (contract: src/dma/dma_domain.h). */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <dmakit/memory.h>
 #include <dmakit/vfio.h>
 
+#include "core/lock_assert.h"
 #include "dma/dma_domain.h"
 #include "dma/tmap.h"
 #include "vfio/vfio_hooks.h"
@@ -86,6 +88,7 @@ static int overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 /* Map one piece into the container and record it. */
 static int map_piece(struct domain *d, uint64_t va, uint64_t iova, uint64_t len, int user)
 {
+	DK__ASSERT_LOCKED(&g_lock);
 	int rc = dk_vfio_dma_map(d->c, (const void *)(uintptr_t)va, iova, len);
 	if (rc < 0)
 		return rc;
@@ -107,6 +110,8 @@ static int map_piece(struct domain *d, uint64_t va, uint64_t iova, uint64_t len,
 
 static void mapping_drop(struct domain *d, struct mapping *m)
 {
+	DK__ASSERT_LOCKED(&g_lock);
+	assert(d->n > 0 && mapping_at(d, m->va) == m && mapping_at(d, m->va + m->len - 1) == m);
 	dk_tmap_clear(d->map, (const void *)(uintptr_t)m->va, m->len);
 	if (m->prev)
 		m->prev->next = m->next;
@@ -125,6 +130,7 @@ static int map_uncovered(struct domain *d, const struct run *r)
 	while (cur < end) {
 		struct mapping *m = mapping_at(d, cur);
 		if (m) {
+			assert(m->va <= cur && cur - m->va < m->len); /* the map is exact */
 			cur = m->va + m->len;
 			continue;
 		}
@@ -143,7 +149,9 @@ static void unmap_range(struct domain *d, uint64_t va, uint64_t len)
 {
 	uint64_t end = va + len;
 	for (uint64_t cur = va; (cur = dk__tmap_next_set(d->map, cur, end)) < end;) {
-		struct mapping *m = mapping_at(d, cur), was = *m;
+		struct mapping *m = mapping_at(d, cur);
+		assert(m && m->va <= cur && cur - m->va < m->len);
+		struct mapping was = *m;
 		cur = was.va + was.len;
 		if (was.user)
 			continue;

@@ -13,7 +13,7 @@
 #include <dmakit/memory.h>
 
 #include "mem/extmem.h"
-#include "mem/mem_assert.h"
+#include "core/lock_assert.h"
 #include "mem/mem_event.h"
 #include "mem/memseg.h"
 

@@ -27,7 +27,7 @@
 
 #include "core/pshared.h"
 #include "mem/heap.h"
-#include "mem/mem_assert.h"
+#include "core/lock_assert.h"
 #include "mem/mem_config.h"
 #include "mem/memseg.h"
 #include "mem/pages.h"

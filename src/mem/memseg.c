@@ -41,7 +41,7 @@
 #include <dmakit/memory.h>
 
 #include "core/pshared.h"
-#include "mem/mem_assert.h"
+#include "core/lock_assert.h"
 #include "mem/mem_config.h"
 #include "mem/memseg.h"
 #include "mem/va_radix.h"

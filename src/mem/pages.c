@@ -44,7 +44,7 @@
 #include <dmakit/memory.h>
 
 #include "core/pshared.h"
-#include "mem/mem_assert.h"
+#include "core/lock_assert.h"
 #include "mem/mem_config.h"
 #include "mem/mem_event.h"
 #include "mem/mem_os.h"

@@ -8,8 +8,8 @@
  * by whom). DK__ASSERT_WRLOCKED(l): rwlock l is held for writing (no reader
  * can enter).
  */
-#ifndef DK_MEM_MEM_ASSERT_H
-#define DK_MEM_MEM_ASSERT_H
+#ifndef DK_CORE_LOCK_ASSERT_H
+#define DK_CORE_LOCK_ASSERT_H
 
 #include <assert.h>
 #include <errno.h>
