@@ -513,7 +513,7 @@ static void slot_fill(struct dk__memseg_list *l, const struct dk__memseg_spec *s
 }
 
 /* Count the lists in use: n_lists must say the same. */
-static unsigned int lists_in_use(void)
+static __attribute__((unused)) unsigned int lists_in_use(void)
 {
 	unsigned int n = 0;
 	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++)
