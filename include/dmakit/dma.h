@@ -107,7 +107,7 @@ DK_EXPORT void dk_tmap_destroy(struct dk_tmap *map);
 DK_EXPORT int dk_tmap_set(struct dk_tmap *map, const void *va, size_t len, uint64_t value);
 /* Give every page of [va, va+len) the default value again. 0, -EINVAL. */
 DK_EXPORT int dk_tmap_clear(struct dk_tmap *map, const void *va, size_t len);
-/* The map's page shift and default value. */
+/* The map's page shift (0 for NULL). */
 DK_EXPORT unsigned int dk_tmap_page_shift(const struct dk_tmap *map);
 
 /*
