@@ -95,7 +95,7 @@ DK_TEST(create_instance)
 	if (stat(type, &st) != 0)
 		SKIP("no mdev parent " DKS_PARENT_NAME
 		     " (dk_sparse.ko not loaded: run.sh --no-kmod?)");
-	REQUIRE_INT_EQ(dk_mdev_create(DKS_PARENT_NAME, DKS_TYPE_NAME, g_uuid), 0);
+	REQUIRE_INT_EQ(dk_mdev_create(DKS_PARENT_NAME, DKS_TYPE_NAME, NULL, g_uuid), 0);
 	char dir[128];
 	snprintf(dir, sizeof(dir), "/sys/bus/mdev/devices/%s", g_uuid);
 	CHECK(stat(dir, &st) == 0);
