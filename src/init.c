@@ -10,8 +10,7 @@
  *   log level                          dk__log_reset
  *   sysfs root, allow/deny policy      dk__bus_policy_clear
  *   bus scan (the IOVA plan needs it)  dk__bus_cleanup_all, then dk__vfio_cleanup
- *     (buses: PCI, then mdev; cleanup
- *     runs in reverse: mdev first)
+ *   (PCI, then mdev)                   (mdev first, then PCI)
  *                                      (VFIO has no step of its own: containers
  *                                      appear on first use and the default one
  *                                      goes once every device is closed)
@@ -20,9 +19,8 @@
  *   IOVA plan (primary only)           dk__dma_plan_done (closes the group it held)
  *   memory start (primary only)        dk__mem_stop
  *   probe                              dk__bus_remove_all
- *     (PCI devices, then mdevs: a vfio-pci
- *     mdev joins the PCI bus and the PCI
- *     drivers probe it; removal: mdevs first)
+ *   (PCI devices, then mdevs: a        (mdevs first: a vfio-pci one leaves
+ *   vfio-pci one joins the PCI bus)    the PCI bus)
  *
  * The plan's group stays open until the probe is over (so the container keeps
  * its IOMMU), then dk_init closes it.
