@@ -193,15 +193,23 @@ void cli_devices_mdevs_table(void)
 
 /* ---- create / remove ---- */
 
+/* 1 when arg is a UUID, else 0 after a usage error. */
+static int uuid_ok(const struct cli_command *cmd, const char *arg)
+{
+	if (dk_mdev_uuid_valid(arg))
+		return 1;
+	cli_usage_error(cmd, "\"%s\" is not a UUID: expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+			arg);
+	return 0;
+}
+
 static int create(const struct cli_command *cmd, const char **pos, int n)
 {
 	if (n < 2)
 		return cli_usage_error(cmd, "mdev create: give PARENT and TYPE (dmakit mdev types "
 					    "lists them)");
-	if (n == 3 && !dk_mdev_uuid_valid(pos[2]))
-		return cli_usage_error(cmd, "\"%s\" is not a UUID: expected "
-					    "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
-				       pos[2]);
+	if (n == 3 && !uuid_ok(cmd, pos[2]))
+		return CLI_EXIT_USAGE;
 	int rc = cli_open(DK_INIT_NO_PROBE);
 	if (rc != CLI_EXIT_OK)
 		return rc;
@@ -219,10 +227,8 @@ static int remove_one(const struct cli_command *cmd, const char **pos, int n)
 {
 	if (n != 1)
 		return cli_usage_error(cmd, "mdev remove: give the UUID (dmakit mdev list)");
-	if (!dk_mdev_uuid_valid(pos[0]))
-		return cli_usage_error(cmd, "\"%s\" is not a UUID: expected "
-					    "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
-				       pos[0]);
+	if (!uuid_ok(cmd, pos[0]))
+		return CLI_EXIT_USAGE;
 	int rc = cli_open(DK_INIT_NO_PROBE);
 	if (rc != CLI_EXIT_OK)
 		return rc;

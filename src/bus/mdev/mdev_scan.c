@@ -30,6 +30,20 @@ static unsigned int g_ndev;
 
 /* ---- parents and types ---- */
 
+/* Room for one more element in *v (n used of *cap, size bytes each): 0 or -ENOMEM. */
+static int grow(void **v, unsigned int n, unsigned int *cap, size_t size, unsigned int first)
+{
+	if (n < *cap)
+		return 0;
+	unsigned int nc = *cap ? 2 * *cap : first;
+	void *nv = realloc(*v, nc * size);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = nc;
+	return 0;
+}
+
 static void type_free(struct dk_mdev_type *t)
 {
 	if (t->has_name)
@@ -173,16 +187,8 @@ static int read_types(struct dk_mdev_parent *p)
 		if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
 		    !S_ISDIR(st.st_mode))
 			continue;
-		if (n == cap) {
-			unsigned int nc = cap ? 2 * cap : 8;
-			void *nv = realloc(ts, nc * sizeof(*ts));
-			if (!nv) {
-				rc = -ENOMEM;
-				break;
-			}
-			ts = nv;
-			cap = nc;
-		}
+		if ((rc = grow((void **)&ts, n, &cap, sizeof(*ts), 8)) < 0)
+			break;
 		struct dk_mdev_type *t = &ts[n];
 		memset(t, 0, sizeof(*t));
 		t->id = strdup(de->d_name);
@@ -231,16 +237,8 @@ static int read_parents(struct dk_mdev_parent **out, unsigned int *nout)
 	for (struct dirent *de; rc == 0 && (de = readdir(d));) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (n == cap) {
-			unsigned int nc = cap ? 2 * cap : 8;
-			void *nv = realloc(ps, nc * sizeof(*ps));
-			if (!nv) {
-				rc = -ENOMEM;
-				break;
-			}
-			ps = nv;
-			cap = nc;
-		}
+		if ((rc = grow((void **)&ps, n, &cap, sizeof(*ps), 8)) < 0)
+			break;
 		struct dk_mdev_parent *p = &ps[n];
 		memset(p, 0, sizeof(*p));
 		p->name = strdup(de->d_name);
@@ -383,16 +381,8 @@ static int read_devices(const struct dk_mdev_parent *ps, unsigned int np,
 			DK_WARN("%s/%s: not a UUID: ignored", path, de->d_name);
 			continue;
 		}
-		if (n == cap) {
-			unsigned int nc = cap ? 2 * cap : 16;
-			void *nv = realloc(v, nc * sizeof(*v));
-			if (!nv) {
-				rc = -ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = nc;
-		}
+		if ((rc = grow((void **)&v, n, &cap, sizeof(*v), 16)) < 0)
+			break;
 		struct dk_mdev_device *m = read_device(de->d_name, ps, np);
 		if (!m && errno == ENOMEM) {
 			rc = -ENOMEM;
