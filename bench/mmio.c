@@ -164,7 +164,7 @@ static int bench_sparse(void)
 		return 0;
 	}
 	struct dk_pci_device *d = NULL;
-	if (dk_mdev_create("dk_sparse", "dk_sparse-1", uuid) < 0 ||
+	if (dk_mdev_create("dk_sparse", "dk_sparse-1", NULL, uuid) < 0 ||
 	    dk_pci_mdev_open(uuid, 0, &d) < 0) {
 		printf("not ok 2 - dk_sparse: cannot create/open an instance\n");
 		if (uuid[0])

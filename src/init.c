@@ -10,6 +10,7 @@
  *   log level                          dk__log_reset
  *   sysfs root, allow/deny policy      dk__bus_policy_clear
  *   bus scan (the IOVA plan needs it)  dk__bus_cleanup_all, then dk__vfio_cleanup
+ *   (PCI, then mdev)                   (mdev first, then PCI)
  *                                      (VFIO has no step of its own: containers
  *                                      appear on first use and the default one
  *                                      goes once every device is closed)
@@ -18,6 +19,8 @@
  *   IOVA plan (primary only)           dk__dma_plan_done (closes the group it held)
  *   memory start (primary only)        dk__mem_stop
  *   probe                              dk__bus_remove_all
+ *   (PCI devices, then mdevs: a        (mdevs first: a vfio-pci one leaves
+ *   vfio-pci one joins the PCI bus)    the PCI bus)
  *
  * The plan's group stays open until the probe is over (so the container keeps
  * its IOMMU), then dk_init closes it.
@@ -31,6 +34,7 @@
 #include <dmakit/pci.h>
 
 #include "bus/bus_internal.h"
+#include "bus/mdev/mdev_internal.h"
 #include "bus/pci/pci_internal.h"
 #include "core/sysfs.h"
 #include "dma/dma_layer.h"
@@ -185,12 +189,30 @@ static int set_policy(const struct dk_init_params *p)
 	return dk__bus_policy_set(allow, deny);
 }
 
-/* Built-in buses are registered here, once, and stay registered. */
+/* Built-in buses are registered here, once, and stay registered: PCI first,
+ * then mdev (scanned after PCI, probed after PCI devices so its vfio-pci
+ * instances join the PCI bus at probe, and torn down before the PCI bus),
+ * with the mdev driver for "vfio-pci". */
 static int register_buses(void)
 {
 	if (dk_bus_find_by_name(dk__pci_bus.name))
 		return 0;
-	return dk_bus_register(&dk__pci_bus);
+	int rc = dk_bus_register(&dk__pci_bus);
+	if (rc < 0)
+		return rc;
+	rc = dk_bus_register(&dk__mdev_bus);
+	if (rc < 0)
+		goto err_pci;
+	rc = dk_mdev_driver_register(&dk__mdev_vfio_pci_driver);
+	if (rc < 0)
+		goto err_mdev;
+	return 0;
+
+err_mdev:
+	dk_bus_unregister(&dk__mdev_bus);
+err_pci:
+	dk_bus_unregister(&dk__pci_bus);
+	return rc;
 }
 
 static void mem_params(const struct dk_init_params *p, struct dk__mem_params *m)

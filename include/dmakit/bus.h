@@ -2,7 +2,7 @@
 /*
  * dmakit/bus.h - bus framework: buses, generic devices and drivers.
  *
- * A bus (PCI today, mdev next) owns its devices and drivers. dk_init()
+ * A bus (PCI, mdev: dmakit/mdev.h) owns its devices and drivers. dk_init()
  * calls scan() on every registered bus, then probe(); dk_cleanup() (and a
  * failed dk_init) removes the drivers of every device through unplug(),
  * then calls cleanup(). plug()/unplug() probe or remove a single device

@@ -455,7 +455,8 @@ DK_EXPORT int dk_pci_vfio_close(struct dk_pci_device *dev);
  * Mediated devices whose device_api is "vfio-pci" are PCI devices of kind
  * DK_PCI_KIND_MDEV: named by their UUID, no PCI address, no sysfs
  * directory of their own (config space only through VFIO). They are not
- * found by the sysfs scan: dk_pci_mdev_open() opens one by UUID and adds
+ * found by the sysfs scan: the mdev bus opens them at probe (dmakit/mdev.h)
+ * when a PCI driver matches; dk_pci_mdev_open() opens one by UUID and adds
  * it to the PCI device list (dk_pci_find(uuid), dk_pci_get, PCI drivers
  * through dk_pci_probe_device/dk_pci_probe_all); dk_pci_mdev_close() or
  * dk_cleanup() takes it out again. A rescan (dk_pci_scan) keeps it.

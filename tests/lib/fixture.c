@@ -1374,6 +1374,63 @@ void dk_fx_mdev(struct dk_fx *fx, const char *parent, const char *type, const ch
 	fx_link_root(fx, "bus/mdev/devices", uuid, drel);
 }
 
+void dk_fx_write_rel(struct dk_fx *fx, const char *rel, const char *text)
+{
+	fx_write_root(fx, rel, text);
+}
+
+void dk_fx_remove_rel(struct dk_fx *fx, const char *rel)
+{
+	char path[PATH_MAX];
+	fx_fmt(path, sizeof(path), "%s/%s", fx->root, rel);
+	fx_rm_tree(path, 0);
+}
+
+const char *dk_fx_mdev_type_file(const char *parent, const char *type, const char *file)
+{
+	static char rel[PATH_MAX];
+	fx_fmt(rel, sizeof(rel), "devices/virtual/%s/%s/mdev_supported_types/%s/%s", parent,
+	       parent, type, file);
+	return rel;
+}
+
+void dk_fx_mdev_vanish(struct dk_fx *fx, const char *parent, const char *uuid)
+{
+	char rel[PATH_MAX];
+	fx_fmt(rel, sizeof(rel), "devices/virtual/%s/%s/%s", parent, parent, uuid);
+	dk_fx_remove_rel(fx, rel);
+}
+
+void dk_fx_mdev_remove(struct dk_fx *fx, const char *parent, const char *type, const char *uuid)
+{
+	char rel[PATH_MAX], path[PATH_MAX], target[PATH_MAX];
+	fx_fmt(rel, sizeof(rel), "bus/mdev/devices/%s/iommu_group", uuid);
+	fx_fmt(path, sizeof(path), "%s/%s", fx->root, rel);
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	if (n > 0) { /* .../kernel/iommu_groups/<n>: drop the group's link to it */
+		target[n] = '\0';
+		const char *g = strrchr(target, '/');
+		fx_fmt(rel, sizeof(rel), "kernel/iommu_groups/%s/devices/%s", g ? g + 1 : target,
+		       uuid);
+		fx_unlink_root_quiet(fx, rel);
+	}
+	fx_fmt(rel, sizeof(rel), "devices/virtual/%s/%s/mdev_supported_types/%s/devices/%s",
+	       parent, parent, type, uuid);
+	fx_unlink_root_quiet(fx, rel);
+	fx_fmt(rel, sizeof(rel), "bus/mdev/devices/%s", uuid);
+	fx_unlink_root_quiet(fx, rel);
+	dk_fx_mdev_vanish(fx, parent, uuid);
+}
+
+void dk_fx_mdev_parent_remove(struct dk_fx *fx, const char *parent)
+{
+	char rel[PATH_MAX];
+	fx_fmt(rel, sizeof(rel), "class/mdev_bus/%s", parent);
+	fx_unlink_root_quiet(fx, rel);
+	fx_fmt(rel, sizeof(rel), "devices/virtual/%s", parent);
+	dk_fx_remove_rel(fx, rel);
+}
+
 size_t dk_fx_read_rel(const struct dk_fx *fx, const char *rel, char *buf, size_t len)
 {
 	char path[PATH_MAX];

@@ -153,6 +153,23 @@ void dk_fx_mdev_type(struct dk_fx *fx, const char *parent, const char *type,
 		     const char *device_api, int available);
 void dk_fx_mdev(struct dk_fx *fx, const char *parent, const char *type, const char *uuid,
 		int iommu_group);
+/*
+ * Mediated-device bad input. dk_fx_write_rel / dk_fx_remove_rel overwrite or
+ * remove (a file, a link, or a whole directory) root/rel: a type's optional
+ * files ("devices/virtual/<parent>/<parent>/mdev_supported_types/<type>/name").
+ * dk_fx_mdev_type_file gives that rel for one file of a type.
+ * dk_fx_mdev_remove removes instance uuid as the kernel does (its directory
+ * and every link to it). dk_fx_mdev_vanish removes only its directory: the
+ * bus/mdev/devices link dangles (gone between readdir and open).
+ * dk_fx_mdev_parent_remove removes a parent (class/mdev_bus link and its
+ * directory with every instance below it; their links dangle).
+ */
+void dk_fx_write_rel(struct dk_fx *fx, const char *rel, const char *text);
+void dk_fx_remove_rel(struct dk_fx *fx, const char *rel);
+const char *dk_fx_mdev_type_file(const char *parent, const char *type, const char *file);
+void dk_fx_mdev_remove(struct dk_fx *fx, const char *parent, const char *type, const char *uuid);
+void dk_fx_mdev_vanish(struct dk_fx *fx, const char *parent, const char *uuid);
+void dk_fx_mdev_parent_remove(struct dk_fx *fx, const char *parent);
 /* Read root/rel (NUL-terminated, into buf). Returns length. */
 size_t dk_fx_read_rel(const struct dk_fx *fx, const char *rel, char *buf, size_t len);
 

@@ -3,7 +3,7 @@
  * mkfixture - build the sysfs tree the CLI tests (test_cli.sh) run against
  * and print its root directory on stdout.
  *
- *   mkfixture [--keep]
+ *   mkfixture [--keep] [--mdev]
  *
  * With --keep the tree stays for the caller (who removes it: rm -rf ROOT);
  * without, it is removed again before exit (a self-check of the builder).
@@ -23,6 +23,16 @@
  *         +-04:00.1 second PF function 8086:1572, i40e               [6]
  *         +-04:02.0 VF0 8086:154c, iavf                              [7]
  *         \-04:02.1 VF1 8086:154c, unbound                           [8]
+ *
+ * With --mdev the tree holds mediated devices instead (no PCI functions):
+ *
+ *   parent ccw0:  vfio_ccw-io (vfio-ccw, 1 left, no name file,
+ *                 description "I/O subchannel (Non-QDIO)" on two lines)
+ *                   7e57a3b2-1c2d-4e5f-8a9b-0c1d2e3f4a5b              [13]
+ *   parent mtty:  mtty-1 (vfio-pci, 24 left, name "Single port serial")
+ *                 mtty-2 (vfio-pci, 10 left, name "Dual port serial")
+ *                   9b1c6a3e-5f0d-4c2b-8a71-0e4f2d6c8b10              [12]
+ *                   0a1c6a3e-5f0d-4c2b-8a71-0e4f2d6c8b11              [14]
  *
  * test_cli.sh depends on these values: change both together.
  */
@@ -136,23 +146,43 @@ static void build(struct dk_fx *fx)
 	dk_fx_add_vf(fx, pfd, 1, "0000:04:02.1", &vf);
 }
 
+static void build_mdev(struct dk_fx *fx)
+{
+	dk_fx_mdev_type(fx, "mtty", "mtty-1", "vfio-pci", 24);
+	dk_fx_mdev_type(fx, "mtty", "mtty-2", "vfio-pci", 10);
+	dk_fx_write_rel(fx, dk_fx_mdev_type_file("mtty", "mtty-1", "name"), "Single port serial\n");
+	dk_fx_write_rel(fx, dk_fx_mdev_type_file("mtty", "mtty-2", "name"), "Dual port serial\n");
+	dk_fx_mdev_type(fx, "ccw0", "vfio_ccw-io", "vfio-ccw", 1);
+	dk_fx_remove_rel(fx, dk_fx_mdev_type_file("ccw0", "vfio_ccw-io", "name"));
+	dk_fx_write_rel(fx, dk_fx_mdev_type_file("ccw0", "vfio_ccw-io", "description"),
+			"I/O subchannel\n(Non-QDIO)\n");
+	dk_fx_mdev(fx, "mtty", "mtty-2", "9b1c6a3e-5f0d-4c2b-8a71-0e4f2d6c8b10", 12);
+	dk_fx_mdev(fx, "mtty", "mtty-2", "0a1c6a3e-5f0d-4c2b-8a71-0e4f2d6c8b11", 14);
+	dk_fx_mdev(fx, "ccw0", "vfio_ccw-io", "7e57a3b2-1c2d-4e5f-8a9b-0c1d2e3f4a5b", 13);
+}
+
 /* Kept reachable so that leak checkers accept the tree handle --keep leaves. */
 static struct dk_fx *g_fx;
 
 int main(int argc, char **argv)
 {
-	int keep = 0;
+	int keep = 0, mdev = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--keep") == 0) {
 			keep = 1;
+		} else if (strcmp(argv[i], "--mdev") == 0) {
+			mdev = 1;
 		} else {
-			fprintf(stderr, "usage: mkfixture [--keep]\n");
+			fprintf(stderr, "usage: mkfixture [--keep] [--mdev]\n");
 			return 2;
 		}
 	}
 	struct dk_fx *fx = dk_fx_new();
 	g_fx = fx;
-	build(fx);
+	if (mdev)
+		build_mdev(fx);
+	else
+		build(fx);
 	printf("%s\n", dk_fx_root(fx));
 	if (fflush(stdout) != 0)
 		return 1;

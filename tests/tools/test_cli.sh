@@ -320,5 +320,158 @@ check "unbind: unknown device: exit 1" rc_is 1
 run unbind
 check "unbind: no address: exit 2" rc_is 2
 
+# ---- mdev (a tree of its own: mkfixture --mdev) --------------------------------
+
+mroot=$("$MKFIXTURE" --keep --mdev) || { echo "Bail out! $MKFIXTURE --mdev failed"; exit 1; }
+trap 'cleanup; rm -rf -- "$mroot"' EXIT
+mrun() { run --sysfs-root "$mroot" "$@"; }
+U1=9b1c6a3e-5f0d-4c2b-8a71-0e4f2d6c8b10
+U2=0a1c6a3e-5f0d-4c2b-8a71-0e4f2d6c8b11
+U3=7e57a3b2-1c2d-4e5f-8a9b-0c1d2e3f4a5b
+
+# The exact text mdevctl 1.2.0 prints (serde_json pretty, keys in insertion order).
+cat >"$tmp/types.want" <<'JSON'
+[
+  {
+    "ccw0": [
+      {
+        "vfio_ccw-io": {
+          "available_instances": 1,
+          "device_api": "vfio-ccw",
+          "description": "I/O subchannel, (Non-QDIO)"
+        }
+      }
+    ],
+    "mtty": [
+      {
+        "mtty-1": {
+          "available_instances": 24,
+          "device_api": "vfio-pci",
+          "name": "Single port serial"
+        }
+      },
+      {
+        "mtty-2": {
+          "available_instances": 10,
+          "device_api": "vfio-pci",
+          "name": "Dual port serial"
+        }
+      }
+    ]
+  }
+]
+JSON
+mrun mdev types --json
+check "mdev types --json: exactly mdevctl's types --dumpjson" eval 'rc_is 0 && cmp -s "$tmp/out" "$tmp/types.want"'
+
+mrun mdev types mtty --json
+check "mdev types PARENT --json: that parent only" pyjson '
+assert list(d[0].keys()) == ["mtty"], d
+assert [list(t.keys())[0] for t in d[0]["mtty"]] == ["mtty-1", "mtty-2"], d'
+
+mrun mdev types nope --json
+check "mdev types of an unknown parent --json: [] as mdevctl" eval 'rc_is 0 && file_is "$tmp/out" "[]"'
+
+mrun mdev types
+check "mdev types: text, name and description only when present" eval 'rc_is 0 &&
+	out_has "  mtty-2" && out_has "    Available instances: 10" && out_has "    Name: Dual port serial" &&
+	out_has "    Description: I/O subchannel, (Non-QDIO)" && [ "$(grep -c "Name:" "$tmp/out")" -eq 2 ]'
+
+mrun mdev types nope
+check "mdev types of an unknown parent: exit 1" eval 'rc_is 1 && err_has "no mdev parent nope"'
+
+cat >"$tmp/list.want" <<JSON
+[
+  {
+    "ccw0": [
+      {
+        "$U3": {
+          "mdev_type": "vfio_ccw-io",
+          "start": "manual",
+          "attrs": []
+        }
+      }
+    ],
+    "mtty": [
+      {
+        "$U2": {
+          "mdev_type": "mtty-2",
+          "start": "manual",
+          "attrs": []
+        }
+      },
+      {
+        "$U1": {
+          "mdev_type": "mtty-2",
+          "start": "manual",
+          "attrs": []
+        }
+      }
+    ]
+  }
+]
+JSON
+mrun mdev list --json
+check "mdev list --json: exactly mdevctl's list --dumpjson" eval 'rc_is 0 && cmp -s "$tmp/out" "$tmp/list.want"'
+
+run mdev list --json
+check "mdev list --json without mdevs: []" eval 'rc_is 0 && file_is "$tmp/out" "[]"'
+
+mrun mdev list
+check "mdev list: one line per instance" eval 'rc_is 0 && [ "$(wc -l <"$tmp/out")" -eq 3 ] &&
+	out_has "$U1 mtty mtty-2 manual"'
+
+mrun devices
+check "devices: the mdev table" eval 'rc_is 0 && grep -qE "^MDEV +PARENT +TYPE +API +GROUP$" "$tmp/out" &&
+	[ "$(awk "\$1 == \"$U3\" { print \$2, \$3, \$4, \$5 }" "$tmp/out")" = "ccw0 vfio_ccw-io vfio-ccw 13" ]'
+
+mrun devices --json
+check "devices --json: mdevs" pyjson '
+assert d["devices"] == [], d
+m = d["mdevs"]
+assert [x["uuid"] for x in m] == ["'$U3'", "'$U2'", "'$U1'"], m
+assert m[2] == {"uuid": "'$U1'", "parent": "mtty", "type": "mtty-2", "device_api": "vfio-pci",
+                "iommu_group": 12}, m[2]'
+
+run devices --json
+check "devices --json: mdevs [] without mdevs" pyjson 'assert d["mdevs"] == [], d'
+
+create_file="$mroot/devices/virtual/mtty/mtty/mdev_supported_types/mtty-2/create"
+mrun mdev create mtty mtty-2
+check "mdev create: writes a new lower-case UUID and prints it" eval 'rc_is 0 &&
+	grep -qE "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$" "$tmp/out" &&
+	file_is "$create_file" "$(cat "$tmp/out")"'
+
+mrun mdev create mtty mtty-2 11111111-2222-4333-8444-55555555555A
+check "mdev create with a UUID: written lower case" eval 'rc_is 0 &&
+	file_is "$create_file" "11111111-2222-4333-8444-55555555555a" && out_has "11111111-2222-4333-8444-55555555555a"'
+
+mrun mdev create mtty mtty-9
+check "mdev create: unknown type: exit 1, lists the types" eval 'rc_is 1 && err_has "its types: "'
+
+mrun mdev create mtty mtty-2 not-a-uuid
+check "mdev create: malformed UUID: exit 2" eval 'rc_is 2 && err_has "is not a UUID"'
+
+mrun mdev create mtty
+check "mdev create: no type: exit 2" rc_is 2
+
+mrun mdev remove "$U1"
+check "mdev remove: writes 1 to remove" eval 'rc_is 0 && file_is "$mroot/bus/mdev/devices/$U1/remove" "1"'
+
+mrun mdev remove 11111111-2222-4333-8444-555555555555
+check "mdev remove: unknown: exit 1" eval 'rc_is 1 && err_has "nothing to remove"'
+
+mrun mdev remove xyz
+check "mdev remove: malformed UUID: exit 2" eval 'rc_is 2 && err_has "is not a UUID"'
+
+mrun mdev frob
+check "mdev: unknown subcommand: exit 2" eval 'rc_is 2 && err_has "unknown subcommand \"frob\""'
+
+mrun mdev
+check "mdev: no subcommand: exit 2" rc_is 2
+
+mrun mdev list --frob
+check "mdev list: unknown option: exit 2" eval 'rc_is 2 && err_has "unknown option --frob"'
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

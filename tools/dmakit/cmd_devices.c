@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * cmd_devices.c - `dmakit devices [--json]`: every PCI function the library
- * scanned, one per line (or one JSON object each), in address order.
+ * scanned, one per line (or one JSON object each), in address order; then
+ * the mdev instances (cmd_mdev.c: a second table, or the "mdevs" member).
  *
  * The per-device JSON members (cli_json_device_fields) are shared with
  * `dmakit show --json`, so both commands describe a device the same way.
@@ -54,6 +55,7 @@ static int print_json(void)
 		cli_json_obj_end(&j);
 	}
 	cli_json_arr_end(&j);
+	cli_devices_mdevs_json(&j);
 	cli_json_obj_end(&j);
 	return cli_json_done(&j);
 }
@@ -91,6 +93,7 @@ static int print_table(void)
 		       dev->id.class_id & 0xffffffu, dev->revision, w_drv,
 		       dev->kernel_driver[0] ? dev->kernel_driver : "-", group, numa);
 	}
+	cli_devices_mdevs_table();
 	return CLI_EXIT_OK;
 }
 

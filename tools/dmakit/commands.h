@@ -87,6 +87,13 @@ const char *cli_kind_name(const struct dk_pci_device *dev);
 /* The members of one device in the `devices --json` schema (inside an open object). */
 void cli_json_device_fields(struct cli_json *j, const struct dk_pci_device *dev);
 
+/* ---- cmd_mdev.c --------------------------------------------------------- */
+
+/* The "mdevs" member of `devices --json` (inside the open document object). */
+void cli_devices_mdevs_json(struct cli_json *j);
+/* The mdev table printed below the PCI table of `devices` (nothing without mdevs). */
+void cli_devices_mdevs_table(void);
+
 /* ---- commands ----------------------------------------------------------- */
 
 int cli_cmd_devices(const struct cli_command *cmd, int argc, char **argv);
@@ -97,5 +104,6 @@ int cli_cmd_unbind(const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_heaps(const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_regions(const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_iommu(const struct cli_command *cmd, int argc, char **argv);
+int cli_cmd_mdev(const struct cli_command *cmd, int argc, char **argv);
 
 #endif

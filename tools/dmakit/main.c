@@ -52,6 +52,14 @@ static const struct cli_command g_commands[] = {
     {"iommu", "[--json]",
      "the VFIO type1 IOMMU: page sizes, usable IOVA ranges, DMA mappings available",
      "opens the IOMMU groups of the devices bound to vfio-pci in one container", cli_cmd_iommu},
+    {"mdev", "SUBCOMMAND ...",
+     "mediated devices: types [PARENT] [--json], list [--json], create, remove",
+     "mdev types [PARENT] [--json]    the mdev types of every parent (or of PARENT)\n"
+     "mdev list [--json]              the mdev instances\n"
+     "mdev create PARENT TYPE [UUID]  create an instance (random UUID when none; prints it)\n"
+     "mdev remove UUID                remove an instance\n"
+     "--json prints what `mdevctl types|list --dumpjson` prints; create and remove need root",
+     cli_cmd_mdev},
     {"help", "[COMMAND]", "show this help, or the help of one command", NULL, cmd_help},
 };
 

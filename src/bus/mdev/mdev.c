@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Mediated device instances (dmakit/mdev.h): create one by writing a new
- * UUID to a type's "create" file, remove one by writing 1 to its "remove"
- * file. The kernel creates and removes synchronously: when the write
- * returns, the instance exists (or is gone).
+ * Mediated device instances (contract: include/dmakit/mdev.h): create one
+ * by writing a UUID to a type's "create" file, remove one by writing 1 to
+ * its "remove" file. The kernel creates and removes synchronously: when the
+ * write returns, the instance exists (or is gone).
+ *
+ * The kernel's answers (Linux 6.1, drivers/vfio/mdev): create -EINVAL for a
+ * malformed UUID, -EEXIST for a UUID in use, -EUSERS when the type has no
+ * instance left, -ENODEV when the parent is being unregistered, else the
+ * parent driver's probe error (mtty: -ENOSPC when out of ports); remove
+ * -ENODEV when the instance is no longer listed or its parent is being
+ * unregistered, -EAGAIN when it is not active (being created or removed).
+ * A missing create/remove file opens with -ENOENT.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +22,7 @@
 #include <dmakit/mdev.h>
 #include <dmakit/pci.h>
 
+#include "bus/mdev/mdev_internal.h"
 #include "core/parse.h"
 #include "core/sysfs.h"
 
@@ -79,25 +88,84 @@ static void list_dir(const char *rel, char *buf, size_t len)
 	closedir(dir);
 }
 
-static int write_error(const char *what, const char *path, int rc)
+/* uuid in lower case into out (the kernel names mdevs so); uuid is valid. */
+static void lower_uuid(const char *uuid, char out[DK_MDEV_UUID_LEN])
 {
-	if (rc == -EACCES || rc == -EPERM) {
-		DK_ERR("%s: cannot write %s/%s: %s: run as root", what, dk_sysfs_root(), path,
-		       strerror(-rc));
-		return -EACCES;
-	}
-	DK_ERR("%s: writing %s/%s failed: %s (the kernel refused it: see dmesg)", what,
-	       dk_sysfs_root(), path, strerror(-rc));
-	return rc;
+	for (int i = 0; i < DK_MDEV_UUID_LEN; i++)
+		out[i] = (char)(uuid[i] >= 'A' && uuid[i] <= 'F' ? uuid[i] - 'A' + 'a' : uuid[i]);
 }
 
-int dk_mdev_create(const char *parent, const char *type, char uuid_out[DK_MDEV_UUID_LEN])
+int dk__mdev_create_error(int err, const char *parent, const char *type, const char *uuid)
 {
-	if (!uuid_out) {
-		DK_ERR("dk_mdev_create: NULL uuid_out: pass a buffer of DK_MDEV_UUID_LEN bytes");
+	switch (err) {
+	case -EEXIST:
+		DK_ERR("mdev %s exists already: pick another UUID, or remove it first (dmakit mdev "
+		       "remove %s)",
+		       uuid, uuid);
+		return -EEXIST;
+	case -EUSERS:
+	case -ENOSPC: /* the core says EUSERS; a parent driver's own count may say ENOSPC */
+		DK_ERR("mdev type %s of %s has no instance left: remove one of its instances "
+		       "first (dmakit mdev list)",
+		       type, parent);
+		return -EUSERS;
+	case -ENODEV:
+		DK_ERR("mdev parent %s is going away (its driver is being unloaded or the device "
+		       "removed): reload its driver, then create %s again",
+		       parent, uuid);
+		return -ENODEV;
+	case -ENOENT:
+		DK_ERR("mdev parent %s or its type %s vanished while creating %s: check "
+		       "%s/class/mdev_bus and load the parent's driver",
+		       parent, type, uuid, dk_sysfs_root());
+		return -ENOENT;
+	case -EINVAL:
+		DK_ERR("the kernel refused \"%s\" as an mdev UUID: give one of the form "
+		       "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+		       uuid);
 		return -EINVAL;
+	case -EACCES:
+	case -EPERM:
+		DK_ERR("cannot create an mdev of type %s of %s: %s: run as root", type, parent,
+		       strerror(-err));
+		return -EACCES;
+	default:
+		DK_ERR("creating mdev %s (type %s of %s) failed: %s (the parent's driver refused "
+		       "it: see dmesg)",
+		       uuid, type, parent, strerror(-err));
+		return err;
 	}
-	uuid_out[0] = '\0';
+}
+
+int dk__mdev_remove_error(int err, const char *uuid)
+{
+	switch (err) {
+	case -EAGAIN:
+		DK_ERR("mdev %s is inactive (being created or removed right now): try again", uuid);
+		return -EAGAIN;
+	case -ENODEV:
+		DK_ERR("mdev %s vanished meanwhile, or its parent is going away: nothing to remove "
+		       "(dmakit mdev list shows what is left)",
+		       uuid);
+		return -ENODEV;
+	case -ENOENT:
+		DK_ERR("no mdev %s in %s/bus/mdev/devices: nothing to remove", uuid,
+		       dk_sysfs_root());
+		return -ENOENT;
+	case -EACCES:
+	case -EPERM:
+		DK_ERR("cannot remove mdev %s: %s: run as root", uuid, strerror(-err));
+		return -EACCES;
+	default:
+		DK_ERR("removing mdev %s failed: %s (the kernel refused it: see dmesg)", uuid,
+		       strerror(-err));
+		return err;
+	}
+}
+
+/* Parent and type exist, else -ENOENT with the lists; -EINVAL for bad names. */
+static int check_type(const char *parent, const char *type)
+{
 	if (bad_component(parent) || bad_component(type)) {
 		DK_ERR("dk_mdev_create: parent \"%s\" / type \"%s\": give the parent's name in "
 		       "%s/class/mdev_bus and a type name of its mdev_supported_types (no '/')",
@@ -121,26 +189,54 @@ int dk_mdev_create(const char *parent, const char *type, char uuid_out[DK_MDEV_U
 		       list[0] ? list : "none");
 		return -ENOENT;
 	}
-	uint64_t avail;
-	snprintf(rel, sizeof(rel), "class/mdev_bus/%s/mdev_supported_types/%s/available_instances",
-		 parent, type);
-	if (dk__sysfs_read_u64(rel, 10, &avail) == 0 && avail == 0) {
-		DK_ERR("mdev type %s of %s has no instance left (available_instances 0): remove "
-		       "one first",
-		       type, parent);
-		return -ENOSPC;
+	return 0;
+}
+
+/* The UUID to write: uuid in lower case, or a new one. */
+static int pick_uuid(const char *uuid, char out[DK_MDEV_UUID_LEN])
+{
+	if (!uuid)
+		return new_uuid(out);
+	if (!dk_mdev_uuid_valid(uuid)) {
+		DK_ERR("dk_mdev_create: \"%s\" is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx): "
+		       "fix it, or pass NULL for a random one",
+		       uuid);
+		return -EINVAL;
 	}
-	char uuid[DK_MDEV_UUID_LEN];
-	int rc = new_uuid(uuid);
+	lower_uuid(uuid, out);
+	return 0;
+}
+
+int dk_mdev_create(const char *parent, const char *type, const char *uuid,
+		   char uuid_out[DK_MDEV_UUID_LEN])
+{
+	if (uuid_out)
+		uuid_out[0] = '\0';
+	if (!uuid && !uuid_out) {
+		DK_ERR("dk_mdev_create: NULL uuid_out: pass a buffer of DK_MDEV_UUID_LEN bytes to "
+		       "receive the random UUID, or a UUID");
+		return -EINVAL;
+	}
+	char u[DK_MDEV_UUID_LEN], rel[DK__PATH_MAX];
+	int rc = check_type(parent, type);
+	if (rc == 0)
+		rc = pick_uuid(uuid, u);
 	if (rc < 0)
 		return rc;
+	uint64_t avail; /* advisory: the kernel decides */
+	snprintf(rel, sizeof(rel), "class/mdev_bus/%s/mdev_supported_types/%s/available_instances",
+		 parent, type);
+	if (dk__sysfs_read_u64(rel, 10, &avail) == 0 && avail == 0)
+		DK_DEBUG("mdev type %s of %s reports no instance left: asking the kernel anyway",
+			 type, parent);
 	snprintf(rel, sizeof(rel), "class/mdev_bus/%s/mdev_supported_types/%s/create", parent,
 		 type);
-	rc = dk__sysfs_write_str(rel, uuid);
+	rc = dk__sysfs_write_str(rel, u);
 	if (rc < 0)
-		return write_error("dk_mdev_create", rel, rc);
-	memcpy(uuid_out, uuid, DK_MDEV_UUID_LEN);
-	DK_INFO("mdev %s created (type %s of %s)", uuid, type, parent);
+		return dk__mdev_create_error(rc, parent, type, u);
+	if (uuid_out)
+		memcpy(uuid_out, u, DK_MDEV_UUID_LEN);
+	DK_INFO("mdev %s created (type %s of %s)", u, type, parent);
 	return 0;
 }
 
@@ -152,25 +248,23 @@ int dk_mdev_remove(const char *uuid)
 		    uuid ? uuid : "(null)");
 		return -EINVAL;
 	}
-	char lower[DK_MDEV_UUID_LEN], rel[DK__PATH_MAX];
-	for (int i = 0; i < DK_MDEV_UUID_LEN; i++) /* the kernel names mdevs in lower case */
-		lower[i] = (char)(uuid[i] >= 'A' && uuid[i] <= 'F' ? uuid[i] - 'A' + 'a' : uuid[i]);
-	uuid = lower;
-	snprintf(rel, sizeof(rel), "bus/mdev/devices/%s", uuid);
-	if (!dk__sysfs_exists(rel)) {
-		DK_ERR("no mdev %s in %s/bus/mdev/devices: nothing to remove", uuid,
-		       dk_sysfs_root());
-		return -ENOENT;
-	}
-	struct dk_pci_device *open_dev = dk_pci_find(uuid);
+	char u[DK_MDEV_UUID_LEN], rel[DK__PATH_MAX];
+	lower_uuid(uuid, u);
+	snprintf(rel, sizeof(rel), "bus/mdev/devices/%s", u);
+	if (!dk__sysfs_exists(rel))
+		return dk__mdev_remove_error(-ENOENT, u);
+	struct dk_mdev_device *m = dk_mdev_find(u);
+	if (m && m->driver) /* probed on the mdev bus: its driver lets go first */
+		dk__mdev_unplug(m);
+	struct dk_pci_device *open_dev = dk_pci_find(u);
 	if (open_dev && open_dev->kind == DK_PCI_KIND_MDEV) {
-		DK_ERR("mdev %s is open in this process: close it first (dk_pci_mdev_close)", uuid);
+		DK_ERR("mdev %s is open in this process: close it first (dk_pci_mdev_close)", u);
 		return -EBUSY;
 	}
-	snprintf(rel, sizeof(rel), "bus/mdev/devices/%s/remove", uuid);
+	snprintf(rel, sizeof(rel), "bus/mdev/devices/%s/remove", u);
 	int rc = dk__sysfs_write_str(rel, "1");
 	if (rc < 0)
-		return write_error("dk_mdev_remove", rel, rc);
-	DK_INFO("mdev %s removed", uuid);
+		return dk__mdev_remove_error(rc, u);
+	DK_INFO("mdev %s removed", u);
 	return 0;
 }

@@ -83,6 +83,14 @@ uint64_t dk__pci_dma_limit(void)
 	return limit;
 }
 
+uint32_t dk__pci_driver_open_flags(const struct dk_pci_id *id)
+{
+	for (struct dk_pci_driver *drv = g_drivers; drv; drv = drv->next_)
+		if ((drv->flags & DK_PCI_DRV_NEED_VFIO) && dk_pci_id_match(drv->id_table, id))
+			return (drv->flags & DK_PCI_DRV_SPARSE_SPLIT) ? DK_PCI_VFIO_SPARSE_SPLIT : 0;
+	return 0;
+}
+
 int dk_pci_probe_device(struct dk_pci_device *dev)
 {
 	if (!dev)

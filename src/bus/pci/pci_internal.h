@@ -108,6 +108,10 @@ int dk__pci_read_caps(struct dk__pci_dev *d);
 
 /* Driver list (pci_driver.c). */
 void dk__pci_remove_all(void);
+/* The dk_pci_vfio_open_flags flags (DK_PCI_VFIO_SPARSE_SPLIT or 0) of the first
+ * registered driver with DK_PCI_DRV_NEED_VFIO whose ID table matches id: how a
+ * device it will probe is to be opened (the mdev bus opens mdevs so). */
+uint32_t dk__pci_driver_open_flags(const struct dk_pci_id *id);
 
 /* The PCI bus object (pci_bus.c), registered by the library's init. */
 extern struct dk_bus dk__pci_bus;

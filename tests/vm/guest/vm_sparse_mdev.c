@@ -11,8 +11,9 @@
  * mapping (it does not), that both paths see the same memory
  * (WINDOW/WINDOW_DATA), 1/2/4/8-byte accesses, a range crossing from an
  * area into a hole, bad input, SCRATCH and reset, and config space. Then a
- * PCI driver with DK_PCI_DRV_SPARSE_SPLIT probes the mdev, and the instance
- * is removed. The harness's dk_cleanup after each test closes the mdev:
+ * PCI driver with DK_PCI_DRV_SPARSE_SPLIT probes the mdev, then the same
+ * driver, registered before dk_init, is probed on it through the mdev bus
+ * (and on a second instance found by a rescan), and the instance is removed. The harness's dk_cleanup after each test closes the mdev:
  * each test opens it again in the mode of its phase.
  */
 #include <stdio.h>
@@ -95,7 +96,7 @@ DK_TEST(create_instance)
 	if (stat(type, &st) != 0)
 		SKIP("no mdev parent " DKS_PARENT_NAME
 		     " (dk_sparse.ko not loaded: run.sh --no-kmod?)");
-	REQUIRE_INT_EQ(dk_mdev_create(DKS_PARENT_NAME, DKS_TYPE_NAME, g_uuid), 0);
+	REQUIRE_INT_EQ(dk_mdev_create(DKS_PARENT_NAME, DKS_TYPE_NAME, NULL, g_uuid), 0);
 	char dir[128];
 	snprintf(dir, sizeof(dir), "/sys/bus/mdev/devices/%s", g_uuid);
 	CHECK(stat(dir, &st) == 0);
@@ -527,6 +528,67 @@ DK_TEST(c_driver_with_sparse_split_probes_the_mdev)
 	CHECK_STR_CONTAINS(dk_test_log_captured(), "other flags");
 	dk_test_log_capture_stop();
 	CHECK_INT_EQ(g_probed, 2);
+	CHECK_INT_EQ(dk_pci_driver_unregister(&g_drv), 0);
+}
+
+/* ---- the same driver, probed through the mdev bus by dk_init and by a rescan ---------- */
+
+static void init_with_probe(void)
+{
+	struct dk_init_params p;
+	dk_init_params_default(&p);
+	REQUIRE_INT_EQ(dk_init(&p), 0);
+}
+
+DK_TEST(d_probed_through_the_mdev_bus)
+{
+	vm_init(); /* skips outside the VM */
+	dk_cleanup();
+	if (!g_uuid[0])
+		SKIP("no dk_sparse instance (create_instance failed)");
+	g_probed = g_removed = 0;
+	REQUIRE_INT_EQ(dk_pci_driver_register(&g_drv), 0); /* before dk_init */
+	init_with_probe();
+	struct dk_mdev_device *m = dk_mdev_find(g_uuid);
+	REQUIRE(m != NULL);
+	CHECK_STR_EQ(m->parent, DKS_PARENT_NAME);
+	CHECK_STR_EQ(m->type_id, DKS_TYPE_NAME);
+	CHECK_STR_EQ(m->device_api, "vfio-pci");
+	CHECK(m->iommu_group >= 0);
+	CHECK(m->driver != NULL);
+	CHECK(m->pci != NULL && m->pci == dk_pci_find(g_uuid));
+	if (m->pci) {
+		CHECK_INT_EQ(m->pci->kind, DK_PCI_KIND_MDEV);
+		CHECK(m->pci->device.driver == &g_drv.driver);
+		CHECK_INT_EQ(m->pci->iommu_group, m->iommu_group);
+	}
+	CHECK_INT_EQ(g_probed, 1);
+	CHECK_INT_EQ(g_probe_mode, DK_PCI_MAP_SPLIT); /* opened as the driver asks */
+	CHECK_INT_EQ(g_probe_id, DKS_ID_VALUE);
+	/* a second instance, created now, is probed by the rescan */
+	char u2[DK_MDEV_UUID_LEN];
+	REQUIRE_INT_EQ(dk_mdev_create(DKS_PARENT_NAME, DKS_TYPE_NAME, NULL, u2), 0);
+	CHECK_INT_EQ(dk_mdev_scan(), 2);
+	struct dk_mdev_device *m2 = dk_mdev_find(u2);
+	REQUIRE(m2 != NULL);
+	CHECK(m2->pci != NULL && m2->pci->device.driver == &g_drv.driver);
+	CHECK_INT_EQ(g_probed, 2);
+	CHECK(dk_mdev_find(g_uuid) == m); /* kept where it was */
+	/* removing it unplugs it first; the rescan drops it */
+	CHECK_INT_EQ(dk_mdev_remove(u2), 0);
+	CHECK_INT_EQ(g_removed, 1);
+	CHECK(dk_pci_find(u2) == NULL);
+	CHECK_INT_EQ(dk_mdev_scan(), 1);
+	CHECK(dk_mdev_find(u2) == NULL);
+	/* a duplicate UUID is refused by the kernel: -EEXIST */
+	dk_test_log_capture_start();
+	CHECK_INT_EQ(dk_mdev_create(DKS_PARENT_NAME, DKS_TYPE_NAME, g_uuid, NULL), -EEXIST);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "exists already");
+	dk_test_log_capture_stop();
+	/* dk_cleanup removes the PCI driver and closes the mdev */
+	dk_cleanup();
+	CHECK_INT_EQ(g_removed, 2);
+	CHECK(dk_pci_find(g_uuid) == NULL);
 	CHECK_INT_EQ(dk_pci_driver_unregister(&g_drv), 0);
 }
 
