@@ -315,19 +315,26 @@ static int cmp_key(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* qsort, unless already in order (pci.ids is kept sorted: the usual case). */
+static void sort(void *base, uint32_t n, size_t elem, int (*cmp)(const void *, const void *))
+{
+	for (uint32_t i = 1; i < n; i++) {
+		if (cmp((char *)base + (i - 1) * elem, (char *)base + i * elem) > 0) {
+			qsort(base, n, elem, cmp);
+			return;
+		}
+	}
+}
+
 static void sort_index(struct dk__pci_ids *db)
 {
 	struct ids_vendor *v = db->vendors.v;
 	struct ids_device *d = db->devices.v;
 	for (uint32_t i = 0; i < db->vendors.n; i++)
-		if (v[i].dev_count > 1)
-			qsort(d + v[i].dev_first, v[i].dev_count, sizeof(*d), cmp_device);
-	if (db->vendors.n > 1)
-		qsort(v, db->vendors.n, sizeof(*v), cmp_vendor);
-	if (db->classes.n > 1)
-		qsort(db->classes.v, db->classes.n, sizeof(struct ids_key), cmp_key);
-	if (db->gensubs.n > 1)
-		qsort(db->gensubs.v, db->gensubs.n, sizeof(struct ids_key), cmp_key);
+		sort(d + v[i].dev_first, v[i].dev_count, sizeof(*d), cmp_device);
+	sort(v, db->vendors.n, sizeof(*v), cmp_vendor);
+	sort(db->classes.v, db->classes.n, sizeof(struct ids_key), cmp_key);
+	sort(db->gensubs.v, db->gensubs.n, sizeof(struct ids_key), cmp_key);
 }
 
 struct dk__pci_ids *dk__pci_ids_index(const char *data, size_t len)
