@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bus/pci/pci_ids.h"
+#include "core/parse.h"
 
 struct ids_name {
 	uint32_t off, len;
@@ -97,22 +98,11 @@ static int next_line(struct cursor *c, struct line *l)
 	return 0;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int hex_exact(const char *p, size_t digits, uint32_t *v)
 {
 	uint32_t x = 0;
 	for (size_t i = 0; i < digits; i++) {
-		int d = hex_digit(p[i]);
+		int d = dk__hex_digit(p[i]);
 		if (d < 0)
 			return -1;
 		x = x << 4 | (uint32_t)d;
