@@ -15,12 +15,17 @@
  * Timed, in the same run, each best and median of --runs runs after one
  * untimed warm-up run (which is also the correctness check):
  *   1. dk_pci_scan() in this process (after dk_init with DK_INIT_NO_SCAN);
- *   2. lspci -A linux-sysfs -O sysfs.path=<root>/bus/pci, plain, -nn and -D,
- *      as child processes with stdout on /dev/null;
- *   3. `dmakit devices` as a child process with DMAKIT_SYSFS_ROOT=<root>, if
- *      the CLI is found (--cli PATH, else next to this binary in the build
- *      tree, else build* /tools/dmakit/dmakit below the working directory).
- * The ratios are lspci / dmakit: above 1 means dmakit is faster.
+ *   2. lspci -A linux-sysfs -O sysfs.path=<root>/bus/pci, plain (with names
+ *      from pci.ids), -n, -nn and -D, as child processes with stdout on
+ *      /dev/null;
+ *   3. `dmakit devices` (names from the PCI ID database, as lspci's plain
+ *      run) and `dmakit devices -n` as child processes with
+ *      DMAKIT_SYSFS_ROOT=<root>, if the CLI is found (--cli PATH, else next
+ *      to this binary in the build tree, else build* /tools/dmakit/dmakit
+ *      below the working directory).
+ * The ratios are lspci / dmakit: above 1 means dmakit is faster; names
+ * against names (lspci / dmakit devices) and numbers against numbers
+ * (lspci -n / dmakit devices -n).
  *
  * Exit status: 0; 1 when a count is wrong (dk_pci_scan() or dk_pci_count()
  * is not 4096, lspci or the CLI do not list 4096 functions) or a tool
@@ -526,6 +531,11 @@ int main(int argc, char **argv)
 	       NDOMAINS, NDOMAINS * NROOT, NDOMAINS * NROOT, NDOWN, st.bridges, st.pfs, st.vfs,
 	       st.others, st.groups);
 	int failed = n != TARGET;
+	char ids[PATH_MAX];
+	if (dk_pci_ids_path(ids, sizeof(ids)) >= 0)
+		printf("# PCI ID database: %s (names for lspci and dmakit alike)\n", ids);
+	else
+		printf("# no PCI ID database: dmakit prints no names (apt-get install pci.ids)\n");
 
 	struct result res[8];
 	memset(res, 0, sizeof(res));
@@ -536,11 +546,13 @@ int main(int argc, char **argv)
 
 	char busarg[PATH_MAX + 32];
 	snprintf(busarg, sizeof(busarg), "sysfs.path=%s/bus/pci", root);
-	struct result *lspci_plain = NULL;
+	struct result *lspci_plain = NULL, *lspci_num = NULL;
 	if (executable(lspci)) {
-		static const char *const variants[][2] = {
-		    {NULL, "lspci"}, {"-nn", "lspci -nn"}, {"-D", "lspci -D"}};
-		for (int v = 0; v < 3; v++) {
+		static const char *const variants[][2] = {{NULL, "lspci (names)"},
+							  {"-n", "lspci -n"},
+							  {"-nn", "lspci -nn"},
+							  {"-D", "lspci -D"}};
+		for (int v = 0; v < 4; v++) {
 			char *av[8];
 			int k = 0;
 			av[k++] = (char *)lspci;
@@ -556,21 +568,29 @@ int main(int argc, char **argv)
 				failed = 1;
 			else if (v == 0)
 				lspci_plain = r;
+			else if (v == 1)
+				lspci_num = r;
 		}
 	} else {
 		printf("# %s not found: lspci not timed (apt-get install pciutils)\n", lspci);
 	}
 
-	struct result *cli_res = NULL;
+	struct result *cli_res = NULL, *cli_num = NULL;
 	if (executable(cli)) {
 		char envroot[PATH_MAX + 32];
 		snprintf(envroot, sizeof(envroot), "DMAKIT_SYSFS_ROOT=%s", root);
 		char *env[] = {envroot, "DMAKIT_LOG_LEVEL=err", NULL};
 		char *av[] = {(char *)cli, "devices", NULL};
+		char *av_n[] = {(char *)cli, "devices", "-n", NULL};
 		cli_res = &res[nres++];
-		if (time_child("dmakit devices (process)", av, env, runs, cli_res) < 0) {
+		if (time_child("dmakit devices (names)", av, env, runs, cli_res) < 0) {
 			failed = 1;
 			cli_res = NULL;
+		}
+		cli_num = &res[nres++];
+		if (time_child("dmakit devices -n", av_n, env, runs, cli_num) < 0) {
+			failed = 1;
+			cli_num = NULL;
 		}
 	} else {
 		printf("# dmakit CLI not found: not timed (pass --cli PATH)\n");
@@ -586,9 +606,13 @@ int main(int argc, char **argv)
 		    "lspci/dmakit (in-process scan): best %.2f, median %.2f  (>1: dmakit faster)\n",
 		    lspci_plain->best / lib->best, lspci_plain->median / lib->median);
 	if (cli_res && cli_res->ran && lspci_plain)
-		printf("lspci/dmakit (process vs process): best %.2f, median %.2f  (>1: dmakit "
-		       "faster)\n",
+		printf("lspci/dmakit devices, names (process vs process): best %.2f, median %.2f  "
+		       "(>1: dmakit faster)\n",
 		       lspci_plain->best / cli_res->best, lspci_plain->median / cli_res->median);
+	if (cli_num && cli_num->ran && lspci_num)
+		printf("lspci -n/dmakit devices -n, numbers (process vs process): best %.2f, median "
+		       "%.2f  (>1: dmakit faster)\n",
+		       lspci_num->best / cli_num->best, lspci_num->median / cli_num->median);
 
 	if (keep)
 		printf("# tree kept in %s\n", root);

@@ -12,7 +12,9 @@
 set -euo pipefail
 
 mode=${1:-build}
-want=(meson ninja-build gcc pkg-config python3 pciutils)
+# pci.ids: the PCI ID database the names come from (tests/tools/test_lspci.sh compares
+# them with lspci's; pciutils pulls it in through libpci3, named here all the same).
+want=(meson ninja-build gcc pkg-config python3 pciutils pci.ids)
 case "$mode" in
   build|demo) ;;
   test) want+=(clang libclang-rt-14-dev) ;;

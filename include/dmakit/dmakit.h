@@ -10,6 +10,7 @@
 #include <dmakit/init.h>
 #include <dmakit/bus.h>
 #include <dmakit/pci.h>
+#include <dmakit/pci_ids.h>
 #include <dmakit/mdev.h>
 #include <dmakit/vfio.h>
 #include <dmakit/memory.h>

@@ -21,7 +21,7 @@ static void trim(const char **s, size_t *len)
 		(*len)--;
 }
 
-static int digit_value(char c)
+int dk__hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -29,7 +29,14 @@ static int digit_value(char c)
 		return c - 'a' + 10;
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
-	return 99;
+	return -1;
+}
+
+/* The digit's value, 99 for a character that is no digit in any base. */
+static int digit_value(char c)
+{
+	int d = dk__hex_digit(c);
+	return d < 0 ? 99 : d;
 }
 
 /* Digits of s[0..len) in base; no sign, no prefix. */

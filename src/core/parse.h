@@ -16,6 +16,8 @@
 
 /* Unsigned integer; base 0 accepts "0x" hex, leading-0 octal, decimal; base 16 accepts an optional "0x". */
 int dk__parse_u64(const char *s, size_t len, int base, uint64_t *out);
+/* The value of a hex digit (either case), or -1. */
+int dk__hex_digit(char c);
 /* Signed decimal integer ("-1" for numa_node). */
 int dk__parse_i64(const char *s, size_t len, int64_t *out);
 

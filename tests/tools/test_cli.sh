@@ -29,6 +29,9 @@ if [ ! -d "$root/bus/pci/devices" ]; then
 fi
 export DMAKIT_SYSFS_ROOT="$root"
 unset DMAKIT_LOG_LEVEL DMAKIT_ALLOW DMAKIT_DENY
+# No PCI ID database, whatever the machine has installed: numbers only, until
+# the "names" checks write a small database of their own.
+export DMAKIT_PCI_IDS=none
 
 n=0
 failed=0
@@ -291,6 +294,83 @@ check "bind to a driver that is not loaded: exit 1, says to load it" eval 'rc_is
 	err_has "modprobe dk_not_loaded" && err_has "dmakit: cannot bind 0000:03:00.0 to dk_not_loaded: "'
 check "bind to a driver that is not loaded: driver_override untouched" \
 	file_is "$dev/0000:03:00.0/driver_override" "(null)"
+
+# ---- names (a small PCI ID database of our own, DMAKIT_PCI_IDS) --------------------
+
+# Known: Intel and its X710 with a subsystem; 1b36:0010 (the NVMe); 1af4 as a vendor
+# only; classes 01/08/02 and 02/00; class 06 without subclass 04. Unknown: vendor 10de,
+# class 03: lspci's forms "Vendor 10de", "Device 1eb8", "Class 0300", "Bridge [0604]".
+printf '%s\n' '# test database' '8086  Intel Corporation' \
+	'	1572  Ethernet Controller X710 for 10GbE SFP+' \
+	'		8086 0001  Ethernet Converged Network Adapter X710-4' \
+	'1b36  Red Hat, Inc.' '	0010  QEMU NVM Express Controller' '1af4  Red Hat, Inc.' \
+	'C 01  Mass storage controller' '	08  Non-Volatile memory controller' \
+	'		02  NVM Express' 'C 02  Network controller' '	00  Ethernet controller' \
+	'C 06  Bridge' '	00  Host bridge' >"$tmp/pci.ids"
+
+DMAKIT_PCI_IDS="$tmp/pci.ids" run devices --json
+check "names: devices --json, known IDs" pyjson '
+by = {x["address"]: x for x in d["devices"]}
+nv = by["0000:03:00.0"]
+want = {"vendor_name": "Red Hat, Inc.", "device_name": "QEMU NVM Express Controller",
+        "subsystem_vendor_name": "Red Hat, Inc.", "subsystem_device_name": "Device 1100",
+        "class_name": "Non-Volatile memory controller", "prog_if_name": "NVM Express"}
+assert {k: nv[k] for k in want} == want, nv
+pf = by["0000:04:00.0"]
+assert pf["device_name"] == "Ethernet Controller X710 for 10GbE SFP+", pf
+assert pf["subsystem_device_name"] == "Ethernet Converged Network Adapter X710-4", pf
+assert pf["class_name"] == "Ethernet controller" and pf["prog_if_name"] is None, pf'
+check "names: devices --json, lspci forms of unknown IDs" pyjson '
+by = {x["address"]: x for x in d["devices"]}
+gpu = by["0000:00:02.0"]
+assert gpu["vendor_name"] == "Vendor 10de" and gpu["device_name"] == "Device 1eb8", gpu
+assert gpu["subsystem_vendor_name"] == "Unknown vendor 10de", gpu
+assert gpu["subsystem_device_name"] == "Device 0001" and gpu["class_name"] == "Class 0300", gpu
+assert by["0000:00:1c.0"]["class_name"] == "Bridge [0604]", by["0000:00:1c.0"]
+vf = by["0000:04:02.0"]
+assert vf["vendor_name"] == "Intel Corporation" and vf["device_name"] == "Device 154c", vf
+hb = by["0000:00:00.0"]
+assert hb["class_name"] == "Host bridge", hb
+assert hb["subsystem_vendor_name"] is None and hb["subsystem_device_name"] is None, hb'
+
+DMAKIT_PCI_IDS="$tmp/pci.ids" run devices
+check "names: devices table ends with lspci's line" eval 'rc_is 0 &&
+	head -n1 "$tmp/out" | grep -qE "^ADDRESS +ID +SUBSYSTEM +CLASS +REV +DRIVER +GROUP +NUMA +NAME$" &&
+	grep -qE "^0000:03:00.0 .* nvme +5 +0 +Non-Volatile memory controller: Red Hat, Inc. QEMU NVM Express Controller$" "$tmp/out" &&
+	grep -qE "^0000:00:02.0 .*  Class 0300: Device 10de:1eb8$" "$tmp/out" &&
+	grep -qE "^0000:04:02.1 .*  Ethernet controller: Intel Corporation Device 154c$" "$tmp/out"'
+check "names: the numeric columns stay as they were" eval '
+	[ "$(awk "\$1 == \"0000:03:00.0\" { print \$2, \$3, \$4, \$5, \$6, \$7, \$8 }" "$tmp/out")" = "1b36:0010 1af4:1100 010802 02 nvme 5 0" ]'
+
+DMAKIT_PCI_IDS="$tmp/pci.ids" run devices -n
+check "names: -n prints numbers only" eval 'rc_is 0 && cmp -s "$tmp/out" "$tmp/devices.env"'
+DMAKIT_PCI_IDS="$tmp/pci.ids" run -n devices --json
+check "names: -n leaves the name fields out of the JSON" pyjson '
+assert not any(k.endswith("_name") for x in d["devices"] for k in x), d["devices"][0]'
+
+DMAKIT_PCI_IDS="$tmp/pci.ids" run tree
+check "names: tree shows vendor and device" eval 'rc_is 0 &&
+	out_has "| \-0000:03:00.0  1b36:0010  nvme  Red Hat, Inc. QEMU NVM Express Controller" &&
+	out_has "+-0000:04:02.0  8086:154c  iavf  Intel Corporation Device 154c  [VF of 0000:04:00.0]"'
+DMAKIT_PCI_IDS="$tmp/pci.ids" run tree --json
+check "names: tree --json node names" pyjson '
+nv = d["host_bridges"][0]["children"][3]["children"][0]["children"][0]["children"][0]
+assert nv["address"] == "0000:03:00.0", nv
+assert (nv["vendor_name"], nv["device_name"], nv["class_name"]) == (
+    "Red Hat, Inc.", "QEMU NVM Express Controller", "Non-Volatile memory controller"), nv'
+
+DMAKIT_PCI_IDS="$tmp/pci.ids" run show 0000:03:00.0
+check "names: show prints names after the numbers" eval 'rc_is 0 &&
+	grep -qE "^  vendor:device +1b36:0010  Red Hat, Inc. QEMU NVM Express Controller$" "$tmp/out" &&
+	grep -qE "^  subsystem +1af4:1100  Red Hat, Inc. Device 1100$" "$tmp/out" &&
+	grep -qE "^  class +010802  Non-Volatile memory controller \(prog-if NVM Express\)$" "$tmp/out"'
+DMAKIT_PCI_IDS="$tmp/pci.ids" run show 0000:03:00.0 --json
+check "names: show --json has the name fields" pyjson '
+assert d["device"]["prog_if_name"] == "NVM Express", d["device"]'
+
+DMAKIT_PCI_IDS="$tmp/no-such-pci.ids" run devices
+check "names: a database that cannot be read: numbers, exit 0, a warning naming it" eval 'rc_is 0 &&
+	cmp -s "$tmp/out" "$tmp/devices.env" && err_has "no-such-pci.ids" && err_has "DMAKIT_PCI_IDS"'
 
 run bind 3:00
 check "bind: bad address syntax: exit 2" eval 'rc_is 2 && err_has "DDDD:BB:DD.F"'

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * cmd_devices.c - `dmakit devices [--json]`: every PCI function the library
- * scanned, one per line (or one JSON object each), in address order; then
+ * cmd_devices.c - `dmakit devices [-n] [--json]`: every PCI function the
+ * library scanned, one per line (or one JSON object each), in address order;
+ * with the PCI ID database and without -n, names as lspci prints them; then
  * the mdev instances (cmd_mdev.c: a second table, or the "mdevs" member).
  *
  * The per-device JSON members (cli_json_device_fields) are shared with
@@ -36,6 +37,7 @@ void cli_json_device_fields(struct cli_json *j, const struct dk_pci_device *dev)
 	cli_json_kv_str(j, "upstream", dev->upstream ? dev->upstream->device.name : NULL);
 	cli_json_kv_str(j, "host_bridge", dev->host_bridge[0] ? dev->host_bridge : NULL);
 	cli_json_kv_str(j, "physfn", dev->physfn ? dev->physfn->device.name : NULL);
+	cli_json_name_fields(j, dev, true);
 }
 
 static int print_json(void)
@@ -76,8 +78,10 @@ static int print_table(void)
 		w_addr = max_int(w_addr, (int)strlen(dev->device.name));
 		w_drv = max_int(w_drv, (int)strlen(dev->kernel_driver));
 	}
+	bool names = cli_names_on();
 	printf("%-*s  %-9s  %-9s  %-6s  %-3s  %-*s  %-5s  %s\n", w_addr, "ADDRESS", "ID",
-	       "SUBSYSTEM", "CLASS", "REV", w_drv, "DRIVER", "GROUP", "NUMA");
+	       "SUBSYSTEM", "CLASS", "REV", w_drv, "DRIVER", "GROUP",
+	       names ? "NUMA  NAME" : "NUMA");
 	for (unsigned int i = 0; i < dk_pci_count(); i++) {
 		const struct dk_pci_device *dev = dk_pci_get(i);
 		if (!dev)
@@ -87,11 +91,19 @@ static int print_table(void)
 			snprintf(group, sizeof(group), "%d", dev->iommu_group);
 		if (dev->device.numa_node >= 0)
 			snprintf(numa, sizeof(numa), "%d", dev->device.numa_node);
-		printf("%-*s  %04x:%04x  %04x:%04x  %06x  %02x   %-*s  %-5s  %s\n", w_addr,
+		printf("%-*s  %04x:%04x  %04x:%04x  %06x  %02x   %-*s  %-5s  ", w_addr,
 		       dev->device.name, dev->id.vendor_id, dev->id.device_id,
 		       dev->id.subsystem_vendor_id, dev->id.subsystem_device_id,
 		       dev->id.class_id & 0xffffffu, dev->revision, w_drv,
-		       dev->kernel_driver[0] ? dev->kernel_driver : "-", group, numa);
+		       dev->kernel_driver[0] ? dev->kernel_driver : "-", group);
+		if (names) {
+			/* lspci's line: "Class: Vendor Device". */
+			char cls[CLI_NAME_LEN], vd[CLI_NAME_LEN];
+			printf("%-4s  %s: %s\n", numa, cli_name_class(dev->id.class_id, cls),
+			       cli_name_pair(dev->id.vendor_id, dev->id.device_id, vd));
+		} else {
+			printf("%s\n", numa);
+		}
 	}
 	cli_devices_mdevs_table();
 	return CLI_EXIT_OK;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * cmd_show.c - `dmakit show ADDR [--json]`: one device in detail.
+ * cmd_show.c - `dmakit show ADDR [-n] [--json]`: one device in detail, with
+ * names from the PCI ID database unless -n.
  *
  * Everything comes from the library's scan (struct dk_pci_device and its
  * parsed capabilities): IDs, driver, IOMMU group, NUMA node, the upstream
@@ -132,16 +133,40 @@ static void print_caps_flags(const struct dk_pci_caps *c)
 		printf("  (more than %d capabilities: list cut short)\n", DK_PCI_MAX_CAPS);
 }
 
+/* "  name" after the numbers (nothing for NULL), then the newline. */
+static void print_name(const char *name)
+{
+	if (name)
+		printf("  %s", name);
+	putchar('\n');
+}
+
+/* "  Class name (prog-if Name)", as lspci -v shows the prog-if when it is known. */
+static void print_class_name(uint32_t class_id)
+{
+	char cls[CLI_NAME_LEN], pif[CLI_NAME_LEN];
+	if (cli_names_on()) {
+		printf("  %s", cli_name_class(class_id, cls));
+		if (cli_name_progif(class_id, pif))
+			printf(" (prog-if %s)", pif);
+	}
+	putchar('\n');
+}
+
 static void print_text(const struct dk_pci_device *dev)
 {
 	const struct dk_pci_caps *c = &dev->caps;
-	char buf[64], buf2[64];
+	char buf[CLI_NAME_LEN], buf2[64];
 
 	printf("%s (%s)\n", dev->device.name, cli_kind_name(dev));
-	printf("  %-15s %04x:%04x\n", "vendor:device", dev->id.vendor_id, dev->id.device_id);
-	printf("  %-15s %04x:%04x\n", "subsystem", dev->id.subsystem_vendor_id,
+	printf("  %-15s %04x:%04x", "vendor:device", dev->id.vendor_id, dev->id.device_id);
+	print_name(cli_names_on() ? cli_name_pair(dev->id.vendor_id, dev->id.device_id, buf)
+				  : NULL);
+	printf("  %-15s %04x:%04x", "subsystem", dev->id.subsystem_vendor_id,
 	       dev->id.subsystem_device_id);
-	printf("  %-15s %06x\n", "class", dev->id.class_id & 0xffffffu);
+	print_name(cli_names_on() ? cli_name_subsys_pair(dev, buf) : NULL);
+	printf("  %-15s %06x", "class", dev->id.class_id & 0xffffffu);
+	print_class_name(dev->id.class_id);
 	printf("  %-15s %02x\n", "revision", dev->revision);
 	printf("  %-15s %s\n", "driver", dev->kernel_driver[0] ? dev->kernel_driver : "-");
 	if (dev->iommu_group >= 0)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * cmd_tree.c - `dmakit tree [--json]`: the PCI topology as the library sees
- * it. Host bridges are the roots; every function hangs below its upstream
+ * cmd_tree.c - `dmakit tree [-n] [--json]`: the PCI topology as the library
+ * sees it, with vendor and device names (as `lspci -tv`) unless -n. Host bridges are the roots; every function hangs below its upstream
  * bridge (struct dk_pci_device.upstream), in address order, so VFs appear
  * next to their PF below the same bridge, as in `lspci -tv`.
  *
@@ -94,6 +94,10 @@ static void print_children(const struct dk_pci_device *parent, const char *hb, c
 		printf("%s%s%s  %04x:%04x  %s", prefix, last ? "\\-" : "+-", dev->device.name,
 		       dev->id.vendor_id, dev->id.device_id,
 		       dev->kernel_driver[0] ? dev->kernel_driver : "-");
+		if (cli_names_on()) {
+			char vd[CLI_NAME_LEN];
+			printf("  %s", cli_name_pair(dev->id.vendor_id, dev->id.device_id, vd));
+		}
 		if (dev->physfn)
 			printf("  [VF of %s]", dev->physfn->device.name);
 		putchar('\n');
@@ -139,6 +143,7 @@ static void json_children(struct cli_json *j, const struct dk_pci_device *parent
 			cli_json_kv_str(j, "driver",
 					dev->kernel_driver[0] ? dev->kernel_driver : NULL);
 			cli_json_kv_str(j, "physfn", dev->physfn ? dev->physfn->device.name : NULL);
+			cli_json_name_fields(j, dev, false);
 			json_children(j, dev, dev->host_bridge, depth + 1);
 			cli_json_obj_end(j);
 		}

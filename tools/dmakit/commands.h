@@ -60,6 +60,9 @@ int cli_parse_args(const struct cli_command *cmd, int argc, char **argv, bool *j
  */
 int cli_parse_addr(const struct cli_command *cmd, const char *arg, char *buf, size_t len);
 
+/* 1 when the global option -n (--numeric) was given: numbers only, no names. */
+bool cli_numeric(void);
+
 /* cli_begin: the command goes on. */
 #define CLI_GO_ON (-1)
 /*
@@ -93,6 +96,32 @@ void cli_json_device_fields(struct cli_json *j, const struct dk_pci_device *dev)
 void cli_devices_mdevs_json(struct cli_json *j);
 /* The mdev table printed below the PCI table of `devices` (nothing without mdevs). */
 void cli_devices_mdevs_table(void);
+
+/* ---- names.c ------------------------------------------------------------ */
+
+/* lspci's name buffer: names are cut to 255 bytes, ending in "...". */
+#define CLI_NAME_LEN 256
+
+/* Names are shown: no -n, and the PCI ID database loaded (dmakit/pci_ids.h). */
+bool cli_names_on(void);
+/*
+ * Names as lspci prints them (names.c's header lists the forms for unknown
+ * IDs), written into buf (CLI_NAME_LEN bytes) and returned. The subsystem
+ * ones return NULL when the device has no subsystem (vendor 0000 or ffff);
+ * cli_name_progif returns NULL when the database has no name.
+ */
+const char *cli_name_vendor(uint16_t vendor, char *buf);
+const char *cli_name_device(uint16_t vendor, uint16_t device, char *buf);
+const char *cli_name_subvendor(const struct dk_pci_device *dev, char *buf);
+const char *cli_name_subdevice(const struct dk_pci_device *dev, char *buf);
+const char *cli_name_class(uint32_t class_id, char *buf);
+const char *cli_name_progif(uint32_t class_id, char *buf);
+/* "Vendor Device" (lspci's one-line form) of vendor:device, and of the subsystem. */
+const char *cli_name_pair(uint16_t vendor, uint16_t device, char *buf);
+const char *cli_name_subsys_pair(const struct dk_pci_device *dev, char *buf);
+/* When cli_names_on(): vendor_name, device_name, class_name and, with
+ * subsystem, subsystem_vendor_name, subsystem_device_name, prog_if_name. */
+void cli_json_name_fields(struct cli_json *j, const struct dk_pci_device *dev, bool subsystem);
 
 /* ---- commands ----------------------------------------------------------- */
 

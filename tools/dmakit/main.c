@@ -3,7 +3,7 @@
  * main.c - the dmakit command-line tool: global options, dispatch to the
  * commands (cmd_*.c), and the helpers they share (see commands.h).
  *
- *   dmakit [--sysfs-root DIR] [-v] COMMAND [ARGS]
+ *   dmakit [--sysfs-root DIR] [-v] [-n] COMMAND [ARGS]
  *
  * Global options may also follow the command ("dmakit devices -v"); --help
  * and --version before the command apply to the tool, after it to the
@@ -21,18 +21,26 @@
 static struct {
 	const char *sysfs_root; /* NULL: the library's default */
 	bool verbose;
+	bool numeric; /* -n */
 } g_opts;
 
 static int cmd_help(const struct cli_command *cmd, int argc, char **argv);
 
+#define CLI_NAMES_HELP                                                                       \
+	"names come from the PCI ID database ($DMAKIT_PCI_IDS, else /usr/share/misc/pci.ids,\n"   \
+	"else /usr/share/hwdata/pci.ids) when it is installed; -n: numbers only"
+
 static const struct cli_command g_commands[] = {
-    {"devices", "[--json]", "list every PCI function with IDs, driver, IOMMU group and NUMA node",
-     NULL, cli_cmd_devices},
-    {"tree", "[--json]", "show the PCI topology: host bridges, bridges and what sits below them",
-     NULL, cli_cmd_tree},
-    {"show", "ADDR [--json]",
+    {"devices", "[-n] [--json]",
+     "list every PCI function with IDs, names, driver, IOMMU group and NUMA node",
+     CLI_NAMES_HELP, cli_cmd_devices},
+    {"tree", "[-n] [--json]",
+     "show the PCI topology: host bridges, bridges and what sits below them", CLI_NAMES_HELP,
+     cli_cmd_tree},
+    {"show", "ADDR [-n] [--json]",
      "show one device: IDs, upstream chain, BARs, capabilities, PCIe link, ACS, SR-IOV, MSI/MSI-X",
-     "ADDR is DDDD:BB:DD.F (e.g. 0000:03:00.0) or BB:DD.F for domain 0", cli_cmd_show},
+     "ADDR is DDDD:BB:DD.F (e.g. 0000:03:00.0) or BB:DD.F for domain 0\n" CLI_NAMES_HELP,
+     cli_cmd_show},
     {"bind", "ADDR [DRIVER]",
      "bind a device to a kernel driver (default vfio-pci) through driver_override",
      "after binding to a vfio driver, reports IOMMU group members that keep the group\n"
@@ -88,7 +96,7 @@ static void print_command_usage(FILE *f, const struct cli_command *cmd)
 
 static void print_usage(FILE *f)
 {
-	fputs("usage: dmakit [--sysfs-root DIR] [-v] COMMAND [ARGS]\n"
+	fputs("usage: dmakit [--sysfs-root DIR] [-v] [-n] COMMAND [ARGS]\n"
 	      "       dmakit --help | --version\n"
 	      "\n"
 	      "commands:\n",
@@ -103,6 +111,7 @@ static void print_usage(FILE *f)
 	      "global options:\n"
 	      "  --sysfs-root DIR  read sysfs from DIR (default: $DMAKIT_SYSFS_ROOT, else /sys)\n"
 	      "  -v, --verbose     log at debug level\n"
+	      "  -n, --numeric     numbers only: no names from the PCI ID database\n"
 	      "  -h, --help        show this help\n"
 	      "  --version         show the version\n"
 	      "\n"
@@ -157,6 +166,7 @@ int cli_parse_args(const struct cli_command *cmd, int argc, char **argv, bool *j
 				return CLI_ARGS_HELP;
 			} else if (json && strcmp(a, "--json") == 0) {
 				*json = true;
+
 			} else {
 				cli_usage_error(cmd, "%s: unknown option %s", cmd->name, a);
 				return -1;
@@ -170,6 +180,11 @@ int cli_parse_args(const struct cli_command *cmd, int argc, char **argv, bool *j
 		pos[npos++] = a;
 	}
 	return npos;
+}
+
+bool cli_numeric(void)
+{
+	return g_opts.numeric;
 }
 
 int cli_parse_addr(const struct cli_command *cmd, const char *arg, char *buf, size_t len)
@@ -257,6 +272,10 @@ static int take_global(int argc, char **argv, int *i)
 	const char *a = argv[*i];
 	if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
 		g_opts.verbose = true;
+		return 1;
+	}
+	if (strcmp(a, "-n") == 0 || strcmp(a, "--numeric") == 0) {
+		g_opts.numeric = true;
 		return 1;
 	}
 	if (strcmp(a, "--sysfs-root") == 0) {
