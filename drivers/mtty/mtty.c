@@ -49,6 +49,7 @@ struct dk_mtty {
 	enum dk_mtty_irq irq;
 	uint64_t irqs;
 	int rx_pending[DK_MTTY_MAX_PORTS]; /* a receive interrupt not waited for yet */
+	unsigned int fill[DK_MTTY_MAX_PORTS]; /* bytes sent and not received yet */
 	struct dk_mtty *next;              /* probed instances */
 };
 
@@ -331,9 +332,9 @@ int dk_mtty_send(struct dk_mtty *m, unsigned int port, const void *buf, size_t l
 		return leave(m, -EINVAL);
 	}
 	const uint8_t *b = buf;
-	size_t taken = 0;
+	size_t taken = 0, room = DK_MTTY_FIFO_MAX - m->fill[port];
 	uint8_t lsr = 0;
-	for (; taken < len; taken++) {
+	for (; taken < len && taken < room; taken++) {
 		rc = wr(m, port, R_THR, b[taken]);
 		if (rc == 0)
 			rc = rd(m, port, R_LSR, &lsr);
@@ -342,11 +343,12 @@ int dk_mtty_send(struct dk_mtty *m, unsigned int port, const void *buf, size_t l
 		if (lsr & DK_MTTY_LSR_OE)
 			break;
 	}
+	m->fill[port] += (unsigned int)taken;
 	irq_drain(m);
 	if (!taken) {
 		DK_DEV_ERR(&m->dev->device,
-			   "port %u: the FIFO is full (%d bytes): receive (dk_mtty_recv) before sending more",
-			   port, DK_MTTY_FIFO_SIZE);
+			   "port %u: the FIFO is full (%u bytes): receive (dk_mtty_recv) before sending more",
+			   port, m->fill[port]);
 		return leave(m, -ENOBUFS);
 	}
 	return leave(m, (int)taken);
@@ -362,8 +364,11 @@ static int drain_rx(struct dk_mtty *m, unsigned int port, uint8_t *b, size_t len
 		if (rc == 0)
 			rc = rd(m, port, R_LSR, &lsr);
 	}
-	if (rc == 0 && !(lsr & DK_MTTY_LSR_DR))
+	m->fill[port] -= *n < m->fill[port] ? (unsigned int)*n : m->fill[port];
+	if (rc == 0 && !(lsr & DK_MTTY_LSR_DR)) {
 		m->rx_pending[port] = 0;
+		m->fill[port] = 0;
+	}
 	return rc;
 }
 

@@ -9,11 +9,15 @@
  *     Port p is BAR p: an I/O BAR of 8 byte registers, read/write, never
  *     mmappable, so every access goes through pread/pwrite on the VFIO
  *     region (dk_pci_mmio_read8/write8). Only byte accesses are meaningful.
- *   - each port loops its transmitter back to its receiver through one
- *     FIFO of 16 bytes (FIFO enabled in FCR; 1 byte otherwise). A byte
+  *   - each port loops its transmitter back to its receiver through one
+ *     FIFO of 16 slots (FIFO enabled in FCR; 1 byte otherwise). A byte
  *     written to a full FIFO is dropped and sets LSR.OE until the next byte
  *     is taken. LSR.DR is set while the FIFO holds data, THRE and TEMT
  *     while it is empty. The scratch register keeps what is written.
+ *     The FIFO is a ring whose read and write indexes meet when it holds
+ *     16 bytes: it then reads as empty and refuses every byte until FCR
+ *     clears it. So the driver counts what it sent and has not received
+ *     and keeps at most DK_MTTY_FIFO_MAX (15) bytes in it.
  *   - with IER.RDI set, the byte that brings the FIFO to the trigger level
  *     raises the interrupt; the sample uses level 1 whatever FCR asks, so
  *     the first byte into an empty FIFO does. Writing IER with THRI while
@@ -25,9 +29,11 @@
  *     accepted and ignored), and disabling an interrupt releases the
  *     eventfd while the device keeps using it. So the driver never
  *     disables interrupts through VFIO: close quiesces the ports (IER 0)
- *     and closes its eventfd. At open it tests the path (THRI with an
- *     empty FIFO): MSI first, INTx when MSI stays silent (a reopened
- *     instance), polling when neither signals.
+ *     and closes its eventfd. An interrupt raised before any eventfd was
+ *     given dereferences NULL in the kernel, so no interrupt source (IER)
+ *     is enabled before. At open it tests the path (THRI with an empty
+ *     FIFO): MSI first, INTx when MSI stays silent (a reopened instance),
+ *     polling when neither signals.
  *
  * Open sets every port up: FIFO on and cleared, 8N1, DTR/RTS/OUT2, receive
  * interrupt enabled (IER.RDI) when there is an interrupt.
@@ -54,7 +60,7 @@ DK_BEGIN_DECLS
 #define DK_MTTY_VENDOR 0x4348
 #define DK_MTTY_DEVICE 0x3253
 #define DK_MTTY_MAX_PORTS 2
-#define DK_MTTY_FIFO_SIZE 16 /* bytes a port's loopback FIFO holds */
+#define DK_MTTY_FIFO_MAX 15 /* bytes the driver keeps in a port's FIFO (see above) */
 
 /* Line status register bits (dk_mtty_line_status) */
 #define DK_MTTY_LSR_DR 0x01u   /* data ready: the receiver holds bytes */
@@ -102,8 +108,9 @@ DK_EXPORT enum dk_mtty_irq dk_mtty_irq_mode(const struct dk_mtty *m);
 DK_EXPORT uint64_t dk_mtty_irq_count(const struct dk_mtty *m);
 
 /*
- * Write len bytes to port's transmitter, one by one, checking after each
- * that the FIFO took it (LSR.OE clear). Returns the number of bytes taken
+ * Write up to len bytes to port's transmitter, one by one, while the FIFO
+ * holds fewer than DK_MTTY_FIFO_MAX bytes, checking after each that the
+ * device took it (LSR.OE clear). Returns the number of bytes taken
  * (1..len; fewer than len when the FIFO filled up), or:
  *   -EINVAL  NULL m or buf, len 0, port out of range (message: 0..count-1)
  *   -ENOBUFS the FIFO was full: not even the first byte was taken
