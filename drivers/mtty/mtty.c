@@ -372,6 +372,50 @@ static int drain_rx(struct dk_mtty *m, unsigned int port, uint8_t *b, size_t len
 	return rc;
 }
 
+/*
+ * Call step until it returns non-zero (its result, or a negative errno), draining
+ * the eventfd before each try and sleeping between tries. 0 when timeout_ms pass.
+ */
+static int wait_for(struct dk_mtty *m, int timeout_ms, int (*step)(struct dk_mtty *, void *),
+		    void *arg)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	for (;;) {
+		irq_drain(m);
+		int rc = step(m, arg);
+		if (rc)
+			return rc;
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		irq_sleep(m, left);
+	}
+}
+
+struct rx_req {
+	unsigned int port;
+	uint8_t *buf;
+	size_t len;
+};
+
+/* Bytes read (0: none ready) or a negative errno. */
+static int rx_step(struct dk_mtty *m, void *arg)
+{
+	struct rx_req *r = arg;
+	size_t n = 0;
+	int rc = drain_rx(m, r->port, r->buf, r->len, &n);
+	return rc < 0 ? rc : (int)n;
+}
+
+/* 1 (consumed) when the port has a receive interrupt pending, else 0. */
+static int irq_step(struct dk_mtty *m, void *arg)
+{
+	unsigned int port = *(unsigned int *)arg;
+	int pending = m->rx_pending[port];
+	m->rx_pending[port] = 0;
+	return pending;
+}
+
 int dk_mtty_recv(struct dk_mtty *m, unsigned int port, void *buf, size_t len, int timeout_ms)
 {
 	int rc = enter(m, port, buf, "dk_mtty_recv");
@@ -383,20 +427,10 @@ int dk_mtty_recv(struct dk_mtty *m, unsigned int port, void *buf, size_t len, in
 			   len, timeout_ms);
 		return leave(m, -EINVAL);
 	}
-	int64_t deadline = now_ms() + timeout_ms;
-	for (;;) {
-		size_t n = 0;
-		irq_drain(m);
-		rc = drain_rx(m, port, buf, len, &n);
-		if (rc < 0)
-			return leave(m, rc);
-		if (n)
-			return leave(m, (int)n);
-		int64_t left = deadline - now_ms();
-		if (left <= 0)
-			break;
-		irq_sleep(m, left);
-	}
+	struct rx_req req = {.port = port, .buf = buf, .len = len};
+	rc = wait_for(m, timeout_ms, rx_step, &req);
+	if (rc)
+		return leave(m, rc);
 	DK_DEV_ERR(&m->dev->device,
 		   "port %u: nothing received within %d ms: send bytes first (dk_mtty_send); the sample's receiver only returns what its transmitter was given",
 		   port, timeout_ms);
@@ -451,18 +485,9 @@ int dk_mtty_wait_rx(struct dk_mtty *m, unsigned int port, int timeout_ms)
 			   "no interrupt signals on this device (see the open's log): use dk_mtty_recv, which polls");
 		return leave(m, -ENOTSUP);
 	}
-	int64_t deadline = now_ms() + timeout_ms;
-	for (;;) {
-		irq_drain(m);
-		if (m->rx_pending[port]) {
-			m->rx_pending[port] = 0;
-			return leave(m, 0);
-		}
-		int64_t left = deadline - now_ms();
-		if (left <= 0)
-			break;
-		irq_sleep(m, left);
-	}
+	rc = wait_for(m, timeout_ms, irq_step, &port);
+	if (rc)
+		return leave(m, rc < 0 ? rc : 0);
 	DK_DEV_ERR(&m->dev->device,
 		   "port %u: no receive interrupt (%s) within %d ms: the sample raises it when a byte enters an empty FIFO, so send one first",
 		   port, g_irq_names[m->irq], timeout_ms);
