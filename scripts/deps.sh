@@ -4,9 +4,10 @@
 # Usage: scripts/deps.sh build|test|demo|vm
 #
 #   vm: what the VM suite (tests/vm/run.sh, docs/vm.md) needs: QEMU, a kernel image with
-#       its modules, busybox, libc6-dev (libc.a: the guest programs are static),
-#       and the headers of that same kernel to build the test mdev
-#       module. The kernel version is read from /lib/modules after the image is
+#       its modules, busybox, libc6-dev (libc.a: the guest programs are static), mdevctl,
+#       the headers of that same kernel to build the test mdev module, and the kernel
+#       source of its series (linux-source-6.1) for the mtty sample. The kernel version
+#       is read from /lib/modules after the image is
 #       installed (DK_VM_KVER overrides it), never hard-coded. Exit status 77 when
 #       packages are missing and this is not root: the VM suite is then skipped.
 set -euo pipefail
@@ -18,7 +19,7 @@ want=(meson ninja-build gcc pkg-config python3 pciutils pci.ids)
 case "$mode" in
   build|demo) ;;
   test) want+=(clang libclang-rt-14-dev) ;;
-  vm) want=(qemu-system-x86 linux-image-amd64 busybox-static cpio gzip python3 make gcc libc6-dev) ;;
+  vm) want=(qemu-system-x86 linux-image-amd64 busybox-static cpio gzip python3 make gcc libc6-dev mdevctl) ;;
   *) echo "usage: $0 build|test|demo|vm" >&2; exit 2 ;;
 esac
 
@@ -74,19 +75,28 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 [ "$mode" = vm ] || exit 0
 
-# The VM suite also needs the headers of the kernel it boots (for tests/vm/kmod).
+# The VM suite also needs the headers of the kernel it boots (for tests/vm/kmod) and the
+# source of its series (linux-source-<major.minor>: the mtty sample, tests/vm/kmod/build_mtty.sh).
 kver=$(vm_kver) || {
   echo "dmakit: no kernel for the VM: no /lib/modules/<version> with /boot/vmlinuz-<version>;" \
        "install linux-image-amd64" >&2
   exit 1
 }
-[ -f "/lib/modules/$kver/build/Makefile" ] && exit 0
+src_pkg=linux-source-$(echo "$kver" | sed -n 's/^\([0-9]*\.[0-9]*\).*/\1/p')
+kmissing=()
+[ -f "/lib/modules/$kver/build/Makefile" ] || kmissing+=("linux-headers-$kver")
+[ -f "/usr/src/$src_pkg.tar.xz" ] || kmissing+=("$src_pkg")
+[ ${#kmissing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
-  not_root 77 "linux-headers-$kver"
+  not_root 77 "${kmissing[@]}"
 fi
-echo "dmakit: installing linux-headers-$kver (for the test mdev module of the VM suite)"
-apt_install "linux-headers-$kver"
+echo "dmakit: installing ${kmissing[*]} (for the test mdev modules of the VM suite)"
+apt_install "${kmissing[@]}"
 [ -f "/lib/modules/$kver/build/Makefile" ] || {
   echo "dmakit: linux-headers-$kver is installed but /lib/modules/$kver/build/Makefile is missing" >&2
+  exit 1
+}
+[ -f "/usr/src/$src_pkg.tar.xz" ] || {
+  echo "dmakit: $src_pkg is installed but /usr/src/$src_pkg.tar.xz is missing" >&2
   exit 1
 }

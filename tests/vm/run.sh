@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Run guest test programs in a QEMU (TCG) VM with an Intel IOMMU, a PCIe switch, an edu
-# device, an NVMe controller with a 16 MiB CMB and the dk_sparse test mdev parent (our own
-# module, tests/vm/kmod); print one TAP stream. See docs/vm.md.
+# device, an NVMe controller with a 16 MiB CMB, the dk_sparse test mdev parent (our own
+# module, tests/vm/kmod), the kernel's sample mdev mtty and mdevctl; print one TAP stream.
+# See docs/vm.md.
 #
 # Usage: tests/vm/run.sh [--aw-bits 39|48] [--timeout S] [--test-timeout S] [--show-output]
 #                        [--tool FILE] [-v] PROGRAM|DIR...
@@ -26,6 +27,9 @@ options:
   --no-kmod          leave out dk_sparse, the test mdev module (tests/vm/kmod), which is
                      otherwise built for the guest kernel (cached in OUT/kmod-<kver>)
                      and loaded after vfio and mdev
+  --no-mtty          leave out mtty, the kernel's sample mdev, which is otherwise built
+                     from linux-source-<series> (cached in OUT/mtty-<kver>) and loaded
+                     after dk_sparse
   --tool FILE        an executable copied to the guest's /usr/bin (a dynamic one with
                      its libraries) for the programs to call; not run itself (repeatable)
   --show-output      print every program's output in the TAP as '#' lines, also when
@@ -49,6 +53,7 @@ append=""
 out="$src/build/vm"
 verbose=0
 kmod=1
+mtty=1
 extra_mods=()
 tools=()
 show_output=()
@@ -68,6 +73,7 @@ while [ $# -gt 0 ]; do
 	--module) extra_mods+=("${2:?}"); shift 2 ;;
 	--module=*) extra_mods+=("${1#*=}"); shift ;;
 	--no-kmod) kmod=0; shift ;;
+	--no-mtty) mtty=0; shift ;;
 	--tool) tools+=("${2:?}"); shift 2 ;;
 	--tool=*) tools+=("${1#*=}"); shift ;;
 	--show-output) show_output=(--show-output); shift ;;
@@ -167,7 +173,12 @@ for w in "${want_mods[@]}"; do
 	fi
 done
 
-# Our own modules: dk_sparse, built against this kernel's headers, then any --module.
+# Our own modules: dk_sparse, built against this kernel's headers, then mtty (the
+# kernel's sample, from linux-source-<series>), then any --module.
+if [ $mtty -eq 1 ]; then
+	ko=$("$here/kmod/build_mtty.sh" "$kver" "$out/mtty-$kver") || { log "cannot build mtty for $kver (see above; --no-mtty leaves it out)"; exit 1; }
+	extra_mods=("$ko" "${extra_mods[@]}")
+fi
 if [ $kmod -eq 1 ]; then
 	ko=$("$here/kmod/build.sh" "$kver" "$out/kmod-$kver") || { log "cannot build tests/vm/kmod for $kver (see above)"; exit 1; }
 	extra_mods=("$ko" "${extra_mods[@]}")
@@ -260,6 +271,18 @@ for t in "${tools[@]}"; do
 	chmod 0755 "$stage/usr/bin/$(basename "$t")"
 	copy_libs "$t"
 done
+
+# mdevctl (Debian package mdevctl; libc and libgcc_s only): the guest checks compare it
+# with dmakit. It refuses to run without its callout and notifier directories.
+mdevctl=$(command -v mdevctl 2>/dev/null || true)
+if [ -n "$mdevctl" ]; then
+	cp -L "$mdevctl" "$stage/usr/bin/mdevctl"
+	ln -s mdevctl "$stage/usr/bin/lsmdev"
+	copy_libs "$mdevctl"
+	mkdir -p "$stage/etc/mdevctl.d/scripts.d/callouts" "$stage/etc/mdevctl.d/scripts.d/notifiers"
+else
+	log "note: mdevctl not found (apt-get install mdevctl; scripts/deps.sh vm does): the guest has none"
+fi
 
 hash=$(cd "$stage" && find . \( -type f -o -type l \) -printf '%p %m %l\n' | LC_ALL=C sort |
 	{ cat; find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
