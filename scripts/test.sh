@@ -128,7 +128,8 @@ if [ "${DK_SKIP_VM:-0}" != 1 ]; then
       log=build/vm/run-aw$aw.log
       t0=$SECONDS
       vrc=0
-      tests/vm/run.sh --aw-bits "$aw" --timeout 240 "${vm_progs[@]}" >"$tap" 2>"$log" || vrc=$?
+      tests/vm/run.sh --aw-bits "$aw" --timeout 240 --tool build/vm-static/tools/dmakit/dmakit \
+        "${vm_progs[@]}" >"$tap" 2>"$log" || vrc=$?
       grep -E '^run\.sh: (kernel|initramfs)' "$log" || true
       if [ $vrc -eq 77 ]; then
         cat "$log"

@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * VM test: mtty, the kernel's sample mdev (loaded by run.sh from linux-source-<series>),
- * driven by drivers/mtty. An mtty-2 instance created with dk_mdev_create is opened by
- * UUID (dk_pci_mdev_open) and probed by the mtty PCI driver; on both ports: line
- * status, scratch register, bytes sent through the transmitter and read back from the
- * receiver (the sample loops them), the receive interrupt through an eventfd (MSI on
- * the first open of an instance). A second open of the same instance, with dk_mtty_open,
+ * driven by drivers/mtty. An mtty-2 instance created with dk_mdev_create is found by
+ * dk_init's mdev bus scan, opened through VFIO by the bus's vfio-pci driver, plugged into
+ * the PCI bus and probed by the mtty PCI driver (registered before dk_init) by its ID
+ * table; on both ports: line status, scratch register, bytes sent through the
+ * transmitter and read back from the receiver (the sample loops them), the receive
+ * interrupt through an eventfd (MSI on the first open of an instance); dk_cleanup
+ * unplugs it. A second open of the same instance, by UUID with dk_mtty_open,
  * falls back to INTx (the sample takes an MSI eventfd once per instance) and carries the
  * bad input: accesses beyond the 8-byte I/O BARs, a port out of range, a receive and a
  * wait with nothing sent, a full FIFO. Then a create of an unknown type, the removal,
- * and a second instance made and removed by mdevctl (mdevctl start/stop) used the same
- * way. The harness's dk_cleanup after each test closes every mdev.
+ * and a second instance made by mdevctl (mdevctl start) while the library runs, probed by
+ * a rescan (dk_mdev_scan), used the same way, and stopped by mdevctl after dk_cleanup.
+ * The harness's dk_cleanup after each test closes every mdev.
  */
 #include <stdio.h>
 #include <sys/stat.h>
@@ -45,16 +48,35 @@ static void need_parent(void)
 		SKIP("no mdev parent " PARENT " (mtty.ko not loaded: run.sh --no-mtty?)");
 }
 
-/* Open uuid as a PCI device of kind mdev and let the mtty driver probe it. */
-static struct dk_mtty *probe_mtty(const char *uuid, struct dk_pci_device **dev)
+/* Start the library with probing: the mtty driver (registered by the caller) must
+ * have probed instance uuid through the mdev bus -> PCI bus path. */
+static void start_probing(void)
 {
-	REQUIRE_INT_EQ(dk_pci_mdev_open(uuid, 0, dev), 0);
-	struct dk_pci_device *d = *dev;
+	if (!getenv("DK_VM"))
+		SKIP("not in the dmakit test VM (run it with tests/vm/run.sh)");
+	if (dk_initialized())
+		dk_cleanup();
+	struct dk_init_params p;
+	dk_init_params_default(&p);
+	p.flags = DK_INIT_IN_MEMORY;
+	REQUIRE_INT_EQ(dk_init(&p), 0);
+}
+
+/* The PCI device of kind mdev that the mdev bus plugged in for uuid, probed by mtty. */
+static struct dk_mtty *probed_mtty(const char *uuid, struct dk_pci_device **dev)
+{
+	const struct dk_mdev_device *md = dk_mdev_find(uuid);
+	REQUIRE(md != NULL);
+	CHECK_STR_EQ(md->device_api, "vfio-pci");
+	CHECK_STR_EQ(md->type_id, TYPE);
+	struct dk_pci_device *d = dk_pci_find(uuid);
+	REQUIRE(d != NULL);
+	CHECK(md->pci == d);
+	*dev = d;
 	CHECK_INT_EQ(d->kind, DK_PCI_KIND_MDEV);
 	CHECK_INT_EQ(d->id.vendor_id, DK_MTTY_VENDOR);
 	CHECK_INT_EQ(d->id.device_id, DK_MTTY_DEVICE);
 	CHECK_INT_EQ(d->id.class_id, 0x070002);
-	REQUIRE_INT_EQ(dk_pci_probe_device(d), 0);
 	CHECK_STR_EQ(d->device.driver ? d->device.driver->name : "", "mtty");
 	struct dk_mtty *m = dk_mtty_get(d);
 	REQUIRE(m != NULL);
@@ -106,7 +128,7 @@ DK_TEST(a_create_instance)
 {
 	need_parent();
 	dk_test_log_capture_start();
-	REQUIRE_INT_EQ(dk_mdev_create(PARENT, TYPE, g_uuid), 0);
+	REQUIRE_INT_EQ(dk_mdev_create(PARENT, TYPE, NULL, g_uuid), 0);
 	dk_test_log_capture_stop();
 	CHECK(mdev_exists(g_uuid));
 	printf("# mdev %s (%s)\n", g_uuid, TYPE);
@@ -118,16 +140,16 @@ DK_TEST(b_probe_and_exchange_on_both_ports_with_msi)
 	if (!g_uuid[0])
 		SKIP("no instance (a_create_instance failed)");
 	REQUIRE_INT_EQ(dk_mtty_driver_register(), 0);
+	start_probing();
 	struct dk_pci_device *d = NULL;
-	struct dk_mtty *m = probe_mtty(g_uuid, &d);
+	struct dk_mtty *m = probed_mtty(g_uuid, &d);
 	check_bars(d);
 	CHECK_INT_EQ(dk_mtty_port_count(m), 2);
 	CHECK_INT_EQ(dk_mtty_irq_mode(m), DK_MTTY_IRQ_MSI); /* a fresh instance */
 	CHECK_INT_EQ(dk_mtty_irq_count(m), 1);               /* the open's test */
 	exchange(m, 0);
 	exchange(m, 1);
-	CHECK_INT_EQ(dk_pci_mdev_close(d), 0);
-	CHECK(dk_mtty_get(d) == NULL);
+	dk_cleanup(); /* removes the driver, unplugs and closes the instance */
 	CHECK_INT_EQ(dk_mtty_driver_unregister(), 0);
 }
 
@@ -207,11 +229,13 @@ DK_TEST(d_create_with_an_unknown_type_or_parent)
 	need_parent();
 	char u[DK_MDEV_UUID_LEN] = "x";
 	dk_test_log_capture_start();
-	CHECK_INT_EQ(dk_mdev_create(PARENT, "mtty-9", u), -ENOENT);
+	CHECK_INT_EQ(dk_mdev_create(PARENT, "mtty-9", NULL, u), -ENOENT);
 	CHECK_STR_CONTAINS(dk_test_log_captured(), "has no type mtty-9");
 	CHECK_STR_CONTAINS(dk_test_log_captured(), TYPE);
 	CHECK_STR_EQ(u, "");
-	CHECK_INT_EQ(dk_mdev_create("no_such_parent", TYPE, u), -ENOENT);
+	CHECK_INT_EQ(dk_mdev_create("no_such_parent", TYPE, NULL, u), -ENOENT);
+	CHECK_INT_EQ(dk_mdev_create(PARENT, TYPE, "not-a-uuid", u), -EINVAL);
+	CHECK_INT_EQ(dk_mdev_create(PARENT, TYPE, g_uuid, u), -EEXIST); /* the kernel's answer */
 	CHECK_STR_CONTAINS(dk_test_log_captured(), "no mdev parent no_such_parent");
 	dk_test_log_capture_stop();
 }
@@ -246,19 +270,22 @@ DK_TEST(f_instance_started_and_stopped_by_mdevctl)
 	REQUIRE(fgets(uuid, sizeof(uuid), f) != NULL);
 	fclose(f);
 	REQUIRE(dk_mdev_uuid_valid(uuid));
+	REQUIRE_INT_EQ(dk_mtty_driver_register(), 0);
+	start_probing();
+	CHECK(dk_mdev_find(uuid) == NULL);
 	char cmd[256];
 	snprintf(cmd, sizeof(cmd), "mdevctl start -p %s -t %s -u %s 2>&1", PARENT, TYPE, uuid);
 	REQUIRE_INT_EQ(run(cmd), 0);
 	CHECK(mdev_exists(uuid));
-
-	REQUIRE_INT_EQ(dk_mtty_driver_register(), 0);
+	/* Created while the library runs: a rescan finds and probes it. */
+	REQUIRE(dk_mdev_scan() >= 1);
 	struct dk_pci_device *d = NULL;
-	struct dk_mtty *m = probe_mtty(uuid, &d);
+	struct dk_mtty *m = probed_mtty(uuid, &d);
 	CHECK_INT_EQ(dk_mtty_port_count(m), 2);
 	CHECK_INT_EQ(dk_mtty_irq_mode(m), DK_MTTY_IRQ_MSI);
 	exchange(m, 0);
 	exchange(m, 1);
-	CHECK_INT_EQ(dk_pci_mdev_close(d), 0);
+	dk_cleanup(); /* closes the instance: mdevctl's remove would wait for the release */
 	CHECK_INT_EQ(dk_mtty_driver_unregister(), 0);
 
 	snprintf(cmd, sizeof(cmd), "mdevctl stop -u %s 2>&1", uuid);
