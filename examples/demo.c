@@ -13,7 +13,11 @@
  *   6. an external heap over memory of our own, with an IOVA table, and a
  *      DMA round trip from it;
  *   7. heap statistics;
- *   8. clean up and give the devices back to their drivers.
+ *   8. a mediated device: create an instance of the kernel's mtty sample, the
+ *      mdev bus finds it, plugs it into the PCI bus, the mtty driver probes
+ *      it; bytes through its serial port and back, with the receive interrupt;
+ *      remove it (skipped with a note when the mtty module is not loaded);
+ *   9. clean up and give the devices back to their drivers.
  *
  * Usage: demo [EDU_ADDR [NVME_ADDR]]   (default: the first edu and NVMe found)
  * Runs as root on a machine with both devices; scripts/demo.sh boots the VM
@@ -31,8 +35,9 @@
 
 #include <dmakit/dmakit.h>
 #include <dmakit/edu.h>
+#include <dmakit/mtty.h>
 
-#define NSTEPS         8
+#define NSTEPS         9
 #define TMO_MS         5000
 #define DMA_LEN        3000u      /* bytes per transfer (the edu buffer holds 4 KiB) */
 #define EXT_LEN        (2u << 20) /* the external heap's memory */
@@ -537,7 +542,74 @@ static int step_stats(struct demo *st)
 	return 0;
 }
 
-/* ---- 8. clean up -------------------------------------------------------------- */
+/* ---- 8. a mediated device ------------------------------------------------------ */
+
+static int mtty_exchange(struct dk_mtty *m)
+{
+	static const char msg[] = "hello, mdev";
+	char back[32] = "";
+	int rc = dk_mtty_send(m, 0, msg, sizeof(msg) - 1);
+	if (rc < 0)
+		return fail("dk_mtty_send", rc);
+	say("port 0: wrote \"%s\" to the transmitter (pwrite on BAR0 through VFIO)", msg);
+	if ((rc = dk_mtty_wait_rx(m, 0, TMO_MS)) < 0)
+		return fail("dk_mtty_wait_rx", rc);
+	say("the receive interrupt arrived on its eventfd (%s)",
+	    dk_mtty_irq_mode(m) == DK_MTTY_IRQ_MSI ? "MSI" : "INTx");
+	rc = dk_mtty_recv(m, 0, back, sizeof(msg) - 1, TMO_MS);
+	if (rc < 0)
+		return fail("dk_mtty_recv", rc);
+	say("read back \"%.*s\" from the receiver: %s", rc, back,
+	    rc == (int)sizeof(msg) - 1 && memcmp(back, msg, sizeof(msg) - 1) == 0 ? "the same bytes"
+										 : "DIFFERENT");
+	return rc == (int)sizeof(msg) - 1 && memcmp(back, msg, sizeof(msg) - 1) == 0
+		       ? 0
+		       : fail("the mtty loopback returned other bytes", 0);
+}
+
+static int step_mdev(struct demo *st)
+{
+	(void)st;
+	step("a mediated device: an mtty instance, found by the mdev bus, probed as a PCI device");
+	if (!dk_mdev_parent_find("mtty")) {
+		say("no mdev parent \"mtty\" (load the kernel's mtty sample module): step skipped");
+		return 0;
+	}
+	char uuid[DK_MDEV_UUID_LEN];
+	int rc = dk_mtty_driver_register();
+	if (rc < 0 && rc != -EEXIST)
+		return fail("dk_mtty_driver_register", rc);
+	rc = dk_mdev_create("mtty", "mtty-2", NULL, uuid);
+	if (rc < 0) {
+		dk_mtty_driver_unregister();
+		return fail("dk_mdev_create", rc);
+	}
+	say("dk_mdev_create(\"mtty\", \"mtty-2\"): instance %s", uuid);
+	rc = dk_mdev_scan();
+	struct dk_pci_device *d = rc < 0 ? NULL : dk_pci_find(uuid);
+	struct dk_mtty *m = d ? dk_mtty_get(d) : NULL;
+	if (!m) {
+		rc = fail("the mtty driver did not probe the new instance", rc < 0 ? rc : -ENODEV);
+	} else {
+		const struct dk_mdev_device *md = dk_mdev_find(uuid);
+		say("dk_mdev_scan: the mdev bus found it (device_api %s, IOMMU group %d), opened it "
+		    "through VFIO and plugged it into the PCI bus as %04x:%04x, class %06x",
+		    md ? md->device_api : "?", md ? md->iommu_group : -1, d->id.vendor_id,
+		    d->id.device_id, d->id.class_id & 0xffffffu);
+		say("the mtty driver probed it by its ID table: %d ports, I/O BARs of 8 bytes, "
+		    "never mapped", dk_mtty_port_count(m));
+		rc = mtty_exchange(m);
+	}
+	int rrc = dk_mdev_remove(uuid);
+	if (rrc < 0)
+		rc = fail("dk_mdev_remove", rrc);
+	else
+		say("dk_mdev_remove: driver removed, instance unplugged and removed");
+	dk_mtty_driver_unregister();
+	return rc < 0 ? -1 : 0;
+}
+
+/* ---- 9. clean up -------------------------------------------------------------- */
 
 static int give_back(const char *addr, const char *was)
 {
@@ -621,7 +693,8 @@ int main(int argc, char **argv)
 	       dk_version());
 
 	if (step_scan(&st) < 0 || step_bind(&st) < 0 || step_nvme(&st) < 0 || step_edu(&st) < 0 ||
-	    step_dma_internal(&st) < 0 || step_dma_external(&st) < 0 || step_stats(&st) < 0) {
+	    step_dma_internal(&st) < 0 || step_dma_external(&st) < 0 || step_stats(&st) < 0 ||
+	    step_mdev(&st) < 0) {
 		cleanup(&st, 0);
 		fprintf(stderr, "demo: FAILED (step %d of %d)\n", g_step, NSTEPS);
 		return 1;
