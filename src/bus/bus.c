@@ -191,6 +191,24 @@ int dk__bus_probe_all(void)
 	return 0;
 }
 
+struct dk_device *dk__bus_find_indexed(unsigned int n, struct dk_device *(*at)(unsigned int),
+				       const struct dk_device *start, dk_dev_cmp_fn cmp,
+				       const void *data)
+{
+	unsigned int i = 0;
+	if (start) {
+		while (i < n && at(i) != start)
+			i++;
+		i++;
+	}
+	for (; i < n; i++) {
+		struct dk_device *d = at(i);
+		if (!cmp || cmp(d, data) == 0)
+			return d;
+	}
+	return NULL;
+}
+
 static int any_device(const struct dk_device *dev, const void *data)
 {
 	(void)dev;

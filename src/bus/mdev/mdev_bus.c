@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bus/bus_internal.h"
 #include "bus/mdev/mdev_internal.h"
 #include "core/parse.h"
 
@@ -142,22 +143,15 @@ static int mdev_bus_probe(void)
 	return 0;
 }
 
+static struct dk_device *mdev_device_at(unsigned int i)
+{
+	return &dk_mdev_get(i)->device;
+}
+
 static struct dk_device *mdev_bus_find(const struct dk_device *start, dk_dev_cmp_fn cmp,
 				       const void *data)
 {
-	unsigned int i = 0;
-	if (start) {
-		for (; i < dk_mdev_count(); i++)
-			if (&dk_mdev_get(i)->device == start)
-				break;
-		i++;
-	}
-	for (; i < dk_mdev_count(); i++) {
-		struct dk_device *d = &dk_mdev_get(i)->device;
-		if (!cmp || cmp(d, data) == 0)
-			return d;
-	}
-	return NULL;
+	return dk__bus_find_indexed(dk_mdev_count(), mdev_device_at, start, cmp, data);
 }
 
 static int mdev_bus_plug(struct dk_device *dev)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bus/bus_internal.h"
 #include "bus/pci/pci_internal.h"
 
 static int pci_bus_scan(void)
@@ -17,22 +18,15 @@ static int pci_bus_probe(void)
 	return n < 0 ? n : 0;
 }
 
+static struct dk_device *pci_device_at(unsigned int i)
+{
+	return &dk__pci_dev_at(i)->pub.device;
+}
+
 static struct dk_device *pci_bus_find(const struct dk_device *start, dk_dev_cmp_fn cmp,
 				      const void *data)
 {
-	unsigned int i = 0;
-	if (start) {
-		for (; i < dk__pci_ndev(); i++)
-			if (&dk__pci_dev_at(i)->pub.device == start)
-				break;
-		i++;
-	}
-	for (; i < dk__pci_ndev(); i++) {
-		struct dk_device *d = &dk__pci_dev_at(i)->pub.device;
-		if (!cmp || cmp(d, data) == 0)
-			return d;
-	}
-	return NULL;
+	return dk__bus_find_indexed(dk__pci_ndev(), pci_device_at, start, cmp, data);
 }
 
 static int pci_bus_plug(struct dk_device *dev)
