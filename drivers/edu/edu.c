@@ -41,11 +41,8 @@ struct dk_edu {
 	pthread_mutex_t lock;
 	int efd;  /* -1: polling */
 	uint64_t irqs;
-	struct dk_edu *next; /* probed instances */
 };
 
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct dk_edu *g_probed;
 
 static int rd(struct dk_edu *e, uint64_t off, uint32_t *v)
 {
@@ -328,27 +325,17 @@ static int probe(struct dk_pci_driver *drv, struct dk_pci_device *dev)
 	int rc = edu_attach(dev, &e);
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&g_lock);
-	e->next = g_probed;
-	g_probed = e;
-	pthread_mutex_unlock(&g_lock);
+	dev->device.driver_data = e;
 	return 0;
 }
 
 static int remove_dev(struct dk_pci_device *dev)
 {
-	pthread_mutex_lock(&g_lock);
-	for (struct dk_edu **pp = &g_probed; *pp; pp = &(*pp)->next) {
-		if ((*pp)->dev == dev) {
-			struct dk_edu *e = *pp;
-			*pp = e->next;
-			pthread_mutex_unlock(&g_lock);
-			edu_detach(e);
-			return 0;
-		}
-	}
-	pthread_mutex_unlock(&g_lock);
-	return -ENODEV;
+	struct dk_edu *e = dev->device.driver_data;
+	if (!e)
+		return -ENODEV;
+	edu_detach(e);
+	return 0;
 }
 
 static const struct dk_pci_id_match g_ids[] = {
@@ -376,10 +363,5 @@ int dk_edu_driver_unregister(void)
 
 struct dk_edu *dk_edu_get(const struct dk_pci_device *dev)
 {
-	pthread_mutex_lock(&g_lock);
-	struct dk_edu *e = g_probed;
-	while (e && e->dev != dev)
-		e = e->next;
-	pthread_mutex_unlock(&g_lock);
-	return e;
+	return dev && dev->device.driver == &g_drv.driver ? dev->device.driver_data : NULL;
 }

@@ -50,11 +50,8 @@ struct dk_mtty {
 	uint64_t irqs;
 	int rx_pending[DK_MTTY_MAX_PORTS]; /* a receive interrupt not waited for yet */
 	unsigned int fill[DK_MTTY_MAX_PORTS]; /* bytes sent and not received yet */
-	struct dk_mtty *next;              /* probed instances */
 };
 
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct dk_mtty *g_probed;
 
 static const char *const g_irq_names[] = {"none", "INTx", "MSI"};
 
@@ -503,27 +500,17 @@ static int probe(struct dk_pci_driver *drv, struct dk_pci_device *dev)
 	int rc = mtty_attach(dev, &m);
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&g_lock);
-	m->next = g_probed;
-	g_probed = m;
-	pthread_mutex_unlock(&g_lock);
+	dev->device.driver_data = m;
 	return 0;
 }
 
 static int remove_dev(struct dk_pci_device *dev)
 {
-	pthread_mutex_lock(&g_lock);
-	for (struct dk_mtty **pp = &g_probed; *pp; pp = &(*pp)->next) {
-		if ((*pp)->dev == dev) {
-			struct dk_mtty *m = *pp;
-			*pp = m->next;
-			pthread_mutex_unlock(&g_lock);
-			mtty_detach(m);
-			return 0;
-		}
-	}
-	pthread_mutex_unlock(&g_lock);
-	return -ENODEV;
+	struct dk_mtty *m = dev->device.driver_data;
+	if (!m)
+		return -ENODEV;
+	mtty_detach(m);
+	return 0;
 }
 
 static const struct dk_pci_id_match g_ids[] = {
@@ -551,11 +538,8 @@ int dk_mtty_driver_unregister(void)
 
 struct dk_mtty *dk_mtty_get(const struct dk_pci_device *dev)
 {
-	pthread_mutex_lock(&g_lock);
-	struct dk_mtty *m = g_probed;
-	while (m && m->dev != dev)
-		m = m->next;
-	pthread_mutex_unlock(&g_lock);
+	struct dk_mtty *m = dev && dev->device.driver == &g_drv.driver ? dev->device.driver_data
+								     : NULL;
 	if (!m)
 		errno = ENOENT;
 	return m;

@@ -34,6 +34,9 @@ struct dk_device {
 	const char *name;                 /* "0000:03:00.0", an mdev UUID, ... */
 	struct dk_bus *bus;               /* owning bus */
 	const struct dk_driver *driver;   /* dmakit driver probed on it, or NULL */
+	/* The probed driver's state for this device: its probe sets it, the bus
+	 * clears it after the driver's remove. NULL while no driver has it. */
+	void *driver_data;
 	const struct dk_devargs *devargs; /* from the allow list, or NULL */
 	int numa_node;                    /* -1 when unknown */
 };

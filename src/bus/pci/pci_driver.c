@@ -167,6 +167,7 @@ int dk_pci_remove_device(struct dk_pci_device *dev)
 	}
 	d->driver = NULL;
 	dev->device.driver = NULL;
+	dev->device.driver_data = NULL;
 	return rc;
 }
 
