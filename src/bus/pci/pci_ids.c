@@ -321,7 +321,8 @@ static void sort_index(struct dk__pci_ids *db)
 	struct ids_vendor *v = db->vendors.v;
 	struct ids_device *d = db->devices.v;
 	for (uint32_t i = 0; i < db->vendors.n; i++)
-		sort(d + v[i].dev_first, v[i].dev_count, sizeof(*d), cmp_device);
+		if (v[i].dev_count) /* no device at all: the table is NULL */
+			sort(d + v[i].dev_first, v[i].dev_count, sizeof(*d), cmp_device);
 	sort(v, db->vendors.n, sizeof(*v), cmp_vendor);
 	sort(db->classes.v, db->classes.n, sizeof(struct ids_key), cmp_key);
 	sort(db->gensubs.v, db->gensubs.n, sizeof(struct ids_key), cmp_key);
@@ -403,7 +404,7 @@ static const struct ids_device *find_device(const struct dk__pci_ids *db, uint16
 					    uint16_t device)
 {
 	const struct ids_vendor *v = find_vendor(db, vendor);
-	if (!v)
+	if (!v || !v->dev_count) /* no devices at all: the table is NULL */
 		return NULL;
 	const struct ids_device *d = (const struct ids_device *)db->devices.v + v->dev_first;
 	uint32_t lo = 0, hi = v->dev_count;
@@ -449,7 +450,7 @@ int dk__pci_ids_subsystem(const struct dk__pci_ids *db, uint16_t vendor, uint16_
 {
 	uint32_t key = (uint32_t)subvendor << 16 | subdevice;
 	const struct ids_device *d = find_device(db, vendor, device);
-	if (d) {
+	if (d && d->sub_count) {
 		const struct ids_key *s = (const struct ids_key *)db->subs.v + d->sub_first;
 		for (uint32_t i = 0; i < d->sub_count; i++)
 			if (s[i].key == key)

@@ -176,6 +176,23 @@ DK_TEST(empty_and_unterminated_input)
 	dk__pci_ids_free(db);
 }
 
+DK_TEST(vendors_without_any_device_or_subsystem)
+{
+	/* Vendors only (no device table, no subsystem table at all): every lookup of a
+	 * device or subsystem is a clean miss (the fuzzer's first find). */
+	struct dk__pci_ids *db = index_str("1af4  Red Hat\n1b36  Red Hat QEMU\n");
+	struct dk__pci_name n;
+	CHECK_STR_EQ(str(dk__pci_ids_vendor(db, 0x1b36, &n), &n), "Red Hat QEMU");
+	CHECK_INT_EQ(dk__pci_ids_device(db, 0x1af4, 0x1045, &n), -ENOENT);
+	CHECK_INT_EQ(dk__pci_ids_subsystem(db, 0x1af4, 0x1045, 0x1af4, 1, &n), -ENOENT);
+	dk__pci_ids_free(db);
+	/* A device without subsystems, and no subsystem anywhere. */
+	db = index_str("1af4  Red Hat\n\t1045  Balloon\n");
+	CHECK_STR_EQ(str(dk__pci_ids_device(db, 0x1af4, 0x1045, &n), &n), "Balloon");
+	CHECK_INT_EQ(dk__pci_ids_subsystem(db, 0x1af4, 0x1045, 0x1af4, 1, &n), -ENOENT);
+	dk__pci_ids_free(db);
+}
+
 DK_TEST(very_long_names)
 {
 	size_t len = 100000;
