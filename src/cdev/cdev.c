@@ -71,7 +71,7 @@ static int add_class(const struct dk_pci_device *dev, const char *name, uint64_t
 static int requested_classes(const struct dk_pci_device *dev, const struct dk_devargs *da,
 			     uint64_t *mask)
 {
-	static char items[DK_CLASS_DRV_MAX][DK_DEVARGS_KEY_MAX];
+	char items[DK_CLASS_DRV_MAX][DK_DEVARGS_KEY_MAX];
 	*mask = 0;
 	if (!da || !dk_devargs_get(da, "class"))
 		return default_class(dev, mask);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <dmakit/dmakit.h>
 
@@ -515,6 +516,37 @@ DK_TEST(vfio_registration_maps_other_memory)
 	CHECK_INT_EQ(g_unmap, 2);
 	CHECK_INT_EQ(g_map, 2);
 	free(buf);
+}
+
+/* Memory with IOVAs (here dk_extmem_register with a table) is mapped by the
+ * DMA domains already: its IOVA comes back and nothing is mapped; a range
+ * whose IOVAs are not contiguous is mapped at IOVA = VA. */
+DK_TEST(vfio_registration_of_memory_with_iovas)
+{
+	const size_t pg = 4096;
+	const char *allow[] = { "0000:00:03.0,class=dma", NULL };
+	REQUIRE_INT_EQ(start(allow), 0);
+	char *va = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(va != MAP_FAILED);
+	const dk_iova_t iovas[4] = { 0x100000, 0x101000, 0x102000, 0x200000 };
+	REQUIRE_INT_EQ(dk_extmem_register(va, 4 * pg, iovas, 4, pg), 0);
+	uint32_t key = 0;
+	dk_iova_t iova = 0;
+	CHECK_INT_EQ(g_mr_ops->reg(g_mr_ctx, va + 10, 2 * pg, &key, &iova), 0);
+	CHECK(iova == 0x100000 + 10);
+	CHECK_INT_EQ(key, 1);
+	CHECK_INT_EQ(g_map, 0);
+	g_mr_ops->dereg(g_mr_ctx, va + 10, 2 * pg, key);
+	CHECK_INT_EQ(g_unmap, 0);
+	CHECK_INT_EQ(g_mr_ops->reg(g_mr_ctx, va + 2 * pg, 2 * pg, &key, &iova), 0);
+	CHECK_INT_EQ(g_map, 1);
+	CHECK(iova == (dk_iova_t)(uintptr_t)(va + 2 * pg));
+	CHECK_INT_EQ(key, 2);
+	g_mr_ops->dereg(g_mr_ctx, va + 2 * pg, 2 * pg, key);
+	CHECK_INT_EQ(g_unmap, 1);
+	CHECK_INT_EQ(dk_extmem_unregister(va, 4 * pg), 0);
+	stop();
+	munmap(va, 4 * pg);
 }
 
 DK_TEST(rescan_removes_every_context)
