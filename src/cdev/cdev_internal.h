@@ -75,7 +75,11 @@ void dk__cdev_release(struct dk__cdev *c);
 struct dk__cdev *dk__cdev_find(const struct dk_pci_device *dev);
 
 /* The MR cache operations for a VFIO device (cdev_vfio.c); ctx is the
- * struct dk__cdev. Release every mapping still made (context release). */
+ * struct dk__cdev. Thread-safe: reg and dereg take the context's reg_lock,
+ * then (dk_dev_dma_map/unmap) the DMA domains' and the container's locks.
+ * Lock order: the MR cache's own lock (it calls reg/dereg), then reg_lock,
+ * then the dma layer's (dmakit/dma.h); from a memory event, heap locks come
+ * first. unmap_all: every mapping still made, at context release. */
 extern const struct dk_mr_ops dk__cdev_vfio_mr_ops;
 void dk__cdev_vfio_unmap_all(struct dk__cdev *c);
 
