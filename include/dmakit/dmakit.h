@@ -17,5 +17,6 @@
 #include <dmakit/malloc.h>
 #include <dmakit/memzone.h>
 #include <dmakit/dma.h>
+#include <dmakit/mr.h>
 
 #endif
