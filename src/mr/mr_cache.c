@@ -217,7 +217,9 @@ static int on_mem(void *ctx, struct dk_tmap *map, enum dk_mem_event ev, void *va
 	uintptr_t s = (uintptr_t)va & ~(PG - 1);
 	uintptr_t e = ((uintptr_t)va + len + PG - 1) & ~(PG - 1);
 	pthread_mutex_lock(&c->lock);
-	uint64_t n = drop_range(c, s, e, &p);
+	/* Nothing registered (always so during the creation replay, before
+	 * c->map is set): nothing to drop. */
+	uint64_t n = c->st.live ? drop_range(c, s, e, &p) : 0;
 	if (n) {
 		c->st.invalidations += n;
 		__atomic_store_n(&c->gen, c->gen + 1, __ATOMIC_RELEASE);
