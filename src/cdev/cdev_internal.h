@@ -12,7 +12,7 @@
 
 #include <dmakit/cdev.h>
 
-#include "cdev/cdev_mr.h"
+#include <dmakit/mr.h>
 
 /*
  * What the common driver does to a device's VFIO side. The defaults:

@@ -22,26 +22,11 @@
 #define DK_LOG_COMPONENT "cdev"
 #include "core/log_internal.h"
 
-static struct dk_mr_cache *default_mr_create(const struct dk_mr_ops *ops, void *ctx)
-{
-	if (!dk__cdev_mr_available()) {
-		errno = ENOSYS;
-		return NULL;
-	}
-	return dk_mr_cache_create(ops, ctx);
-}
-
-static void default_mr_destroy(struct dk_mr_cache *c)
-{
-	if (c && dk__cdev_mr_available())
-		dk_mr_cache_destroy(c);
-}
-
 static const struct dk__cdev_ops g_default_ops = {
 	.open = dk_pci_vfio_open,
 	.close = dk_pci_vfio_close,
-	.mr_create = default_mr_create,
-	.mr_destroy = default_mr_destroy,
+	.mr_create = dk_mr_cache_create,
+	.mr_destroy = dk_mr_cache_destroy,
 	.dma_map = dk_dev_dma_map,
 	.dma_unmap = dk_dev_dma_unmap,
 };
