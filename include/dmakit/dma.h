@@ -76,7 +76,9 @@ DK_EXPORT int dk_dev_dma_unmap(struct dk_device *dev, void *va, uint64_t iova, s
  * Thread-safety: dk_tmap_get takes no lock and may run concurrently with
  * anything but the destruction of its map. dk_tmap_set and dk_tmap_clear
  * of one map are serialised by the map's lock; their results become
- * visible to lookups page by page.
+ * visible to lookups page by page. A value is stored with release and
+ * read with acquire semantics (plain moves on x86): a value that points to
+ * data written before the set may be followed by the reader.
  */
 struct dk_tmap;
 
@@ -132,7 +134,7 @@ static inline uint64_t dk_tmap_get(const struct dk_tmap *map, const void *va)
 	const struct dk__iova_slot *s = dk__va_radix_slot(h->l1, a);
 	if (!s)
 		return h->dflt;
-	return __atomic_load_n(&s->iova[(a - s->base) >> s->page_shift], __ATOMIC_RELAXED) ^
+	return __atomic_load_n(&s->iova[(a - s->base) >> s->page_shift], __ATOMIC_ACQUIRE) ^
 	       h->dflt;
 }
 

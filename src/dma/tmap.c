@@ -92,7 +92,7 @@ static int fill(struct dk_tmap *m, uintptr_t a, uintptr_t end, uint64_t v, int c
 			uint64_t *t = (uint64_t *)(uintptr_t)win->slot.iova;
 			for (uintptr_t p = a; p < stop; p += (uintptr_t)1 << m->page_shift)
 				__atomic_store_n(&t[(p - win->slot.base) >> m->page_shift], v,
-						 __ATOMIC_RELAXED);
+						 __ATOMIC_RELEASE);
 		} else if (create) {
 			DK_ERR("translation map: no memory for the table of VA window %#lx: free memory",
 			       (unsigned long)(w << DK__IOVA_L1_SHIFT));
