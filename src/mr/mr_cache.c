@@ -165,21 +165,31 @@ static void rec_cut(struct dk_mr_cache *c, struct rec *r, uintptr_t os, uintptr_
 	uintptr_t rs = r->start, re = r->end;
 	dk_iova_t io = r->iova;
 	uint32_t key = r->key;
-	struct rec *right = os > rs && oe < re ? rec_alloc(c) : NULL;
-	if (os > rs && oe < re && !right)
+	struct rec *split = os > rs && oe < re ? rec_alloc(c) : NULL;
+	if (os > rs && oe < re && !split)
 		oe = re; /* no record for the right part: drop it too (a miss re-registers it) */
 	piece_add(p, os, oe - os, key);
-	if (right) { /* split: the right part gets a record of its own, same key */
-		rec_write(right, oe, re, io + (oe - rs), key);
-		rec_publish(c, right, oe, re); /* its pages have tables: cannot fail */
-		c->st.live++;
-	}
-	if (os == rs && oe == re)
-		rec_retire(c, r);
-	else if (os == rs)
+	if (split && os - rs < re - oe) {
+		/* The smaller part moves to the new record (same key), so only its
+		 * pages are published again: cutting a run page by page costs
+		 * O(pages cut), not O(pages left) each time. Published before r
+		 * shrinks: every page outside [os, oe) names a record holding it. */
+		rec_write(split, rs, os, io, key);
+		rec_publish(c, split, rs, os); /* its pages have tables: cannot fail */
 		rec_write(r, oe, re, io + (oe - rs), key);
-	else
+	} else if (split) {
+		rec_write(split, oe, re, io + (oe - rs), key);
+		rec_publish(c, split, oe, re);
 		rec_write(r, rs, os, io, key);
+	} else if (os == rs && oe == re) {
+		rec_retire(c, r);
+	} else if (os == rs) {
+		rec_write(r, oe, re, io + (oe - rs), key);
+	} else {
+		rec_write(r, rs, os, io, key);
+	}
+	if (split)
+		c->st.live++;
 	dk_tmap_clear(c->map, (const void *)os, oe - os);
 }
 
