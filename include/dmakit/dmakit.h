@@ -17,6 +17,7 @@
 #include <dmakit/malloc.h>
 #include <dmakit/memzone.h>
 #include <dmakit/dma.h>
+#include <dmakit/mr.h>
 #include <dmakit/cdev.h>
 
 #endif

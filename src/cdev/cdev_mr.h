@@ -12,7 +12,7 @@
 #ifndef DK_CDEV_CDEV_MR_H
 #define DK_CDEV_CDEV_MR_H
 
-#define DK__CDEV_MR_LANDED 0
+#define DK__CDEV_MR_LANDED 1
 
 #if DK__CDEV_MR_LANDED
 #include <dmakit/mr.h>

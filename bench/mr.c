@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * MR cache lookups (dk_mr_lookup) vs a model of mlx5's lookup written here
+ * (MRU, 8-entry linear per-queue cache, per-queue sorted table of 256,
+ * global sorted table under a pthread rwlock, branchy binary search), on the
+ * same N one-page registrations (N = 8 .. 65536): MRU hit, any hit (random
+ * registration), and two threads at once. Figures in ns per lookup and as
+ * ratios to the model (docs/performance.md).
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include <dmakit/memory.h>
+#include <dmakit/mr.h>
+
+#include "mr/mr_cache.h"
+
+#define PG ((uintptr_t)4096)
+#define NADDR 4096
+#define ITERS 20000000u
+
+static int reg(void *ctx, void *va, size_t len, uint32_t *key, dk_iova_t *iova)
+{
+	(void)ctx;
+	(void)len;
+	*key = 1;
+	*iova = (uintptr_t)va;
+	return 0;
+}
+
+static void dereg(void *ctx, void *va, size_t len, uint32_t key)
+{
+	(void)ctx, (void)va, (void)len, (void)key;
+}
+
+/* ---- the model ------------------------------------------------------------ */
+
+struct ment {
+	uintptr_t start, end;
+	uint32_t key;
+};
+
+struct mtable {
+	struct ment *e;
+	unsigned int n;
+};
+
+struct mglobal {
+	pthread_rwlock_t lock;
+	struct mtable t;
+};
+
+struct mq {
+	struct mglobal *g;
+	unsigned int mru, head;
+	struct ment cache[8];
+	struct ment local_e[256];
+	struct mtable local;
+};
+
+static int msearch(const struct mtable *t, uintptr_t a, struct ment *out)
+{
+	unsigned int lo = 0, hi = t->n;
+	while (lo < hi) { /* branchy on purpose */
+		unsigned int mid = (lo + hi) / 2;
+		if (a < t->e[mid].start)
+			hi = mid;
+		else if (a >= t->e[mid].end)
+			lo = mid + 1;
+		else {
+			*out = t->e[mid];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void mlocal_insert(struct mq *q, const struct ment *e)
+{
+	if (q->local.n == 256)
+		q->local.n = 0; /* full: mlx5 flushes and starts again */
+	unsigned int i = q->local.n++;
+	while (i > 0 && q->local.e[i - 1].start > e->start) {
+		q->local.e[i] = q->local.e[i - 1];
+		i--;
+	}
+	q->local.e[i] = *e;
+}
+
+static __attribute__((noinline)) uint32_t model_slow(struct mq *q, uintptr_t a)
+{
+	for (unsigned int i = 0; i < 8; i++)
+		if (a >= q->cache[i].start && a < q->cache[i].end) {
+			q->mru = i;
+			return q->cache[i].key;
+		}
+	struct ment e;
+	if (!msearch(&q->local, a, &e)) {
+		pthread_rwlock_rdlock(&q->g->lock);
+		int ok = msearch(&q->g->t, a, &e);
+		pthread_rwlock_unlock(&q->g->lock);
+		if (!ok)
+			return UINT32_MAX;
+		mlocal_insert(q, &e);
+	}
+	q->cache[q->head] = e;
+	q->mru = q->head;
+	q->head = (q->head + 1) % 8;
+	return e.key;
+}
+
+static inline uint32_t model_lookup(struct mq *q, uintptr_t a)
+{
+	const struct ment *m = &q->cache[q->mru];
+	if (a >= m->start && a < m->end)
+		return m->key;
+	return model_slow(q, a);
+}
+
+/* ---- runs ----------------------------------------------------------------- */
+
+struct job {
+	struct dk_mr_cache *c;
+	struct mglobal *g;
+	const uintptr_t *addr;
+	int model;
+	double ns;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void *run(void *arg)
+{
+	struct job *j = arg;
+	uint64_t sum = 0;
+	double t0;
+	if (j->model) {
+		static __thread struct mq q;
+		q = (struct mq){.g = j->g};
+		q.local.e = q.local_e;
+		t0 = now();
+		for (unsigned int i = 0; i < ITERS; i++)
+			sum += model_lookup(&q, j->addr[i & (NADDR - 1)]);
+	} else {
+		struct dk_mr_ctrl q;
+		dk_mr_ctrl_init(&q, j->c);
+		t0 = now();
+		for (unsigned int i = 0; i < ITERS; i++) {
+			uint32_t key;
+			dk_iova_t io;
+			dk_mr_lookup(&q, (const void *)j->addr[i & (NADDR - 1)], 64, &key, &io);
+			sum += key;
+		}
+	}
+	j->ns = (now() - t0) / ITERS;
+	if (sum == 42)
+		puts("");
+	return NULL;
+}
+
+static double one(struct job *j)
+{
+	run(j);
+	return j->ns;
+}
+
+static double two(struct job *j)
+{
+	struct job b = *j;
+	pthread_t t;
+	pthread_create(&t, NULL, run, &b);
+	run(j);
+	pthread_join(t, NULL);
+	return (j->ns + b.ns) / 2;
+}
+
+int main(void)
+{
+	printf("%-6s %-8s %9s %9s %7s\n", "N", "case", "dmakit", "model", "ratio");
+	for (unsigned int n = 8; n <= 65536; n *= 8) {
+		uintptr_t a = (uintptr_t)mmap(NULL, 2 * n * PG, PROT_NONE,
+					      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (dk_extmem_register((void *)a, 2 * n * PG, NULL, 0, PG) < 0)
+			return 1;
+		static const struct dk_mr_ops ops = {reg, dereg};
+		struct dk_mr_cache *c = dk_mr_cache_create(&ops, NULL);
+		dk_mr_register(c, (void *)a, 2 * n * PG);
+		for (unsigned int i = 0; i < n; i++) /* n one-page registrations */
+			dk__mr_cache_event(c, DK_MEM_EVENT_FREE, (void *)(a + (2 * i + 1) * PG), PG);
+		struct mglobal g;
+		pthread_rwlock_init(&g.lock, NULL);
+		g.t.n = n;
+		g.t.e = calloc(n, sizeof(*g.t.e));
+		for (unsigned int i = 0; i < n; i++)
+			g.t.e[i] = (struct ment){a + 2 * i * PG, a + (2 * i + 1) * PG, 1};
+		static uintptr_t same[NADDR], any[NADDR];
+		srand(n);
+		for (unsigned int i = 0; i < NADDR; i++) {
+			same[i] = a + 64;
+			any[i] = a + 2 * (rand() % n) * PG + (rand() % 64) * 64;
+		}
+		struct job d = {c, &g, same, 0, 0}, m = {c, &g, same, 1, 0};
+		double dm = one(&d), mm = one(&m);
+		printf("%-6u %-8s %9.2f %9.2f %7.2f\n", n, "mru", dm, mm, dm / mm);
+		d.addr = m.addr = any;
+		double da = one(&d), ma = one(&m);
+		printf("%-6u %-8s %9.2f %9.2f %7.2f\n", n, "any", da, ma, da / ma);
+		double d2 = two(&d), m2 = two(&m);
+		printf("%-6u %-8s %9.2f %9.2f %7.2f  (per-thread rate vs one thread: dmakit %.0f%%, model %.0f%%)\n",
+		       n, "2thr-any", d2, m2, d2 / m2, 100 * da / d2, 100 * ma / m2);
+		dk_mr_cache_destroy(c);
+		dk_extmem_unregister((void *)a, 2 * n * PG);
+		free(g.t.e);
+		munmap((void *)a, 2 * n * PG);
+	}
+	return 0;
+}

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dmakit/mr.h - memory-registration (MR) cache: VA -> {key, IOVA} for a
+ * device, shared by every queue and driver class of a device context.
+ *
+ * A cache holds registrations {start, end, key, iova}: VA ranges a device
+ * was given access to by the cache's register operation. A queue owns a
+ * struct dk_mr_ctrl in front of the cache and translates buffers with
+ * dk_mr_lookup(), whose hit path is inline and takes no lock:
+ *   1. the queue's most recently used registration (MRU);
+ *   2. the queue's L1: DK_MR_L1_SIZE copies of registrations,
+ *      direct-mapped by VA page;
+ *   3. the cache's global map: a translation map (dmakit/dma.h) from VA
+ *      page to registration, O(1) at any number of registrations;
+ *   4. a miss: the whole VA-contiguous run of memory dmakit knows around
+ *      the address (heap memory, external heaps, dk_extmem_register
+ *      memory) is registered once (pages another registration covers are
+ *      left out), then the lookup is answered.
+ * The cache follows memory events: memory leaving the layout (FREE) drops
+ * or shrinks the registrations covering it and bumps the cache's
+ * generation; a queue compares the generation with its own before it
+ * trusts its MRU and L1, and flushes them when it changed. Memory coming
+ * into the layout (ALLOC) drops any registration still covering it (a
+ * registration left stale by a lookup that raced with the memory's
+ * removal).
+ *
+ * Records: registrations live in records that are never freed before the
+ * cache is destroyed; a dropped record is recycled, and every change to a
+ * record is framed by its sequence number (odd while it changes), which a
+ * lookup reads before and after copying the record and retries on a
+ * change. So a lookup never reads freed memory, and never uses a
+ * half-changed or recycled record.
+ *
+ * Operations (the device's side): reg makes [va, va+len) reachable by the
+ * device and returns its key and the IOVA of va; dereg undoes the part
+ * [va, va+len) of an earlier reg with that key (a registration shrunk by a
+ * partial FREE keeps its key for what is left; dereg is called once per
+ * piece removed, so a backend whose keys cannot shrink releases a key when
+ * the last piece of it is gone). reg runs with only the cache's miss lock
+ * held (no memory event takes it) and dereg with no lock of the cache held;
+ * dereg may run inside a memory event (in the thread that frees memory),
+ * so, like a translation map's notify, neither may allocate from dmakit
+ * heaps, add or remove memory, or call into this cache.
+ *
+ * Lookups racing with the removal of the memory they translate are the
+ * caller's race (as for dk_mem_virt2iova): they may return the old
+ * translation or -ENOENT. Once the FREE event returns, lookups that start
+ * afterwards never return a translation of the freed range.
+ *
+ * Lock order: the memory-event serialisation of translation maps, then the
+ * cache's state lock, then its map's lock. The miss lock is taken before
+ * the state lock and never inside a memory event.
+ *
+ * Multi-process: the records, map and per-queue levels are this process's
+ * own (a secondary process gets its own cache); nothing of a cache is in
+ * shared memory.
+ */
+#ifndef DMAKIT_MR_H
+#define DMAKIT_MR_H
+
+#include <dmakit/common.h>
+#include <dmakit/dma.h>
+#include <dmakit/memory.h>
+
+DK_BEGIN_DECLS
+
+struct dk_mr_ops {
+	/* Register [va, va+len): 0 with *key and *iova (of va), or a negative
+	 * errno (logged by the operation; the lookup returns it). */
+	int (*reg)(void *ctx, void *va, size_t len, uint32_t *key, dk_iova_t *iova);
+	/* Release [va, va+len) of a registration made with key. */
+	void (*dereg)(void *ctx, void *va, size_t len, uint32_t key);
+};
+
+struct dk_mr_cache;
+
+/*
+ * Create a cache that registers through ops (copied; ctx is passed to
+ * them). It starts empty and follows memory events until destroyed.
+ * NULL with errno: EINVAL (NULL ops, reg or dereg), ENOMEM, ENOSPC (no
+ * memory-event slot for translation maps). Thread-safe.
+ */
+DK_EXPORT struct dk_mr_cache *dk_mr_cache_create(const struct dk_mr_ops *ops, void *ctx);
+
+/*
+ * Stop following memory, dereg every registration (no lock held) and free
+ * the cache. NULL is ignored. Lookups must be over and queues finished.
+ */
+DK_EXPORT void dk_mr_cache_destroy(struct dk_mr_cache *c);
+
+/*
+ * Register every page of [va, va+len) not registered yet, by whole runs of
+ * known memory (a pool registered up front, so its data path never
+ * misses). 0, or:
+ *   -EINVAL   NULL c or va, len 0, wrapping
+ *   -ENOENT   part of the range is memory dmakit does not know (the
+ *             message names dk_extmem_register); runs before it stay
+ *             registered
+ *   -ENOMEM, or what reg returned
+ * Thread-safe.
+ */
+DK_EXPORT int dk_mr_register(struct dk_mr_cache *c, const void *va, size_t len);
+
+struct dk_mr_stats {
+	uint64_t registrations; /* successful reg calls */
+	uint64_t live;          /* registrations held now */
+	uint64_t misses;        /* lookups that found no registration */
+	uint64_t invalidations; /* registrations dropped or shrunk by events */
+	uint64_t generation;    /* bumped by every invalidation */
+};
+
+/* Fill *st. 0, -EINVAL (NULL argument). Thread-safe. */
+DK_EXPORT int dk_mr_cache_stats(struct dk_mr_cache *c, struct dk_mr_stats *st);
+
+/* ---- per-queue control --------------------------------------------------- */
+
+/* One cached registration; layout is not API. Empty: start = end = 0. */
+struct dk__mr_entry {
+	uintptr_t start, end;
+	dk_iova_t iova; /* of start */
+	uint32_t key;
+};
+
+#define DK_MR_L1_SIZE 32 /* entries of the per-queue L1 (a power of two) */
+
+/*
+ * Per-queue control, allocated by the caller (in the queue's structure).
+ * Used by one thread at a time (the queue's); any number of queues share
+ * one cache. Fields are not API.
+ */
+struct dk_mr_ctrl {
+	const uint64_t *gen_ptr; /* the cache's generation */
+	uint64_t gen;            /* the generation the levels below belong to */
+	struct dk__mr_entry mru;
+	struct dk_mr_cache *cache;
+	struct dk__mr_entry l1[DK_MR_L1_SIZE];
+};
+
+/* Attach q to c, with empty levels. 0, -EINVAL (NULL argument). */
+DK_EXPORT int dk_mr_ctrl_init(struct dk_mr_ctrl *q, struct dk_mr_cache *c);
+/* Detach q (its memory is the caller's again). NULL is ignored. */
+DK_EXPORT void dk_mr_ctrl_fini(struct dk_mr_ctrl *q);
+
+/*
+ * Translate [va, va+len) (len 0 counts as 1) for q's device: 0 with *key
+ * and *iova (of va), or:
+ *   -ENOENT  memory dmakit does not know (logged, naming dk_extmem_register)
+ *   -ERANGE  the buffer straddles two registrations or leaves known memory
+ *            (split it: one key per part)
+ *   -ENOMEM, or what the cache's reg returned, on a miss
+ * The hit path (MRU, L1) is inline and takes no lock; the rest is
+ * dk__mr_lookup_slow (global map, then registration on a miss).
+ */
+static inline int dk_mr_lookup(struct dk_mr_ctrl *q, const void *va, size_t len, uint32_t *key,
+			       dk_iova_t *iova);
+
+/* ---- inline fast path (not API) ------------------------------------------ */
+
+DK_EXPORT int dk__mr_lookup_slow(struct dk_mr_ctrl *q, const void *va, size_t len,
+				 uint32_t *key, dk_iova_t *iova);
+
+static inline int dk__mr_entry_hit(const struct dk__mr_entry *e, uintptr_t a, size_t len,
+				   uint32_t *key, dk_iova_t *iova)
+{
+	uintptr_t off = a - e->start;
+	if (off >= e->end - e->start || (len > 1 && len - 1 >= e->end - a))
+		return 0;
+	*key = e->key;
+	*iova = e->iova + off;
+	return 1;
+}
+
+static inline int dk_mr_lookup(struct dk_mr_ctrl *q, const void *va, size_t len, uint32_t *key,
+			       dk_iova_t *iova)
+{
+	uintptr_t a = (uintptr_t)va;
+	if (__builtin_expect(__atomic_load_n(q->gen_ptr, __ATOMIC_ACQUIRE) == q->gen, 1)) {
+		if (__builtin_expect(dk__mr_entry_hit(&q->mru, a, len, key, iova), 1))
+			return 0;
+		const struct dk__mr_entry *e = &q->l1[(a >> 12) & (DK_MR_L1_SIZE - 1)];
+		if (dk__mr_entry_hit(e, a, len, key, iova)) {
+			q->mru = *e;
+			return 0;
+		}
+	}
+	return dk__mr_lookup_slow(q, va, len, key, iova);
+}
+
+DK_END_DECLS
+
+#endif
