@@ -17,7 +17,13 @@
  *      mdev bus finds it, plugs it into the PCI bus, the mtty driver probes
  *      it; bytes through its serial port and back, with the receive interrupt;
  *      remove it (skipped with a note when the mtty module is not loaded);
- *   9. clean up and give the devices back to their drivers.
+ *   9. two driver classes on one device context: the library restarted with
+ *      edu's "dma" and "compute" class drivers and the allow-list devarg
+ *      class=dma:compute; both classes share one context, one engine and one
+ *      MR cache: a factorial, DMA through two queues of the dma class, one
+ *      registration for both;
+ *  10. clean up and give the devices back to their drivers (steps 1-8's
+ *      memory and heap were released by step 9's restart).
  *
  * Usage: demo [EDU_ADDR [NVME_ADDR]]   (default: the first edu and NVMe found)
  * Runs as root on a machine with both devices; scripts/demo.sh boots the VM
@@ -37,7 +43,7 @@
 #include <dmakit/edu.h>
 #include <dmakit/mtty.h>
 
-#define NSTEPS         9
+#define NSTEPS         10
 #define TMO_MS         5000
 #define DMA_LEN        3000u      /* bytes per transfer (the edu buffer holds 4 KiB) */
 #define EXT_LEN        (2u << 20) /* the external heap's memory */
@@ -58,6 +64,9 @@ struct demo {
 	dk_iova_t *ext_iova;
 	int heap_created, ext_added, ext_socket;
 	unsigned char *xa, *xb; /* external heap blocks */
+	int classes_registered;
+	struct dk_edu_dmaq *q1, *q2; /* step 9's dma queues */
+	unsigned char *ca, *cb;     /* step 9's blocks */
 };
 
 static int g_step;
@@ -609,7 +618,7 @@ static int step_mdev(struct demo *st)
 	return rc < 0 ? -1 : 0;
 }
 
-/* ---- 9. clean up -------------------------------------------------------------- */
+/* ---- 10. clean up -------------------------------------------------------------- */
 
 static int give_back(const char *addr, const char *was)
 {
@@ -626,10 +635,26 @@ static int give_back(const char *addr, const char *was)
 	return rc < 0 ? fail(was[0] ? "dk_pci_bind (back)" : "dk_pci_unbind", rc) : 0;
 }
 
-/* Undo whatever was done; safe after a failure at any point. */
-static int cleanup(struct demo *st, int verbose)
+/* Undo what step 9 set up (before dk_cleanup). */
+static void release_classes(struct demo *st, int verbose)
+{
+	if (verbose && (st->q1 || st->q2 || st->ca || st->cb))
+		say("dk_edu_dmaq_destroy: both queues (a class with queues cannot be removed); "
+		    "dk_free: the two blocks");
+	dk_edu_dmaq_destroy(st->q1);
+	dk_edu_dmaq_destroy(st->q2);
+	st->q1 = st->q2 = NULL;
+	dk_free(st->ca);
+	dk_free(st->cb);
+	st->ca = st->cb = NULL;
+}
+
+/* Free the memory, stop the library, unregister the drivers; safe after a
+ * failure at any point. The devices stay bound to vfio-pci. */
+static int release_library(struct demo *st, int verbose)
 {
 	int status = 0, rc;
+	release_classes(st, verbose);
 	if (st->xa || st->xb || st->a || st->b) {
 		dk_free(st->xa);
 		dk_free(st->xb);
@@ -664,18 +689,143 @@ static int cleanup(struct demo *st, int verbose)
 		dk_cleanup(); /* removes the edu driver, closes NVMe and the container */
 		st->initialized = 0;
 		if (verbose)
-			say("dk_cleanup: driver removed, devices closed, container gone");
+			say("dk_cleanup: driver%s removed, devices closed, container gone",
+			    st->classes_registered ? "s (both classes, then the context)" : "");
 	}
 	if (st->edu_registered) {
 		dk_edu_driver_unregister();
 		st->edu_registered = 0;
 	}
+	if (st->classes_registered) {
+		dk_edu_classes_unregister();
+		st->classes_registered = 0;
+	}
+	return status;
+}
+
+/* Undo whatever was done; safe after a failure at any point. */
+static int cleanup(struct demo *st, int verbose)
+{
+	int status = release_library(st, verbose);
 	if (st->edu_bound && give_back(st->edu_addr, st->edu_drv) < 0)
 		status = -1;
 	if (st->nvme_bound && give_back(st->nvme_addr, st->nvme_drv) < 0)
 		status = -1;
 	st->edu_bound = st->nvme_bound = 0;
 	return status;
+}
+
+/* ---- 9. two classes, one context, one registration -------------------------- */
+
+static int restart_with_classes(struct demo *st)
+{
+	if (release_library(st, 0) < 0)
+		return -1;
+	say("dk_cleanup; the edu PCI driver unregistered; edu's class drivers \"dma\" and "
+	    "\"compute\" registered instead");
+	int rc = dk_edu_classes_register();
+	if (rc < 0)
+		return fail("dk_edu_classes_register", rc);
+	st->classes_registered = 1;
+	char entry[DK_PCI_ADDR_STR_LEN + 32];
+	snprintf(entry, sizeof(entry), "%s,class=dma:compute", st->edu_addr);
+	const char *allow[] = {entry, NULL};
+	struct dk_init_params p;
+	dk_init_params_default(&p);
+	p.flags = DK_INIT_IN_MEMORY;
+	p.allow = allow;
+	rc = dk_init(&p);
+	if (rc < 0)
+		return fail("dk_init", rc);
+	st->initialized = 1;
+	say("dk_init with the allow list \"%s\": the common driver creates one context for edu",
+	    entry);
+	say("and probes both classes on it, in registration order");
+	st->edu_dev = dk_pci_find(st->edu_addr);
+	st->nvme_dev = dk_pci_find(st->nvme_addr);
+	if (!st->edu_dev)
+		return fail("dk_pci_find", ENOENT);
+	return 0;
+}
+
+/* a -> edu through qa, edu -> b through qb, compare. */
+static int queue_trip(struct dk_edu_dmaq *qa, struct dk_edu_dmaq *qb, unsigned char *a,
+		      unsigned char *b, unsigned int seed)
+{
+	for (uint32_t i = 0; i < DMA_LEN; i++)
+		a[i] = (unsigned char)(i * 11 + seed);
+	memset(b, 0, DMA_LEN);
+	int rc = dk_edu_dmaq_copy(qa, 1, a, 0, DMA_LEN, TMO_MS);
+	if (rc == 0)
+		rc = dk_edu_dmaq_copy(qb, 0, b, 0, DMA_LEN, TMO_MS);
+	if (rc < 0)
+		return fail("dk_edu_dmaq_copy", rc);
+	if (memcmp(a, b, DMA_LEN) != 0)
+		return fail("the copy differs after the round trip", 0);
+	return 0;
+}
+
+static int mr_registrations(struct dk_cdev *cdev, uint64_t *n)
+{
+	struct dk_mr_stats ms;
+	int rc = dk_mr_cache_stats(cdev->mr, &ms);
+	if (rc < 0)
+		return fail("dk_mr_cache_stats", rc);
+	*n = ms.registrations;
+	return 0;
+}
+
+static int step_classes(struct demo *st)
+{
+	step("two driver classes on one device context, sharing one MR cache");
+	if (restart_with_classes(st) < 0)
+		return -1;
+	struct dk_cdev *cdev = dk_cdev_of(st->edu_dev);
+	struct dk_edu_dma *dma = dk_edu_dma_get(st->edu_dev);
+	struct dk_edu_compute *comp = dk_edu_compute_get(st->edu_dev);
+	if (!cdev || !dma || !comp || !cdev->mr)
+		return fail("the classes did not probe edu (see the messages above)", 0);
+	say("context %p: class dma -> %p, class compute -> %p (one context, one engine: %s)",
+	    (void *)cdev, (void *)dk_edu_dma_cdev(dma), (void *)dk_edu_compute_cdev(comp),
+	    dk_edu_dma_engine(dma) == dk_edu_compute_engine(comp) ? "yes" : "NO");
+	uint32_t fact = 0;
+	int rc = dk_edu_compute_factorial(comp, 12, &fact, TMO_MS);
+	if (rc < 0)
+		return fail("dk_edu_compute_factorial", rc);
+	say("class compute: 12! = %u", fact);
+	if (fact != 479001600u)
+		return fail("the device computed a wrong 12! (479001600)", 0);
+
+	st->q1 = dk_edu_dmaq_create(dma);
+	st->q2 = dk_edu_dmaq_create(dma);
+	st->ca = dk_malloc("demo", DMA_LEN, 64);
+	st->cb = dk_malloc("demo", DMA_LEN, 64);
+	if (!st->q1 || !st->q2 || !st->ca || !st->cb)
+		return fail("dk_edu_dmaq_create / dk_malloc", errno);
+	uint64_t before = 0, after = 0;
+	if (mr_registrations(cdev, &before) < 0)
+		return -1;
+	if (queue_trip(st->q1, st->q2, st->ca, st->cb, 3) < 0 ||
+	    queue_trip(st->q2, st->q1, st->cb, st->ca, 4) < 0)
+		return -1;
+	if (mr_registrations(cdev, &after) < 0)
+		return -1;
+	say("class dma: two queues, A -> edu -> B and back, %u bytes each way: verified", DMA_LEN);
+	struct dk_mr_ctrl probe;
+	uint32_t key = 0;
+	dk_iova_t iova = 0;
+	dk_mr_ctrl_init(&probe, cdev->mr);
+	rc = dk_mr_lookup(&probe, st->ca, DMA_LEN, &key, &iova);
+	dk_mr_ctrl_fini(&probe);
+	if (rc < 0)
+		return fail("dk_mr_lookup", rc);
+	say("A translates to key %u, IOVA 0x%" PRIx64 " in the context's MR cache", key, iova);
+	say("registrations for both queues (and any class of the context): %" PRIu64
+	    " (per-class or per-queue caches would register it twice)",
+	    after - before);
+	if (after - before != 1)
+		return fail("the memory run was not registered exactly once", 0);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -694,13 +844,12 @@ int main(int argc, char **argv)
 
 	if (step_scan(&st) < 0 || step_bind(&st) < 0 || step_nvme(&st) < 0 || step_edu(&st) < 0 ||
 	    step_dma_internal(&st) < 0 || step_dma_external(&st) < 0 || step_stats(&st) < 0 ||
-	    step_mdev(&st) < 0) {
+	    step_mdev(&st) < 0 || step_classes(&st) < 0) {
 		cleanup(&st, 0);
 		fprintf(stderr, "demo: FAILED (step %d of %d)\n", g_step, NSTEPS);
 		return 1;
 	}
-	step("clean up: free, remove the memory, destroy the heap, dk_cleanup, give the devices "
-	     "back");
+	step("clean up: destroy the queues, free, dk_cleanup, give the devices back");
 	if (cleanup(&st, 1) < 0) {
 		fprintf(stderr, "demo: FAILED (clean-up)\n");
 		return 1;

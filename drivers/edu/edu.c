@@ -17,6 +17,8 @@
 #include <dmakit/memory.h>
 #include <dmakit/vfio.h>
 
+#include "edu_internal.h"
+
 #define R_ID 0x00
 #define R_LIVE 0x04
 #define R_FACT 0x08
@@ -155,7 +157,7 @@ int dk_edu_set_polling(struct dk_edu *e, int on)
 	return rc;
 }
 
-static int edu_attach(struct dk_pci_device *dev, struct dk_edu **out)
+int dk__edu_attach(struct dk_pci_device *dev, struct dk_edu **out)
 {
 	struct dk_edu *e = calloc(1, sizeof(*e));
 	if (!e)
@@ -190,7 +192,7 @@ static int edu_attach(struct dk_pci_device *dev, struct dk_edu **out)
 	return 0;
 }
 
-static void edu_detach(struct dk_edu *e)
+void dk__edu_detach(struct dk_edu *e)
 {
 	irq_off(e);
 	pthread_mutex_destroy(&e->lock);
@@ -211,7 +213,7 @@ int dk_edu_open(struct dk_pci_device *dev, struct dk_edu **out)
 	int rc = dk_pci_vfio_open(dev);
 	if (rc < 0)
 		return rc;
-	rc = edu_attach(dev, out);
+	rc = dk__edu_attach(dev, out);
 	if (rc < 0)
 		dk_pci_vfio_close(dev);
 	return rc;
@@ -222,7 +224,7 @@ void dk_edu_close(struct dk_edu *e)
 	if (!e)
 		return;
 	struct dk_pci_device *dev = e->dev;
-	edu_detach(e);
+	dk__edu_detach(e);
 	dk_pci_vfio_close(dev);
 }
 
@@ -322,7 +324,7 @@ static int probe(struct dk_pci_driver *drv, struct dk_pci_device *dev)
 {
 	(void)drv;
 	struct dk_edu *e;
-	int rc = edu_attach(dev, &e);
+	int rc = dk__edu_attach(dev, &e);
 	if (rc < 0)
 		return rc;
 	dev->device.driver_data = e;
@@ -334,7 +336,7 @@ static int remove_dev(struct dk_pci_device *dev)
 	struct dk_edu *e = dev->device.driver_data;
 	if (!e)
 		return -ENODEV;
-	edu_detach(e);
+	dk__edu_detach(e);
 	return 0;
 }
 
