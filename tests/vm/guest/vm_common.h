@@ -26,6 +26,13 @@
  * the VM. The TAP harness calls dk_cleanup() after every test (which closes
  * every device and the default container), so each test starts afresh.
  */
+/* The IOMMU address width the VM was booted with (run.sh --aw-bits: 48 or 39). */
+static inline int vm_aw_bits(void)
+{
+	const char *v = getenv("DK_VM_AW_BITS");
+	return v ? atoi(v) : 48;
+}
+
 static inline void vm_init(void)
 {
 	if (dk_initialized())

@@ -17,12 +17,6 @@
 
 #define TMO 5000
 
-static int aw_bits(void)
-{
-	const char *v = getenv("DK_VM_AW_BITS");
-	return v ? atoi(v) : 48;
-}
-
 static struct dk_pci_device *g_dev;
 static struct dk_edu *g_edu;
 
@@ -49,7 +43,7 @@ static void start(void)
 DK_TEST(iova_mode_follows_the_iommu_width)
 {
 	start();
-	if (aw_bits() == 48) {
+	if (vm_aw_bits() == 48) {
 		CHECK_INT_EQ(dk_iova_mode(), DK_IOVA_MODE_VA);
 	} else {
 		CHECK_INT_EQ(dk_iova_mode(), DK_IOVA_MODE_REMAP);
@@ -57,7 +51,7 @@ DK_TEST(iova_mode_follows_the_iommu_width)
 	void *p = dk_malloc(NULL, 4096, 4096);
 	REQUIRE(p != NULL);
 	dk_iova_t io = dk_mem_virt2iova(p);
-	if (aw_bits() == 48) {
+	if (vm_aw_bits() == 48) {
 		CHECK_INT_EQ(io, (uintptr_t)p);
 	} else {
 		CHECK(io != DK_BAD_IOVA);
@@ -137,7 +131,7 @@ DK_TEST(dma_round_trip_external_heap)
 	dk_iova_t *iova = calloc(n, sizeof(*iova));
 	REQUIRE(iova != NULL);
 	/* va mode: IOVA = VA; remap: IOVAs of our own choosing inside 39 bits. */
-	uint64_t base = aw_bits() == 48 ? (uintptr_t)mem : 0x7000000000ull;
+	uint64_t base = vm_aw_bits() == 48 ? (uintptr_t)mem : 0x7000000000ull;
 	for (size_t i = 0; i < n; i++)
 		iova[i] = base + i * 4096;
 	REQUIRE_INT_EQ(dk_heap_create("vm_ext"), 0);
@@ -167,14 +161,14 @@ DK_TEST(dev_dma_map_non_heap_memory_and_bad_input)
 	unsigned char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	REQUIRE(mem != MAP_FAILED);
-	uint64_t iova = aw_bits() == 48 ? (uintptr_t)mem : 0x7100000000ull;
+	uint64_t iova = vm_aw_bits() == 48 ? (uintptr_t)mem : 0x7100000000ull;
 	struct dk_device *d = &g_dev->device;
 	dk_test_log_capture_start();
 	CHECK_INT_EQ(dk_dev_dma_map(d, mem, iova, 0), -EINVAL);
 	CHECK_INT_EQ(dk_dev_dma_map(d, mem + 1, iova + 1, 4096), -EINVAL);
 	CHECK_STR_CONTAINS(dk_test_log_captured(), "multiples of the IOMMU page size");
 	CHECK_INT_EQ(dk_dev_dma_map(NULL, mem, iova, len), -EINVAL);
-	uint64_t outside = aw_bits() == 48 ? (1ull << 52) : (1ull << 40);
+	uint64_t outside = vm_aw_bits() == 48 ? (1ull << 52) : (1ull << 40);
 	CHECK_INT_EQ(dk_dev_dma_map(d, mem, outside, len), -ERANGE);
 	struct dk_pci_device *nvme = dk_pci_find(VM_NVME);
 	REQUIRE(nvme != NULL);

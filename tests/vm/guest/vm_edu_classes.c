@@ -18,12 +18,6 @@
 #define TMO 5000
 #define LEN 3000u
 
-static int aw_bits(void)
-{
-	const char *v = getenv("DK_VM_AW_BITS");
-	return v ? atoi(v) : 48;
-}
-
 static struct dk_pci_device *g_dev;
 static struct dk_cdev *g_cdev;
 static struct dk_edu_dma *g_dma;
@@ -146,7 +140,7 @@ static dk_iova_t *iova_table(unsigned char *mem, size_t len, uint64_t remap_base
 	dk_iova_t *iova = calloc(n, sizeof(*iova));
 	REQUIRE(iova != NULL);
 	/* va mode: IOVA = VA; remap: IOVAs of our own choosing inside 39 bits. */
-	uint64_t base = aw_bits() == 48 ? (uintptr_t)mem : remap_base;
+	uint64_t base = vm_aw_bits() == 48 ? (uintptr_t)mem : remap_base;
 	for (size_t i = 0; i < n; i++)
 		iova[i] = base + i * 4096;
 	return iova;
@@ -217,7 +211,7 @@ DK_TEST(dma_extmem_with_iovas_then_unregistered)
 DK_TEST(dma_extmem_without_iovas_then_unregistered)
 {
 	start();
-	if (aw_bits() == 48) {
+	if (vm_aw_bits() == 48) {
 		extmem_case(0);
 		return;
 	}
