@@ -43,14 +43,17 @@ const struct dk__cdev_ops *dk__cdev_ops(void)
 	return g_ops;
 }
 
-/* IOVA of [va, va+len) when heap memory maps it contiguously, else DK_BAD_IOVA. */
+/* IOVA of [va, va+len) when one IOVA-contiguous chunk of the layout holds it
+ * (memory the DMA domains map already), else DK_BAD_IOVA. */
 static dk_iova_t heap_iova(const void *va, size_t len)
 {
-	dk_iova_t first = dk_mem_virt2iova(va);
-	if (first == DK_BAD_IOVA)
+	void *start;
+	size_t clen;
+	dk_iova_t iova;
+	if (dk_mem_contig_chunk(va, &start, &clen, &iova) < 0)
 		return DK_BAD_IOVA;
-	dk_iova_t last = dk_mem_virt2iova((const char *)va + len - 1);
-	return last == first + len - 1 ? first : DK_BAD_IOVA;
+	size_t off = (size_t)((const char *)va - (const char *)start);
+	return len <= clen - off ? iova + off : DK_BAD_IOVA;
 }
 
 static uint32_t new_key(struct dk__cdev *c)
