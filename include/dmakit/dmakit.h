@@ -19,5 +19,6 @@
 #include <dmakit/dma.h>
 #include <dmakit/mr.h>
 #include <dmakit/cdev.h>
+#include <dmakit/p2p.h>
 
 #endif
