@@ -18,7 +18,7 @@
  *   device memory (DMA domains)        dk__dma_cleanup
  *   IOVA plan (primary only)           dk__dma_plan_done (closes the group it held)
  *   memory start (primary only)        dk__mem_stop
- *   probe                              dk__bus_remove_all
+ *   probe                              dk__bus_remove_all, then dk__p2p_cleanup
  *   (PCI devices, then mdevs: a        (mdevs first: a vfio-pci one leaves
  *   vfio-pci one joins the PCI bus)    the PCI bus)
  *
@@ -41,6 +41,7 @@
 #include "dma/dma_plan.h"
 #include "mem/mem_config.h"
 #include "mem/mem_init.h"
+#include "p2p/p2p_internal.h"
 #include "vfio/vfio_internal.h"
 
 #define DK_LOG_COMPONENT "init"
@@ -121,6 +122,7 @@ static void undo(enum step s)
 	switch (s) {
 	case STEP_PROBE:
 		dk__bus_remove_all();
+		dk__p2p_cleanup(); /* drivers are gone; providers before the devices */
 		break;
 	case STEP_MEM_START:
 		dk__mem_stop();

@@ -48,6 +48,179 @@ enum dk_p2p_map_type {
 
 /* ==== providers, pool and allocation ===================================== */
 
+/*
+ * A provider is named by its PCI function (dev->device.name): the state
+ * below survives dk_pci_scan (look the device up again; the provider is
+ * still there) and is dropped by dk_p2p_remove or dk_cleanup.
+ *
+ * Memory: each resource is mapped by dmakit itself, once, at
+ * dk_p2p_add_resource: through the VFIO device fd when dev is open through
+ * VFIO (the BAR must be mmappable over the whole range), else by mmap of
+ * sysfs bus/pci/devices/<dev>/resource<N> (the kernel's userspace BAR
+ * interface: root only). That mapping does not depend on dmakit's VFIO
+ * references, so closing the device does not unmap it. The pool is
+ * page-granular (allocations are page-aligned and rounded up to whole
+ * pages) and keeps its bookkeeping in host memory, about 13 bytes per page
+ * of resource: nothing is ever written into the BAR.
+ *
+ * Removal with allocations outstanding: dk_p2p_remove refuses (-EBUSY);
+ * dk_cleanup fences: the provider's mappings are replaced by inaccessible
+ * (PROT_NONE) reservations that are never released, so a late access
+ * faults instead of reaching a device that may have been given to someone
+ * else, and an error names the provider and the count. A driver that adds
+ * resources frees its allocations and calls dk_p2p_remove in its remove.
+ *
+ * Lock order: the provider list's lock, then a provider's lock. Every
+ * function below is thread-safe.
+ */
+
+/* Resources per provider. */
+#define DK_P2P_MAX_RESOURCES 16
+
+struct dk_p2p_stats {
+	uint64_t size;             /* bytes of all resources (kernel: p2pmem/size) */
+	uint64_t available;        /* bytes not allocated (kernel: p2pmem/available) */
+	bool published;            /* kernel: p2pmem/published */
+	unsigned int nr_resources; /* dmakit providers; 0 for the kernel's */
+	uint64_t nr_allocs;        /* allocations outstanding, by this process */
+};
+
+/*
+ * Add bytes [offset, offset + size) of BAR bar of dev to dev's pool (dev
+ * becomes a provider, unpublished, on its first resource). size 0 means
+ * the rest of the BAR. The kernel's checks (pci_p2pdma_add_resource) and
+ * dmakit's: -EINVAL for dev NULL or an mdev (no PCI memory peers reach),
+ * bar > 5, an absent BAR, a BAR that is not memory, offset >= the BAR's
+ * length, size + offset beyond it, offset or size not a multiple of the
+ * page size, or (VFIO) a range the region cannot mmap. Also:
+ *   -EBUSY   the range overlaps a resource of dev already added
+ *   -ENOSPC  DK_P2P_MAX_RESOURCES resources already
+ *   -EACCES / -EPERM  the mapping was refused (sysfs resource files: root)
+ *   -ENOENT  no sysfs resource<N> file (and dev not open through VFIO)
+ *   -ENOMEM, or mmap's errno
+ * Each failure is logged with the fix; on failure nothing changed.
+ */
+DK_EXPORT int dk_p2p_add_resource(struct dk_pci_device *dev, unsigned int bar, uint64_t size,
+				  uint64_t offset);
+
+/* Publish (or withdraw) dev's pool for other consumers (dk_p2p_find_many
+ * considers published providers only). 0, -EINVAL (NULL), -ENOENT (dev is
+ * no provider: add a resource first). */
+DK_EXPORT int dk_p2p_publish(struct dk_pci_device *dev, bool publish);
+
+/* Statistics of dmakit provider dev. 0, -EINVAL (NULL), -ENOENT (no provider). */
+DK_EXPORT int dk_p2p_stats(const struct dk_pci_device *dev, struct dk_p2p_stats *out);
+
+/*
+ * Drop provider dev: its resources are unmapped and its pool freed.
+ * 0, -EINVAL (NULL), -ENOENT (no provider), -EBUSY (allocations
+ * outstanding: the message gives the count; free them first; nothing is
+ * changed).
+ */
+DK_EXPORT int dk_p2p_remove(struct dk_pci_device *dev);
+
+/*
+ * Allocate size bytes (rounded up to whole pages, page-aligned) from dev's
+ * pool, first from its first resource that has room. Returns the CPU
+ * address in dmakit's mapping, or NULL with errno EINVAL (NULL dev, size
+ * 0), ENOENT (no provider), ENOMEM (no free run of that many pages in
+ * any resource: the message gives the bytes available). Published or
+ * not, the owner may allocate.
+ */
+DK_EXPORT void *dk_p2p_alloc(struct dk_pci_device *dev, size_t size);
+
+/*
+ * Free an allocation of dk_p2p_alloc: addr as returned, size as asked.
+ * 0, or -EINVAL (NULL dev; addr in no resource of dev; addr not the start
+ * of an allocation; size not the allocation's; double free), -ENOENT (no
+ * provider). The error is logged and the pool is left as it was.
+ */
+DK_EXPORT int dk_p2p_free(struct dk_pci_device *dev, void *addr, size_t size);
+
+/* One entry of a P2P scatter list. */
+struct dk_p2p_sg {
+	void *addr;        /* CPU address in dmakit's mapping */
+	size_t length;     /* bytes */
+	uint64_t bus_addr; /* dk_p2p_virt_to_bus(addr) */
+};
+
+/*
+ * Like the kernel's pci_p2pmem_alloc_sgl: a list of one entry covering the
+ * whole length, *nents set to 1. Free with dk_p2p_free_sgl. NULL with
+ * errno as dk_p2p_alloc (EINVAL also for nents NULL).
+ */
+DK_EXPORT struct dk_p2p_sg *dk_p2p_alloc_sgl(struct dk_pci_device *dev, size_t length,
+					    unsigned int *nents);
+/* Free every entry's memory (dk_p2p_free) and the list. The first error of
+ * dk_p2p_free is returned (the list is freed anyway once every entry was
+ * tried); -EINVAL for NULL dev or sgl. */
+DK_EXPORT int dk_p2p_free_sgl(struct dk_pci_device *dev, struct dk_p2p_sg *sgl,
+			      unsigned int nents);
+
+/*
+ * Bus address of addr, any address inside a resource of dev (allocated or
+ * not, like the kernel's pci_p2pmem_virt_to_bus): the BAR register's value
+ * (what peers put on the bus) plus addr's offset in the BAR. The BAR
+ * register is read from config space at dk_p2p_add_resource; when it
+ * reads 0 (a VF, whose BARs are in the PF's SR-IOV capability) the CPU
+ * physical address from sysfs "resource" is used (bus offset 0, true on
+ * x86). 0 with errno EINVAL (NULL, or addr not in dev's resources: logged)
+ * or ENOENT (no provider).
+ */
+DK_EXPORT uint64_t dk_p2p_virt_to_bus(const struct dk_pci_device *dev, const void *addr);
+
+/* ---- memory the kernel publishes (p2pmem) ---------------------------------
+ * Kernels with CONFIG_PCI_P2PDMA list a provider's pool in
+ * <sysfs>/bus/pci/devices/<dev>/p2pmem/ (size, available, published, and
+ * since Linux 6.2 allocate, whose mmap allocates). These functions work on
+ * sysfs alone (no dk_init needed besides the device list for dk_p2p_list).
+ */
+
+/* Read p2pmem/size, available and published of dev; nr_allocs counts this
+ * process's live dk_p2p_kernel_alloc mappings. 0, -EINVAL (NULL or a
+ * malformed file: message names it), -ENOENT (no p2pmem directory: the
+ * kernel publishes nothing for dev), the read's errno. */
+DK_EXPORT int dk_p2p_kernel_stats(const struct dk_pci_device *dev, struct dk_p2p_stats *out);
+
+/*
+ * Allocate size bytes (rounded up to pages) of dev's kernel p2pmem: mmap of
+ * p2pmem/allocate, MAP_SHARED, offset 0 (the kernel allocates on mmap and
+ * frees on munmap). NULL with errno EINVAL (NULL, size 0), ENOENT (no
+ * p2pmem/allocate: a kernel older than 6.2, or no p2pmem), ENOMEM (the
+ * kernel's pool is full, or no memory for bookkeeping), mmap's errno.
+ */
+DK_EXPORT void *dk_p2p_kernel_alloc(const struct dk_pci_device *dev, size_t size);
+/* munmap an allocation of dk_p2p_kernel_alloc. 0, or -EINVAL (not an
+ * allocation of this process, or size not the one asked: logged, nothing
+ * unmapped). */
+DK_EXPORT int dk_p2p_kernel_free(void *addr, size_t size);
+
+/* ---- listing --------------------------------------------------------------- */
+
+/* dk_p2p_info.kind, and the kinds mask of dk_p2p_list */
+#define DK_P2P_KIND_DMAKIT (1u << 0)    /* this process's providers */
+#define DK_P2P_KIND_KERNEL (1u << 1)    /* p2pmem the kernel publishes */
+#define DK_P2P_KIND_CANDIDATE (1u << 2) /* could provide: a non-bridge function with a
+					 * prefetchable memory BAR of a page or more */
+
+struct dk_p2p_info {
+	const struct dk_pci_device *dev;
+	unsigned int kind;     /* one DK_P2P_KIND_* */
+	struct dk_p2p_stats stats; /* CANDIDATE: size = its prefetchable memory BARs,
+				    * available = size, published false */
+	uint32_t bars;         /* DMAKIT: BARs with resources; CANDIDATE: the BARs counted */
+};
+
+/*
+ * The providers of the kinds asked, in device order (dmakit's, then the
+ * kernel's, then candidates; a device may appear under several kinds),
+ * over the devices of the last scan. Fills up to max entries of out and
+ * returns how many there are (may be more than max), or -EINVAL (kinds
+ * 0 or unknown bits, out NULL with max > 0).
+ */
+DK_EXPORT int dk_p2p_list(unsigned int kinds, struct dk_p2p_info *out, unsigned int max);
+
+
 /* ==== consumers: finding a provider, client sets ========================== */
 
 DK_END_DECLS

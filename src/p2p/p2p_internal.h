@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * P2P layer internals shared by its files and the composition root.
+ */
+#ifndef DK_P2P_INTERNAL_H
+#define DK_P2P_INTERNAL_H
+
+#include <stdint.h>
+
+#include <dmakit/p2p.h>
+
+/*
+ * dk_cleanup (after the drivers are removed, before the buses free their
+ * devices): drop every provider. One with allocations outstanding is
+ * fenced (its mappings replaced by PROT_NONE reservations that stay) and
+ * reported; see dmakit/p2p.h. Also forgets the kernel p2pmem allocations'
+ * bookkeeping (their mappings stay: the application owns them).
+ */
+void dk__p2p_cleanup(void);
+
+/* Forget the bookkeeping of dk_p2p_kernel_alloc (p2p_kernel.c; called by
+ * dk__p2p_cleanup). */
+void dk__p2p_kernel_forget(void);
+
+/* Number of dmakit providers; fills out (up to max) with their DMAKIT
+ * entries whose device is in the current scan. (p2p_provider.c) */
+int dk__p2p_list_own(struct dk_p2p_info *out, unsigned int max);
+
+/* The system page size (a power of two). */
+uint64_t dk__p2p_page(void);
+
+#endif
