@@ -132,7 +132,8 @@ DK_EXPORT void *dk_p2p_alloc(struct dk_pci_device *dev, size_t size);
 /*
  * Free an allocation of dk_p2p_alloc: addr as returned, size as asked.
  * 0, or -EINVAL (NULL dev; addr in no resource of dev; addr not the start
- * of an allocation; size not the allocation's; double free), -ENOENT (no
+ * of an allocation; size 0 or not rounding up to the allocation's page
+ * count; double free), -ENOENT (no
  * provider). The error is logged and the pool is left as it was.
  */
 DK_EXPORT int dk_p2p_free(struct dk_pci_device *dev, void *addr, size_t size);
