@@ -285,6 +285,47 @@ else
 	n=$((n + 1)); echo "ok $n - iommu: group cannot be opened # SKIP the host has /dev/vfio/9"
 fi
 
+# ---- p2p (kernel p2pmem written into the tree here; candidates from the fixture) ---
+
+run p2p
+check "p2p: no p2pmem: the two functions with a prefetchable BAR as candidates" eval 'rc_is 0 &&
+	head -n1 "$tmp/out" | grep -qE "^KIND +DEVICE +SIZE +AVAILABLE +PUBLISHED +BARS$" &&
+	[ "$(wc -l <"$tmp/out")" -eq 3 ] &&
+	grep -qE "^candidate +0000:00:02.0 +256 MiB +- +- +1$" "$tmp/out" &&
+	grep -qE "^candidate +0000:04:00.0 +32 KiB +- +- +3$" "$tmp/out"'
+
+p2pdir="$root/bus/pci/devices/0000:03:00.0/p2pmem"
+mkdir -p "$p2pdir"
+echo 16777216 >"$p2pdir/size"
+echo 12582912 >"$p2pdir/available"
+echo 1 >"$p2pdir/published"
+: >"$p2pdir/allocate"
+
+run p2p
+check "p2p: kernel p2pmem listed first with its stats" eval 'rc_is 0 &&
+	sed -n 2p "$tmp/out" | grep -qE "^kernel +0000:03:00.0 +16 MiB +12 MiB +yes +-$"'
+
+run p2p list --json
+check "p2p list --json: kernel and candidates, the documented keys" eval 'rc_is 0 && pyjson "
+assert [(x[\"device\"], x[\"kind\"]) for x in d] == [(\"0000:03:00.0\", \"kernel\"),
+    (\"0000:00:02.0\", \"candidate\"), (\"0000:04:00.0\", \"candidate\")], d
+k = d[0]
+assert (k[\"size\"], k[\"available\"], k[\"published\"], k[\"bars\"]) == (16777216, 12582912, True, []), k
+c = d[1]
+assert (c[\"size\"], c[\"available\"], c[\"published\"], c[\"bars\"]) == (268435456, None, None, [1]), c
+"'
+
+echo 0 >"$p2pdir/published"
+run p2p --json
+check "p2p --json: published read back from the file" eval 'rc_is 0 && pyjson "assert d[0][\"published\"] is False, d"'
+rm -rf -- "$p2pdir"
+
+run p2p frob
+check "p2p: unknown subcommand: exit 2" eval 'rc_is 2 && err_has "unknown subcommand \"frob\""'
+
+run p2p --frob
+check "p2p: unknown option: exit 2" eval 'rc_is 2 && err_has "unknown option --frob"'
+
 # ---- bind / unbind (these change the tree) -------------------------------------
 
 dev="$root/bus/pci/devices"

@@ -134,5 +134,6 @@ int cli_cmd_heaps(const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_regions(const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_iommu(const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_mdev(const struct cli_command *cmd, int argc, char **argv);
+int cli_cmd_p2p(const struct cli_command *cmd, int argc, char **argv);
 
 #endif

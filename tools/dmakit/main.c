@@ -68,6 +68,12 @@ static const struct cli_command g_commands[] = {
      "mdev remove UUID                remove an instance\n"
      "--json prints what `mdevctl types|list --dumpjson` prints; create and remove need root",
      cli_cmd_mdev},
+    {"p2p", "[list] [--json]",
+     "peer-to-peer memory providers: kernel p2pmem and functions that could provide",
+     "p2p [list] [--json]   kernel: p2pmem the kernel publishes (size, available, published);\n"
+     "                      candidate: non-bridge functions with a prefetchable memory BAR\n"
+     "a process's own providers (dk_p2p_add_resource) are visible only inside it",
+     cli_cmd_p2p},
     {"help", "[COMMAND]", "show this help, or the help of one command", NULL, cmd_help},
 };
 
