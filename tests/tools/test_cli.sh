@@ -307,6 +307,8 @@ check "p2p: kernel p2pmem listed first with its stats" eval 'rc_is 0 &&
 
 run p2p list --json
 check "p2p list --json: kernel and candidates, the documented keys" eval 'rc_is 0 && pyjson "
+assert d[\"version\"] == 1, d
+d = d[\"providers\"]
 assert [(x[\"device\"], x[\"kind\"]) for x in d] == [(\"0000:03:00.0\", \"kernel\"),
     (\"0000:00:02.0\", \"candidate\"), (\"0000:04:00.0\", \"candidate\")], d
 k = d[0]
@@ -317,7 +319,7 @@ assert (c[\"size\"], c[\"available\"], c[\"published\"], c[\"bars\"]) == (268435
 
 echo 0 >"$p2pdir/published"
 run p2p --json
-check "p2p --json: published read back from the file" eval 'rc_is 0 && pyjson "assert d[0][\"published\"] is False, d"'
+check "p2p --json: published read back from the file" eval 'rc_is 0 && pyjson "assert d[\"providers\"][0][\"published\"] is False, d"'
 rm -rf -- "$p2pdir"
 
 run p2p frob

@@ -11,8 +11,9 @@
  *              prefetchable memory BAR of a page or more (size = those
  *              BARs; whether the device lends that memory is up to its
  *              driver).
- * --json prints a list of objects {"device", "kind", "size", "available",
- * "published", "bars"}; available and published are null for candidates.
+ * --json prints {"version": 1, "providers": [...]}, each provider an object
+ * {"device", "kind", "size", "available", "published", "bars"}; available
+ * and published are null for candidates (docs/cli.md).
  *
  * `p2p` is a command with subcommands: `list` is the default; more (such as
  * `distance`) join the table below.
@@ -79,6 +80,9 @@ static int list_json(const struct dk_p2p_info *info, int n)
 {
 	struct cli_json j;
 	cli_json_init(&j, stdout);
+	cli_json_obj_begin(&j);
+	cli_json_kv_int(&j, "version", 1);
+	cli_json_key(&j, "providers");
 	cli_json_arr_begin(&j);
 	for (int i = 0; i < n; i++) {
 		const struct dk_p2p_info *p = &info[i];
@@ -103,6 +107,7 @@ static int list_json(const struct dk_p2p_info *info, int n)
 		cli_json_obj_end(&j);
 	}
 	cli_json_arr_end(&j);
+	cli_json_obj_end(&j);
 	return cli_json_done(&j);
 }
 
