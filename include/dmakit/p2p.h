@@ -162,7 +162,8 @@ DK_EXPORT int dk_p2p_free_sgl(struct dk_pci_device *dev, struct dk_p2p_sg *sgl,
  * Bus address of addr, any address inside a resource of dev (allocated or
  * not, like the kernel's pci_p2pmem_virt_to_bus): the BAR register's value
  * (what peers put on the bus) plus addr's offset in the BAR. The BAR
- * register is read from config space at dk_p2p_add_resource; when it
+ * register is read at dk_p2p_add_resource from sysfs config (not through
+ * VFIO, whose config region virtualizes BARs); when it
  * reads 0 (a VF, whose BARs are in the PF's SR-IOV capability) the CPU
  * physical address from sysfs "resource" is used (bus offset 0, true on
  * x86). 0 with errno EINVAL (NULL, or addr not in dev's resources: logged)

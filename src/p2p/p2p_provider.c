@@ -15,6 +15,7 @@
 #include <dmakit/log.h>
 #include <dmakit/vfio.h>
 
+#include "bus/pci/pci_internal.h"
 #include "core/sysfs.h"
 #include "p2p/p2p_internal.h"
 #include "p2p/p2p_pool.h"
@@ -211,15 +212,25 @@ static int map_sysfs(const struct dk_pci_device *dev, unsigned int bar, uint64_t
 	return 0;
 }
 
+/* A BAR register as the hardware holds it: from sysfs config when the device
+ * has a sysfs directory (VFIO's config region virtualizes BARs: it shows what
+ * the user wrote, sizing patterns included), else through its config path. */
+static int bar_reg(const struct dk_pci_device *dev, size_t off, uint32_t *v)
+{
+	struct dk__pci_dev *d = dk__pci_dev(dev);
+	if (d->sysfs_rel[0])
+		return dk__pci_config_sysfs_ops.read(d, v, 4, off);
+	return dk_pci_config_read(dev, v, 4, off);
+}
+
 /* What peers put on the bus for BAR bar: its register; the CPU address when it reads 0. */
 static uint64_t bar_bus_addr(const struct dk_pci_device *dev, unsigned int bar)
 {
 	uint32_t r[2] = {0, 0};
 	uint64_t bus = 0;
-	if (dk_pci_config_read(dev, &r[0], 4, 0x10 + 4 * bar) == 4 && !(r[0] & 1)) {
+	if (bar_reg(dev, 0x10 + 4 * bar, &r[0]) == 4 && !(r[0] & 1)) {
 		bus = r[0] & ~0xfull;
-		if (((r[0] >> 1) & 3) == 2 && bar < 5 &&
-		    dk_pci_config_read(dev, &r[1], 4, 0x14 + 4 * bar) == 4)
+		if (((r[0] >> 1) & 3) == 2 && bar < 5 && bar_reg(dev, 0x14 + 4 * bar, &r[1]) == 4)
 			bus |= (uint64_t)r[1] << 32;
 	}
 	if (bus == 0) {
