@@ -88,5 +88,9 @@ void dk__cdev_vfio_unmap_all(struct dk__cdev *c);
 /* Probe / remove (cdev.c), used by the common PCI driver. */
 int dk__cdev_probe(struct dk_pci_device *dev, const struct dk_devargs *da);
 int dk__cdev_remove_all(struct dk__cdev *c);
+/* dk_cleanup, after the buses removed their drivers: release every context
+ * still listed (kept after a failed class remove), trying the classes'
+ * remove once more; failures are logged and the context goes anyway. */
+void dk__cdev_cleanup(void);
 
 #endif
