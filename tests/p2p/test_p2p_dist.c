@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -734,5 +735,43 @@ DK_TEST(bad_input_is_einval_with_a_message)
 	dk_test_log_capture_stop();
 	/* Nothing was damaged: the answers are the same. */
 	EXPECT(A, B, BUS, 4, "");
+	done(fx);
+}
+
+/* ---- threads ------------------------------------------------------------------------ */
+
+struct pair_job {
+	const struct dk_pci_device *p, *c;
+	int want;
+	int wrong;
+};
+
+static void *hammer(void *arg)
+{
+	struct pair_job *j = arg;
+	for (int i = 0; i < 2000; i++)
+		if (dk_p2p_distance(j[i % 4].p, j[i % 4].c, false) != j[i % 4].want)
+			__atomic_add_fetch(&j[0].wrong, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+DK_TEST(threads_share_the_cache)
+{
+	use_cpu(CPU_INTEL);
+	struct dk_fx *fx = one_switch(0, 0, 0, RR);
+	REQUIRE(init_at(fx) >= 0);
+	/* Worked out as in same_switch_is_distance_4_bus_addr; 04:00.0's port has RR. */
+	struct pair_job j[4] = {
+		{ dev(A), dev(A), 0, 0 },
+		{ dev(A), dev("0000:01:00.0"), 2, 0 },
+		{ dev(A), dev(B), -1, 0 },
+		{ dev("0000:02:01.0"), dev(A), 1, 0 },
+	};
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++)
+		REQUIRE(pthread_create(&t[i], NULL, hammer, j) == 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	CHECK_INT_EQ(j[0].wrong, 0);
 	done(fx);
 }
