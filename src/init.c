@@ -36,6 +36,7 @@
 #include "bus/bus_internal.h"
 #include "bus/mdev/mdev_internal.h"
 #include "bus/pci/pci_internal.h"
+#include "cdev/cdev_internal.h"
 #include "core/sysfs.h"
 #include "dma/dma_layer.h"
 #include "dma/dma_plan.h"
@@ -122,6 +123,7 @@ static void undo(enum step s)
 	switch (s) {
 	case STEP_PROBE:
 		dk__bus_remove_all();
+		dk__cdev_cleanup();
 		dk__p2p_cleanup(); /* drivers are gone; providers before the devices */
 		break;
 	case STEP_MEM_START:

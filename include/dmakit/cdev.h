@@ -49,9 +49,11 @@
  * class is removed, in reverse registration order; the context is released
  * only when every remove succeeded, otherwise it stays listed (dk_cdev_of
  * finds it) with the classes whose remove failed, and dk_cdev_remove
- * retries. Note that the PCI bus forgets the driver even when a remove
- * failed: a context kept that way must be removed (dk_cdev_remove) before
- * the next dk_pci_scan or dk_cleanup, which free its PCI device.
+ * retries. The PCI bus keeps the common driver on a device whose remove
+ * failed (dk_pci_remove_device), so the device stays valid for the kept
+ * context: dk_pci_scan refuses (-EBUSY) until dk_cdev_remove succeeds, and
+ * dk_cleanup releases kept contexts anyway (warning: what the failing class
+ * holds is leaked).
  *
  * Thread-safety: registration, probe and remove follow the PCI rules (not
  * concurrent with each other, dmakit/pci.h). dk_cdev_of, dk_cdev_next and

@@ -49,6 +49,23 @@ DK_EXPORT int dk_dev_dma_map(struct dk_device *dev, void *va, uint64_t iova, siz
 /* Undo a dk_dev_dma_map with the same arguments. 0, -EINVAL, -ENODEV, -ENOENT. */
 DK_EXPORT int dk_dev_dma_unmap(struct dk_device *dev, void *va, uint64_t iova, size_t len);
 
+/*
+ * dk_dev_dma_map at an IOVA dmakit picks, *iova out: the VA itself in IOVA
+ * mode va; in mode remap, IOVA space taken from the space the heaps get
+ * theirs from (inside the IOMMU's usable ranges, below the DMA limit, never
+ * colliding with heap memory), which dk_dev_dma_unmap_auto gives back. The
+ * same argument rules and errors as dk_dev_dma_map, and:
+ *   -EINVAL  NULL iova
+ *   -ENOTSUP IOVA mode pa (a VA could collide with a physical address used
+ *            as IOVA: register the memory with its IOVAs instead)
+ *   -ENOSPC  mode remap: no IOVA space left (logged)
+ * Thread-safe.
+ */
+DK_EXPORT int dk_dev_dma_map_auto(struct dk_device *dev, void *va, size_t len, uint64_t *iova);
+/* Undo a dk_dev_dma_map_auto with its arguments and IOVA. 0, -EINVAL,
+ * -ENODEV, -ENOENT (nothing given back then). */
+DK_EXPORT int dk_dev_dma_unmap_auto(struct dk_device *dev, void *va, uint64_t iova, size_t len);
+
 /* ---- translation maps ---------------------------------------------------- */
 
 /*

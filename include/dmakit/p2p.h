@@ -45,6 +45,130 @@ enum dk_p2p_map_type {
 	DK_P2P_MAP_THRU_HOST_BRIDGE,  /* thru_host_bridge: routed by the root complex */
 };
 
+/*
+ * The rules (Linux's calc_map_type_and_dist, same answers on the same
+ * topology; docs/p2p.md has the details):
+ *
+ * - The upstream chain of a function is the function itself, then its
+ *   upstream bridges up to the root bus. A VF's chain continues from its
+ *   PF's upstream bridge (the kernel's pci_upstream_bridge). Walk the
+ *   provider's chain; the first element that is also in the client's chain
+ *   is the common upstream device. distance = hops from the provider up to
+ *   it + hops from the client up to it: 0 for the same function, 2 for two
+ *   functions of one device (or a PF and its VF), 4 for endpoints below two
+ *   downstream ports of one switch.
+ * - ACS: a device on the path whose ACS Control register has P2P Request
+ *   Redirect, Completion Redirect or Egress Control set (DK_PCI_ACS_RR, CR,
+ *   EC) sends the traffic up through the host bridge. The devices checked
+ *   are the provider's chain from the provider up to and including the
+ *   common device, and the client's chain from the client up to but
+ *   excluding it; any device with an ACS capability counts, endpoints too.
+ *   ACS Control is read from config space when computed (falling back to
+ *   caps.acs.ctrl when the read fails).
+ * - No common upstream device (different root ports, host bridges or
+ *   domains): through the host bridge, distance = the length of both chains
+ *   (each counts the function itself).
+ * - Through the host bridge (either case) is allowed when the CPU is AMD
+ *   (vendor_id AuthenticAMD) of family 0x17 (Zen) or later, else when the
+ *   host bridge device is on the kernel's whitelist: the first function of
+ *   the root bus under the host bridge, taken only when it is 00.0 or a root
+ *   port. Some entries (Intel Xeon E5 0x3c00/0x3c01, E5 v3 0x2f00/0x2f01,
+ *   Zhaoxin 0x1003/0x1005-0x1007) allow only two devices under that same
+ *   host bridge; across two host bridges both must be whitelisted without
+ *   that restriction. Otherwise not_supported.
+ *
+ * The CPU is read from the first processor of /proc/cpuinfo ("vendor_id",
+ * "cpu family"), or of the file named by the environment variable
+ * DMAKIT_CPUINFO (tests, other machines' files). A file without them (not
+ * x86) answers "no", as the kernel does off x86.
+ *
+ * Cache: results are kept per (provider, client) and computed again after
+ * any config write through dk_pci_config_write, dk_pci_device_refresh or a
+ * rescan (dk_pci_scan, dk_init). Changes made outside dmakit (setpci, the
+ * kernel) are seen after dk_pci_device_refresh of the device changed.
+ *
+ * Devices: PCI functions of the last scan (kind DK_PCI_KIND_FUNCTION);
+ * mdevs have no place in the topology and are rejected (-EINVAL).
+ *
+ * Thread-safety: the functions below may be called from several threads
+ * (the cache has its own lock, taken last, never held across a call out);
+ * not concurrently with dk_pci_scan, dk_pci_device_refresh or dk_cleanup.
+ */
+
+/* The kernel's name of t: "not_supported", "bus_addr", "thru_host_bridge",
+ * or "unknown" (DK_P2P_MAP_UNKNOWN and values out of range). Never NULL. */
+DK_EXPORT const char *dk_p2p_map_type_name(enum dk_p2p_map_type t);
+
+/* Why a path is not bus_addr. */
+enum dk_p2p_reason {
+	DK_P2P_REASON_NONE = 0,         /* bus_addr */
+	DK_P2P_REASON_ACS_REDIRECT,     /* a common upstream device, but ACS redirects */
+	DK_P2P_REASON_NO_COMMON_BRIDGE, /* no common upstream device */
+};
+
+/* How the host bridge rule decided (when the path goes through it). */
+enum dk_p2p_host {
+	DK_P2P_HOST_UNUSED = 0,       /* bus_addr: the host bridge is not on the path */
+	DK_P2P_HOST_CPU,              /* allowed: AMD CPU of family 0x17 or later */
+	DK_P2P_HOST_WHITELIST,        /* allowed: whitelisted host bridge(s) */
+	DK_P2P_HOST_NO_DEVICE,        /* refused: no 00.0 or root port first on a root bus */
+	DK_P2P_HOST_NOT_LISTED,       /* refused: host bridge device not on the whitelist */
+	DK_P2P_HOST_SAME_BRIDGE_ONLY, /* refused: listed only for devices under one host bridge */
+};
+
+#define DK_P2P_ACS_LIST_LEN 256
+#define DK_P2P_REASON_LEN 1024
+
+/* Everything about one provider -> client path. */
+struct dk_p2p_path {
+	enum dk_p2p_map_type map_type; /* never DK_P2P_MAP_UNKNOWN after success */
+	int distance;                  /* as computed also when not_supported */
+	enum dk_p2p_reason reason;
+	enum dk_p2p_host host;
+	/* Refused host bridge: its name ("pci0000:00"), and the IDs of its
+	 * device (0 when host == DK_P2P_HOST_NO_DEVICE). */
+	char host_bridge[24];
+	uint16_t host_vendor, host_device;
+	/* DK_P2P_REASON_ACS_REDIRECT: the devices with redirect bits, provider
+	 * side upwards first, then client side upwards, ';'-separated, as the
+	 * kernel's pci=disable_acs_redir= wants them ("0000:00:01.0;0000:02:00.0").
+	 * Whole names only: acs_count counts them all, acs_list holds those that
+	 * fit. "" for the other reasons. */
+	unsigned int acs_count;
+	char acs_list[DK_P2P_ACS_LIST_LEN];
+	/* "" for bus_addr; else one or two sentences: the reason and the fix. */
+	char reason_text[DK_P2P_REASON_LEN];
+};
+
+/*
+ * Map type, distance and reason of the path from client to provider's
+ * memory (from the cache when valid). 0, or -EINVAL: NULL argument, or
+ * provider/client not a PCI function of the last scan (an mdev): message.
+ */
+DK_EXPORT int dk_p2p_path(const struct dk_pci_device *provider,
+			  const struct dk_pci_device *client, struct dk_p2p_path *out);
+
+/*
+ * The distance from client to provider's memory when they can do P2P
+ * (bus_addr or thru_host_bridge), -1 when not (not_supported; the kernel's
+ * value), -EINVAL on bad input as dk_p2p_path (message). Any negative
+ * result means "cannot". verbose: log the reason and its fix at warning
+ * level when the path has ACS redirects or is not supported.
+ */
+DK_EXPORT int dk_p2p_distance(const struct dk_pci_device *provider,
+			      const struct dk_pci_device *client, bool verbose);
+
+/*
+ * Sum of the distances from every client to provider: -1 when n is 0 or
+ * any client cannot reach the provider (without verbose it stops at the
+ * first; with verbose every client's reason is logged), -EINVAL when
+ * provider or clients is NULL or any client is NULL or not a PCI function
+ * (message; checked before anything is computed).
+ */
+DK_EXPORT int dk_p2p_distance_many(const struct dk_pci_device *provider,
+				   const struct dk_pci_device *const *clients, size_t n,
+				   bool verbose);
+
 
 /* ==== providers, pool and allocation ===================================== */
 

@@ -269,6 +269,8 @@ DK_EXPORT struct dk_pci_device *dk_pci_find(const char *name);
  * devices (drivers are removed from every device first, and every device
  * pointer becomes invalid, except those of mdevs opened with
  * dk_pci_mdev_open(): they stay listed). Returns the device count or:
+ *   -EBUSY   a driver's remove failed (see dk_pci_remove_device): nothing
+ *            rescanned, every pointer stays valid
  *   -ENOENT  <sysfs>/bus/pci/devices missing is NOT an error (0 devices);
  *            -ENOENT only when the sysfs root itself is missing
  *   -ENOMEM
@@ -331,7 +333,9 @@ struct dk_pci_driver {
  * or a driver of that name exists.
  */
 DK_EXPORT int dk_pci_driver_register(struct dk_pci_driver *drv);
-/* Remove from every device it drives, then unregister; -ENOENT unknown. */
+/* Remove from every device it drives, then unregister; -ENOENT unknown,
+ * -EBUSY a remove failed (the driver stays registered, keeping those
+ * devices: see dk_pci_remove_device). */
 DK_EXPORT int dk_pci_driver_unregister(struct dk_pci_driver *drv);
 
 /* Probe every unprobed allowed device; returns the number probed now. */
@@ -342,7 +346,13 @@ DK_EXPORT int dk_pci_probe_all(void);
  * -ENODEV no driver accepted it; a driver's error otherwise.
  */
 DK_EXPORT int dk_pci_probe_device(struct dk_pci_device *dev);
-/* Remove the driver from dev; -ENODEV when none is attached. */
+/*
+ * Remove the driver from dev: 0, -EINVAL (NULL), -ENODEV (no driver), or
+ * the driver's remove error: then dev stays with its driver (and the VFIO
+ * references its probe took), so what the driver holds stays valid; remove
+ * again once it can succeed. dk_pci_scan refuses (-EBUSY) while such a
+ * device exists; dk_cleanup forgets the binding with a warning.
+ */
 DK_EXPORT int dk_pci_remove_device(struct dk_pci_device *dev);
 
 /* ---- kernel driver binding ---------------------------------------------- */
@@ -489,7 +499,8 @@ DK_EXPORT int dk_pci_mdev_open(const char *uuid, uint32_t flags, struct dk_pci_d
  * Remove the PCI driver from an mdev opened by dk_pci_mdev_open (if one
  * probed it), close every VFIO reference, take it out of the list and
  * free it: dev is invalid afterwards. 0, or -EINVAL (NULL, or not an mdev:
- * message says to use dk_pci_vfio_close).
+ * message says to use dk_pci_vfio_close), -EBUSY (its driver's remove
+ * failed: the mdev stays open, listed and driven).
  */
 DK_EXPORT int dk_pci_mdev_close(struct dk_pci_device *dev);
 /* 1 when open through VFIO, 0 otherwise. */

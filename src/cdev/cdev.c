@@ -269,3 +269,15 @@ int dk__cdev_remove_all(struct dk__cdev *c)
 		dk__cdev_release(c);
 	return rc;
 }
+
+void dk__cdev_cleanup(void)
+{
+	struct dk_cdev *p;
+	while ((p = dk_cdev_next(NULL)) != NULL) {
+		struct dk__cdev *c = dk__cdev(p);
+		if (remove_classes(c, c->classes) < 0)
+			DK_WARN("%s: dk_cleanup releases the device context although a class failed to remove: what that class holds is leaked",
+				dev_name(p->pci));
+		dk__cdev_release(c);
+	}
+}

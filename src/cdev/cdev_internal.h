@@ -16,7 +16,8 @@
 
 /*
  * What the common driver does to a device's VFIO side. The defaults:
- * dk_pci_vfio_open/close, dk_mr_cache_create/destroy, dk_dev_dma_map/unmap.
+ * dk_pci_vfio_open/close, dk_mr_cache_create/destroy, dk_dev_dma_map_auto and
+ * dk_dev_dma_unmap_auto.
  * Tests replace them (dk__cdev_set_ops) to run probe and remove on fake
  * devices and to inject failures. Not thread-safe: set while nothing probes.
  */
@@ -25,7 +26,7 @@ struct dk__cdev_ops {
 	int (*close)(struct dk_pci_device *dev);
 	struct dk_mr_cache *(*mr_create)(const struct dk_mr_ops *ops, void *ctx);
 	void (*mr_destroy)(struct dk_mr_cache *c);
-	int (*dma_map)(struct dk_device *dev, void *va, uint64_t iova, size_t len);
+	int (*dma_map)(struct dk_device *dev, void *va, size_t len, uint64_t *iova);
 	int (*dma_unmap)(struct dk_device *dev, void *va, uint64_t iova, size_t len);
 };
 
@@ -38,6 +39,7 @@ const struct dk__cdev_ops *dk__cdev_ops(void);
 struct dk__cdev_map {
 	void *va; /* page-aligned */
 	size_t len;
+	uint64_t iova; /* of va, picked by dma_map */
 	uint32_t key;
 };
 
@@ -76,7 +78,7 @@ struct dk__cdev *dk__cdev_find(const struct dk_pci_device *dev);
 
 /* The MR cache operations for a VFIO device (cdev_vfio.c); ctx is the
  * struct dk__cdev. Thread-safe: reg and dereg take the context's reg_lock,
- * then (dk_dev_dma_map/unmap) the DMA domains' and the container's locks.
+ * then (dk_dev_dma_map_auto/unmap_auto) the DMA domains' and the container's locks.
  * Lock order: the MR cache's own lock (it calls reg/dereg), then reg_lock,
  * then the dma layer's (dmakit/dma.h); from a memory event, heap locks come
  * first. unmap_all: every mapping still made, at context release. */
@@ -86,5 +88,9 @@ void dk__cdev_vfio_unmap_all(struct dk__cdev *c);
 /* Probe / remove (cdev.c), used by the common PCI driver. */
 int dk__cdev_probe(struct dk_pci_device *dev, const struct dk_devargs *da);
 int dk__cdev_remove_all(struct dk__cdev *c);
+/* dk_cleanup, after the buses removed their drivers: release every context
+ * still listed (kept after a failed class remove), trying the classes'
+ * remove once more; failures are logged and the context goes anyway. */
+void dk__cdev_cleanup(void);
 
 #endif

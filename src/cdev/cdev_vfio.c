@@ -5,8 +5,9 @@
  *
  * Registration of [va, va+len): heap memory with IOVAs is mapped in every
  * container by the DMA domains already, so its IOVA is returned as it is;
- * other memory is mapped in the device's container at IOVA = VA, page by
- * page aligned (dk_dev_dma_map), and unmapped by dereg. The key is a
+ * other memory is mapped in the device's container, page aligned, at an
+ * IOVA the dma layer picks (dk_dev_dma_map_auto: the VA in IOVA mode va,
+ * IOVA space of the layout's in mode remap), and unmapped by dereg. The key is a
  * per-context registration number (1, 2, ...; 0 is never handed out).
  */
 #include <errno.h>
@@ -27,8 +28,8 @@ static const struct dk__cdev_ops g_default_ops = {
 	.close = dk_pci_vfio_close,
 	.mr_create = dk_mr_cache_create,
 	.mr_destroy = dk_mr_cache_destroy,
-	.dma_map = dk_dev_dma_map,
-	.dma_unmap = dk_dev_dma_unmap,
+	.dma_map = dk_dev_dma_map_auto,
+	.dma_unmap = dk_dev_dma_unmap_auto,
 };
 
 static const struct dk__cdev_ops *g_ops = &g_default_ops;
@@ -64,7 +65,7 @@ static uint32_t new_key(struct dk__cdev *c)
 	return k;
 }
 
-static int remember(struct dk__cdev *c, void *va, size_t len, uint32_t key)
+static int remember(struct dk__cdev *c, void *va, size_t len, uint64_t iova, uint32_t key)
 {
 	if (c->n_maps == c->cap_maps) {
 		unsigned int cap = c->cap_maps ? c->cap_maps * 2 : 8;
@@ -74,32 +75,35 @@ static int remember(struct dk__cdev *c, void *va, size_t len, uint32_t key)
 		c->maps = m;
 		c->cap_maps = cap;
 	}
-	c->maps[c->n_maps++] = (struct dk__cdev_map){ .va = va, .len = len, .key = key };
+	c->maps[c->n_maps++] =
+		(struct dk__cdev_map){ .va = va, .len = len, .iova = iova, .key = key };
 	return 0;
 }
 
-/* Map [va, va+len) (page-aligned around it) at IOVA = VA; key and IOVA out. */
+/* Map [va, va+len) (page-aligned around it) at an IOVA the dma layer picks;
+ * key and IOVA (of va) out. */
 static int map_user(struct dk__cdev *c, void *va, size_t len, uint32_t *key, dk_iova_t *iova)
 {
 	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uintptr_t start = (uintptr_t)va & ~(pg - 1);
 	uintptr_t end = ((uintptr_t)va + len + pg - 1) & ~(pg - 1);
 	struct dk_device *dev = &c->pub.pci->device;
-	int rc = g_ops->dma_map(dev, (void *)start, start, end - start);
+	uint64_t io;
+	int rc = g_ops->dma_map(dev, (void *)start, end - start, &io);
 	if (rc < 0) {
 		DK_ERR("%s: cannot map %p+%zu in the device's container: %s (heap memory and dk_extmem_register memory with IOVAs need no mapping)",
 		       dev->name, va, len, strerror(-rc));
 		return rc;
 	}
 	uint32_t k = new_key(c);
-	rc = remember(c, (void *)start, end - start, k);
+	rc = remember(c, (void *)start, end - start, io, k);
 	if (rc < 0) {
 		DK_ERR("%s: no memory to track the mapping of %p+%zu", dev->name, va, len);
-		g_ops->dma_unmap(dev, (void *)start, start, end - start);
+		g_ops->dma_unmap(dev, (void *)start, io, end - start);
 		return rc;
 	}
 	*key = k;
-	*iova = (dk_iova_t)(uintptr_t)va;
+	*iova = io + ((uintptr_t)va - start);
 	return 0;
 }
 
@@ -128,7 +132,7 @@ static void unmap_at(struct dk__cdev *c, unsigned int i)
 {
 	struct dk__cdev_map m = c->maps[i];
 	c->maps[i] = c->maps[--c->n_maps];
-	int rc = g_ops->dma_unmap(&c->pub.pci->device, m.va, (uint64_t)(uintptr_t)m.va, m.len);
+	int rc = g_ops->dma_unmap(&c->pub.pci->device, m.va, m.iova, m.len);
 	if (rc < 0)
 		DK_WARN("%s: unmapping %p+%zu from the device's container failed: %s",
 			c->pub.pci->device.name, m.va, m.len, strerror(-rc));

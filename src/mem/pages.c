@@ -186,6 +186,39 @@ static int remap_setup(const struct dk__pages_config *cfg, uint64_t *va_per)
 	return 0;
 }
 
+static int remap_ready_locked(const char *what)
+{
+	DK__ASSERT_LOCKED(&pg()->lock);
+	if (pg()->ready && pg()->cfg.iova_mode == DK_IOVA_MODE_REMAP)
+		return 0;
+	DK_DEBUG("%s: IOVA mode is not remap: no IOVA space to hand out", what);
+	return -ENOTSUP;
+}
+
+int dk__mem_pages_iova_take(uint64_t len, uint64_t align, uint64_t *iova)
+{
+	pthread_mutex_lock(&pg()->lock);
+	int rc = remap_ready_locked("IOVA space");
+	if (rc == 0 && (rc = dk__iova_alloc_get(&pg()->iova, len, align, iova)) == -ENOSPC)
+		DK_ERR("IOVA mode remap: no room for %" PRIu64 " KiB more IOVA space (%" PRIu64
+		       " MiB free in the IOMMU's ranges): unmap buffers you no longer need, or use an IOMMU with 48-bit addresses",
+		       len >> 10, dk__iova_alloc_free_bytes(&pg()->iova) >> 20);
+	pthread_mutex_unlock(&pg()->lock);
+	return rc;
+}
+
+int dk__mem_pages_iova_give(uint64_t iova, uint64_t len)
+{
+	pthread_mutex_lock(&pg()->lock);
+	int rc = remap_ready_locked("IOVA space");
+	if (rc == 0 && (rc = dk__iova_alloc_put(&pg()->iova, iova, len)) < 0)
+		DK_ERR("IOVA space %#" PRIx64 "+%#" PRIx64 " given back but %s", iova, len,
+		       rc == -EINVAL ? "part of it is free already (given back twice?)"
+				     : "the allocator has no interval left: it stays taken");
+	pthread_mutex_unlock(&pg()->lock);
+	return rc;
+}
+
 int dk__mem_pages_init(const struct dk__pages_config *cfg)
 {
 	if (!cfg) {

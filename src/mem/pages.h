@@ -150,4 +150,17 @@ size_t dk__mem_pages_size(int socket);
 /* Bytes of internal pages mapped now. */
 uint64_t dk__mem_pages_mapped(void);
 
+/*
+ * IOVA mode remap: take len bytes (a multiple of 4 KiB) of IOVA space,
+ * aligned to align (a power of two), from the space internal lists get
+ * theirs from, so the two never collide; give them back with
+ * dk__mem_pages_iova_give. For memory the layer does not map itself (a
+ * device mapping of memory without IOVAs). Process-shared with the
+ * instance. 0 with *iova, or -EINVAL (len 0, align not a power of two, a
+ * give of space not taken), -ENOTSUP (IOVA mode is not remap, or not set
+ * up), -ENOSPC (no room; logged).
+ */
+int dk__mem_pages_iova_take(uint64_t len, uint64_t align, uint64_t *iova);
+int dk__mem_pages_iova_give(uint64_t iova, uint64_t len);
+
 #endif

@@ -426,6 +426,53 @@ DK_TEST(remap_mode_assigns_list_iovas_inside_the_ranges)
 	reset();
 }
 
+/* IOVA space for device mappings of memory without IOVAs comes from the
+ * space the lists use: never inside a list's window, given back exactly;
+ * other modes have none to give. */
+DK_TEST(remap_iova_space_is_shared_with_the_lists)
+{
+	reset();
+	uint64_t io;
+	CHECK_INT_EQ(dk__mem_pages_iova_take(KiB4, KiB4, &io), -ENOTSUP); /* not set up */
+	struct dk__pages_config c = {.huge = DK__HUGE_NEVER,
+				     .iova_mode = DK_IOVA_MODE_REMAP,
+				     .va_per_list = 64 * GiB,
+				     .n_iova_ranges = 1,
+				     .iova_ranges = {{0, 0x7fffffffff}}};
+	REQUIRE_INT_EQ(dk__mem_pages_init(&c), 0);
+	void *va;
+	size_t ml;
+	REQUIRE_INT_EQ(dk__mem_pages_map(0, 0, KiB4, 1, &va, &ml), 0);
+	uint64_t lo = dk_mem_virt2iova(va), hi = lo + 64 * GiB; /* the list's window */
+	uint64_t a, b;
+	REQUIRE_INT_EQ(dk__mem_pages_iova_take(3 * KiB4, KiB4, &a), 0);
+	REQUIRE_INT_EQ(dk__mem_pages_iova_take(KiB4, 2u << 20, &b), 0);
+	CHECK(a + 3 * KiB4 <= lo || a >= hi);
+	CHECK(b + KiB4 <= lo || b >= hi);
+	CHECK(b % (2u << 20) == 0);
+	CHECK(a + 3 * KiB4 <= b || b + KiB4 <= a);
+	CHECK(a + 3 * KiB4 - 1 <= 0x7fffffffffull && b + KiB4 - 1 <= 0x7fffffffffull);
+	CHECK_INT_EQ(dk__mem_pages_iova_take(0, KiB4, &io), -EINVAL);
+	CHECK_INT_EQ(dk__mem_pages_iova_take(KiB4, 3, &io), -EINVAL);
+	CHECK_INT_EQ(dk__mem_pages_iova_give(a, 3 * KiB4), 0);
+	dk_test_log_capture_start();
+	CHECK_INT_EQ(dk__mem_pages_iova_give(a, 3 * KiB4), -EINVAL); /* twice */
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "given back twice");
+	dk_test_log_capture_stop();
+	/* What was given back is handed out again: first fit. */
+	CHECK_INT_EQ(dk__mem_pages_iova_take(3 * KiB4, KiB4, &io), 0);
+	CHECK(io == a);
+	/* More than is left: -ENOSPC with a message. */
+	dk_test_log_capture_start();
+	CHECK_INT_EQ(dk__mem_pages_iova_take(1ull << 40, KiB4, &io), -ENOSPC);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "no room for");
+	dk_test_log_capture_stop();
+	reset();
+	REQUIRE_INT_EQ(init(DK__HUGE_NEVER, 0, DK_IOVA_MODE_VA, 0, 0), 0);
+	CHECK_INT_EQ(dk__mem_pages_iova_take(KiB4, KiB4, &io), -ENOTSUP);
+	reset();
+}
+
 /* 1 GiB hugepages are not reserved on the test machines: AUTO falls back. */
 DK_TEST(auto_falls_back_always_fails)
 {

@@ -7,6 +7,9 @@
 #include "bus/bus_internal.h"
 #include "bus/pci/pci_internal.h"
 
+#define DK_LOG_COMPONENT "pci"
+#include "core/log_internal.h"
+
 static int pci_bus_scan(void)
 {
 	return dk__pci_scan();
@@ -52,7 +55,7 @@ static int pci_bus_parse_name(const char *name, char *out, size_t len)
 
 static void pci_bus_cleanup(void)
 {
-	dk__pci_remove_all();
+	dk__pci_remove_all(1);
 	dk__pci_free_all();
 }
 
@@ -69,6 +72,11 @@ struct dk_bus dk__pci_bus = {
 
 int dk_pci_scan(void)
 {
-	dk__pci_remove_all();
+	unsigned int kept = dk__pci_remove_all(0);
+	if (kept) {
+		DK_ERR("rescan refused: %u device(s) kept their driver because its remove failed (see above): release what they hold and call dk_pci_remove_device, then rescan",
+		       kept);
+		return -EBUSY;
+	}
 	return dk__pci_scan();
 }

@@ -10,11 +10,25 @@
 #include <string.h>
 
 #include "bus/pci/pci_internal.h"
+#include "bus/pci/pci_topo.h"
 
 #define DK_LOG_COMPONENT "pci"
 #include "core/log_internal.h"
 
 #define DK_PCI_CONFIG_MAX 4096u
+
+/* contract: bus/pci/pci_topo.h */
+static uint64_t g_topo_gen = 1;
+
+uint64_t dk__pci_topo_gen(void)
+{
+	return __atomic_load_n(&g_topo_gen, __ATOMIC_ACQUIRE);
+}
+
+void dk__pci_topo_bump(void)
+{
+	__atomic_add_fetch(&g_topo_gen, 1, __ATOMIC_ACQ_REL);
+}
 
 static int sysfs_config_rw(struct dk__pci_dev *d, void *buf, size_t len, size_t off, int write)
 {
@@ -91,5 +105,8 @@ int dk_pci_config_write(const struct dk_pci_device *dev, const void *buf, size_t
 	if (rc < 0 || len == 0)
 		return rc;
 	struct dk__pci_dev *d = dk__pci_dev(dev);
-	return report(d, d->cfg_ops->write(d, buf, len, offset), len, offset, "write");
+	rc = d->cfg_ops->write(d, buf, len, offset);
+	/* Even a failed write may have changed part of the registers. */
+	dk__pci_topo_bump();
+	return report(d, rc, len, offset, "write");
 }

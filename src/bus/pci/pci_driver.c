@@ -4,7 +4,10 @@
  * and probe/remove of scanned devices. A device is probed by the first
  * driver whose ID table matches and whose probe accepts it; a probe that
  * fails leaves the device unprobed (nothing to roll back in the bus: a
- * driver undoes its own partial work before returning an error).
+ * driver undoes its own partial work before returning an error). A remove
+ * that fails leaves the device with its driver (and the probe's VFIO
+ * references), so whatever the driver still holds keeps a valid device;
+ * only dk_cleanup forgets such a binding (dk__pci_remove_all with force).
  */
 #include <errno.h>
 #include <string.h>
@@ -42,10 +45,16 @@ int dk_pci_driver_unregister(struct dk_pci_driver *drv)
 		pp = &(*pp)->next_;
 	if (!*pp)
 		return -ENOENT;
+	int rc = 0;
 	for (unsigned int i = 0; i < dk__pci_ndev(); i++) {
 		struct dk__pci_dev *d = dk__pci_dev_at(i);
-		if (d->driver == drv)
-			dk_pci_remove_device(&d->pub);
+		if (d->driver == drv && dk_pci_remove_device(&d->pub) < 0)
+			rc = -EBUSY;
+	}
+	if (rc < 0) {
+		DK_ERR("PCI driver %s stays registered: it failed to remove a device it drives (see above); release what holds it and unregister again",
+		       drv->driver.name);
+		return rc;
 	}
 	*pp = drv->next_;
 	drv->next_ = NULL;
@@ -146,6 +155,18 @@ int dk_pci_probe_device(struct dk_pci_device *dev)
 	return -ENODEV;
 }
 
+/* The device no longer has its driver: the probe's VFIO references go. */
+static void unbind_driver(struct dk__pci_dev *d)
+{
+	while (d->vfio && d->vfio->by_probe > 0) {
+		d->vfio->by_probe--;
+		dk_pci_vfio_close(&d->pub);
+	}
+	d->driver = NULL;
+	d->pub.device.driver = NULL;
+	d->pub.device.driver_data = NULL;
+}
+
 int dk_pci_remove_device(struct dk_pci_device *dev)
 {
 	if (!dev)
@@ -153,22 +174,15 @@ int dk_pci_remove_device(struct dk_pci_device *dev)
 	struct dk__pci_dev *d = dk__pci_dev(dev);
 	if (!d->driver)
 		return -ENODEV;
-	int rc = 0;
-	if (d->driver->remove) {
-		rc = d->driver->remove(dev);
-		if (rc < 0)
-			DK_WARN("%s: remove by driver %s failed: %s", d->name, d->driver->driver.name,
-				strerror(-rc));
+	int rc = d->driver->remove ? d->driver->remove(dev) : 0;
+	if (rc < 0) {
+		DK_WARN("%s: remove by driver %s failed: %s; the device stays with the driver: release what it holds and remove again",
+			d->name, d->driver->driver.name, strerror(-rc));
+		return rc;
 	}
 	/* The references the probe took (a driver may have closed them itself). */
-	while (d->vfio && d->vfio->by_probe > 0) {
-		d->vfio->by_probe--;
-		dk_pci_vfio_close(dev);
-	}
-	d->driver = NULL;
-	dev->device.driver = NULL;
-	dev->device.driver_data = NULL;
-	return rc;
+	unbind_driver(d);
+	return 0;
 }
 
 int dk_pci_probe_all(void)
@@ -184,11 +198,20 @@ int dk_pci_probe_all(void)
 	return n;
 }
 
-void dk__pci_remove_all(void)
+unsigned int dk__pci_remove_all(int force)
 {
+	unsigned int kept = 0;
 	for (unsigned int i = dk__pci_ndev(); i-- > 0;) {
 		struct dk__pci_dev *d = dk__pci_dev_at(i);
-		if (d->driver)
-			dk_pci_remove_device(&d->pub);
+		if (!d->driver || dk_pci_remove_device(&d->pub) == 0)
+			continue;
+		if (!force) {
+			kept++;
+			continue;
+		}
+		DK_WARN("%s: forgetting driver %s, whose remove failed: what it still holds is leaked",
+			d->name, d->driver->driver.name);
+		unbind_driver(d);
 	}
+	return kept;
 }

@@ -106,8 +106,11 @@ struct dk__pci_dev *dk__pci_dev_at(unsigned int i);
 /* Read config (through cfg_ops) and parse capabilities into pub.caps. */
 int dk__pci_read_caps(struct dk__pci_dev *d);
 
-/* Driver list (pci_driver.c). */
-void dk__pci_remove_all(void);
+/* Driver list (pci_driver.c). Remove the driver of every device (last
+ * first); returns how many kept theirs because remove failed, or with force
+ * forgets those bindings (warning: what the driver holds leaks) and
+ * returns 0. */
+unsigned int dk__pci_remove_all(int force);
 /* The dk_pci_vfio_open_flags flags (DK_PCI_VFIO_SPARSE_SPLIT or 0) of the first
  * registered driver with DK_PCI_DRV_NEED_VFIO whose ID table matches id: how a
  * device it will probe is to be opened (the mdev bus opens mdevs so). */

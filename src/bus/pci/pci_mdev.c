@@ -185,8 +185,12 @@ int dk_pci_mdev_close(struct dk_pci_device *dev)
 		return -EINVAL;
 	}
 	struct dk__pci_dev *d = dk__pci_dev(dev);
-	if (d->driver)
-		dk_pci_remove_device(dev);
+	int rc = d->driver ? dk_pci_remove_device(dev) : 0;
+	if (rc < 0) {
+		DK_ERR("mdev %s stays open: its driver's remove failed (see above); release what the driver holds and close again",
+		       d->name);
+		return -EBUSY;
+	}
 	DK_DEBUG("mdev %s closed", d->name);
 	dk__pci_list_del(d); /* releases VFIO (every reference) and frees */
 	return 0;

@@ -33,6 +33,7 @@
 
 #include "bus/pci/pci_caps.h"
 #include "bus/pci/pci_internal.h"
+#include "bus/pci/pci_topo.h"
 #include "bus/pci/pci_uevent.h"
 #include "core/parse.h"
 
@@ -69,6 +70,7 @@ void dk__pci_free_all(void)
 	free(g_devs);
 	g_devs = NULL;
 	g_ndev = 0;
+	dk__pci_topo_bump();
 }
 
 static struct dk__pci_dev *find_addr(const struct dk_pci_addr *a);
@@ -588,6 +590,7 @@ int dk__pci_scan(void)
 	}
 	rc = scan_sysfs(path);
 	int rrc = restore_mdevs(keep, nkeep);
+	dk__pci_topo_bump(); /* new device list: every result computed on the old one is stale */
 	if (rc < 0)
 		return rc;
 	return rrc < 0 ? rrc : (int)g_ndev;
@@ -621,6 +624,7 @@ int dk_pci_device_refresh(struct dk_pci_device *dev)
 		return -EINVAL;
 	struct dk__pci_dev *d = dk__pci_dev(dev);
 	int rc = dk__pci_read_caps(d);
+	dk__pci_topo_bump();
 	if (rc < 0) {
 		DK_ERR("%s: cannot re-read config space: %s", d->name, strerror(-rc));
 		return rc;

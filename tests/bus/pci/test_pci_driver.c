@@ -7,7 +7,7 @@
 #include "fixture.h"
 #include "tap.h"
 
-static int g_probed, g_removed, g_probe_rc;
+static int g_probed, g_removed, g_probe_rc, g_remove_rc;
 static struct dk_pci_device *g_last;
 
 static int probe_cb(struct dk_pci_driver *drv, struct dk_pci_device *dev)
@@ -23,6 +23,8 @@ static int probe_cb(struct dk_pci_driver *drv, struct dk_pci_device *dev)
 static int remove_cb(struct dk_pci_device *dev)
 {
 	(void)dev;
+	if (g_remove_rc)
+		return g_remove_rc;
 	g_removed++;
 	return 0;
 }
@@ -196,5 +198,47 @@ DK_TEST(unregister_removes_from_devices)
 	CHECK(dk_pci_find("0000:00:02.0")->device.driver == NULL);
 	dk_cleanup();
 	CHECK_INT_EQ(g_removed, 2);
+	dk_fx_free(fx);
+}
+
+/* A remove that fails keeps the device with its driver (what the driver
+ * holds stays valid): unregister and rescan refuse; once remove succeeds
+ * both go on; dk_cleanup forgets a binding that still fails. */
+DK_TEST(failing_remove_keeps_the_driver)
+{
+	struct dk_fx *fx = make_tree();
+	reset_counts();
+	REQUIRE_INT_EQ(dk_pci_driver_register(&g_nvme), 0);
+	REQUIRE_INT_EQ(init_at(fx, NULL, NULL), 0);
+	struct dk_pci_device *d = dk_pci_find("0000:00:02.0");
+	REQUIRE(d != NULL && d->device.driver == &g_nvme.driver);
+	g_remove_rc = -EBUSY;
+	dk_test_log_capture_start();
+	CHECK_INT_EQ(dk_pci_remove_device(d), -EBUSY);
+	CHECK(d->device.driver == &g_nvme.driver);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "stays with the driver");
+	CHECK_INT_EQ(dk_pci_driver_unregister(&g_nvme), -EBUSY);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "stays registered");
+	CHECK_INT_EQ(dk_pci_scan(), -EBUSY);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "rescan refused");
+	dk_test_log_capture_stop();
+	CHECK(dk_pci_find("0000:00:02.0") == d); /* not rescanned: still valid */
+	CHECK(d->device.driver == &g_nvme.driver);
+	g_remove_rc = 0;
+	CHECK_INT_EQ(dk_pci_remove_device(d), 0);
+	CHECK(d->device.driver == NULL);
+	CHECK(dk_pci_scan() > 0);
+	/* dk_cleanup: the remove still fails, the binding is forgotten. */
+	d = dk_pci_find("0000:00:02.0");
+	REQUIRE(d != NULL);
+	if (!d->device.driver)
+		REQUIRE_INT_EQ(dk_pci_probe_device(d), 0);
+	g_remove_rc = -EIO;
+	dk_test_log_capture_start();
+	dk_cleanup();
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "forgetting driver");
+	dk_test_log_capture_stop();
+	g_remove_rc = 0;
+	CHECK_INT_EQ(dk_pci_driver_unregister(&g_nvme), 0);
 	dk_fx_free(fx);
 }

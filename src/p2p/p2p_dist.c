@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * P2P distance and map type: the public functions, their messages and the
+ * per-(provider, client) cache.
+ * contract: dmakit/p2p.h ("distance and map type")
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bus/pci/pci_topo.h"
+#include "p2p/p2p_topo.h"
+
+#define DK_LOG_COMPONENT "p2p"
+#include "core/log_internal.h"
+
+/* ---- cache -------------------------------------------------------------------- */
+
+/* Direct-mapped: a collision replaces the older pair (it is computed again
+ * when asked). gen 0: empty slot. */
+#define CACHE_SLOTS 1024
+
+struct slot {
+	const struct dk_pci_device *provider, *client;
+	uint64_t gen;
+	struct dk__p2p_res res;
+};
+
+static struct slot g_cache[CACHE_SLOTS];
+static pthread_mutex_t g_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t slot_of(const struct dk_pci_device *p, const struct dk_pci_device *c)
+{
+	uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ull;
+	h ^= (uint64_t)(uintptr_t)c + 0x7f4a7c159e3779b9ull + (h << 6) + (h >> 2);
+	h ^= h >> 29;
+	return (size_t)(h % CACHE_SLOTS);
+}
+
+static int cache_get(const struct dk_pci_device *p, const struct dk_pci_device *c, uint64_t gen,
+		     struct dk__p2p_res *out)
+{
+	struct slot *s = &g_cache[slot_of(p, c)];
+	int hit = 0;
+	pthread_mutex_lock(&g_cache_lock);
+	if (s->gen == gen && s->provider == p && s->client == c) {
+		*out = s->res;
+		hit = 1;
+	}
+	pthread_mutex_unlock(&g_cache_lock);
+	return hit;
+}
+
+static void cache_put(const struct dk_pci_device *p, const struct dk_pci_device *c, uint64_t gen,
+		      const struct dk__p2p_res *res)
+{
+	struct slot *s = &g_cache[slot_of(p, c)];
+	pthread_mutex_lock(&g_cache_lock);
+	s->provider = p;
+	s->client = c;
+	s->gen = gen;
+	s->res = *res;
+	pthread_mutex_unlock(&g_cache_lock);
+}
+
+/* ---- checks and texts --------------------------------------------------------- */
+
+const char *dk_p2p_map_type_name(enum dk_p2p_map_type t)
+{
+	switch (t) {
+	case DK_P2P_MAP_NOT_SUPPORTED:
+		return "not_supported";
+	case DK_P2P_MAP_BUS_ADDR:
+		return "bus_addr";
+	case DK_P2P_MAP_THRU_HOST_BRIDGE:
+		return "thru_host_bridge";
+	case DK_P2P_MAP_UNKNOWN:
+	default:
+		return "unknown";
+	}
+}
+
+static int check_dev(const struct dk_pci_device *d, const char *what)
+{
+	if (!d) {
+		DK_ERR("P2P distance: %s is NULL: pass a device from dk_pci_get/dk_pci_find", what);
+		return -EINVAL;
+	}
+	if (d->kind != DK_PCI_KIND_FUNCTION || !d->has_addr) {
+		DK_ERR("P2P distance: %s %s is a mediated device, not in the PCI topology: "
+		       "pass its parent PCI function", what, d->device.name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void get_res(const struct dk_pci_device *p, const struct dk_pci_device *c,
+		    struct dk__p2p_res *r)
+{
+	uint64_t gen = dk__pci_topo_gen();
+	if (cache_get(p, c, gen, r))
+		return;
+	dk__p2p_calc(p, c, r);
+	cache_put(p, c, gen, r);
+}
+
+/* Why the host bridge refused, into buf. */
+static void host_refusal(const struct dk__p2p_res *r, char *buf, size_t len)
+{
+	switch (r->host) {
+	case DK_P2P_HOST_NO_DEVICE:
+		snprintf(buf, len, "host bridge %s has no function 00.0 or root port first on its "
+			 "root bus to identify it, and the CPU is not an AMD Zen (family 0x17 or later)",
+			 r->host_bridge[0] ? r->host_bridge : "(unknown)");
+		break;
+	case DK_P2P_HOST_SAME_BRIDGE_ONLY:
+		snprintf(buf, len, "host bridge %s (%04x:%04x) forwards peer-to-peer traffic only "
+			 "between devices below itself", r->host_bridge, r->host_vendor,
+			 r->host_device);
+		break;
+	default:
+		snprintf(buf, len, "host bridge %s (%04x:%04x) is not on the list of root complexes "
+			 "known to forward peer-to-peer traffic, and the CPU is not an AMD Zen "
+			 "(family 0x17 or later)", r->host_bridge, r->host_vendor, r->host_device);
+		break;
+	}
+}
+
+static const char *host_allowed(const struct dk__p2p_res *r)
+{
+	return r->host == DK_P2P_HOST_CPU ? "the CPU (AMD, family 0x17 or later) routes it"
+					  : "the host bridge is on the kernel's whitelist";
+}
+
+static void reason_text(const struct dk_pci_device *p, const struct dk_pci_device *c,
+			const struct dk__p2p_res *r, char *buf, size_t len)
+{
+	char why[256] = "";
+	buf[0] = '\0';
+	if (r->map_type == DK_P2P_MAP_BUS_ADDR)
+		return;
+	if (r->map_type == DK_P2P_MAP_NOT_SUPPORTED)
+		host_refusal(r, why, sizeof(why));
+	if (r->reason == DK_P2P_REASON_ACS_REDIRECT)
+		snprintf(buf, len, "ACS redirect is set between %s and provider %s (%u device%s): "
+			 "traffic goes through the host bridge; %s; to keep it below the common "
+			 "bridge, clear it: kernel parameter pci=disable_acs_redir=%s", c->device.name,
+			 p->device.name, r->acs_count, r->acs_count == 1 ? "" : "s",
+			 r->map_type == DK_P2P_MAP_NOT_SUPPORTED ? why : host_allowed(r),
+			 r->acs_list);
+	else if (r->map_type == DK_P2P_MAP_NOT_SUPPORTED)
+		snprintf(buf, len, "%s and provider %s share no upstream bridge and %s: put both "
+			 "below one switch or root port", c->device.name, p->device.name, why);
+	else
+		snprintf(buf, len, "%s and provider %s share no upstream bridge: traffic goes "
+			 "through the host bridge; %s", c->device.name, p->device.name,
+			 host_allowed(r));
+}
+
+static void fill_path(const struct dk_pci_device *p, const struct dk_pci_device *c,
+		      const struct dk__p2p_res *r, struct dk_p2p_path *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->map_type = r->map_type;
+	out->distance = r->distance;
+	out->reason = r->reason;
+	out->host = r->host;
+	snprintf(out->host_bridge, sizeof(out->host_bridge), "%s", r->host_bridge);
+	out->host_vendor = r->host_vendor;
+	out->host_device = r->host_device;
+	out->acs_count = r->acs_count;
+	snprintf(out->acs_list, sizeof(out->acs_list), "%s", r->acs_list);
+	reason_text(p, c, r, out->reason_text, sizeof(out->reason_text));
+}
+
+/* verbose: the reason at warning level, as the kernel warns. */
+static void warn_path(const struct dk_pci_device *p, const struct dk_pci_device *c,
+		      const struct dk__p2p_res *r)
+{
+	if (r->map_type == DK_P2P_MAP_BUS_ADDR)
+		return;
+	if (r->reason != DK_P2P_REASON_ACS_REDIRECT && r->map_type != DK_P2P_MAP_NOT_SUPPORTED)
+		return; /* no common bridge, but the host bridge forwards: nothing to fix */
+	char text[DK_P2P_REASON_LEN];
+	reason_text(p, c, r, text, sizeof(text));
+	DK_WARN("%s: %s%s", c->device.name,
+		r->map_type == DK_P2P_MAP_NOT_SUPPORTED ? "cannot do peer-to-peer DMA: " : "",
+		text);
+}
+
+/* ---- API ------------------------------------------------------------------------ */
+
+int dk_p2p_path(const struct dk_pci_device *provider, const struct dk_pci_device *client,
+		struct dk_p2p_path *out)
+{
+	int rc = check_dev(provider, "provider");
+	if (rc == 0)
+		rc = check_dev(client, "client");
+	if (rc == 0 && !out) {
+		DK_ERR("dk_p2p_path: out is NULL: pass a struct dk_p2p_path to fill");
+		rc = -EINVAL;
+	}
+	if (rc < 0)
+		return rc;
+	struct dk__p2p_res r;
+	get_res(provider, client, &r);
+	fill_path(provider, client, &r, out);
+	return 0;
+}
+
+static int distance_of(const struct dk_pci_device *p, const struct dk_pci_device *c, bool verbose)
+{
+	struct dk__p2p_res r;
+	get_res(p, c, &r);
+	if (verbose)
+		warn_path(p, c, &r);
+	return r.map_type == DK_P2P_MAP_NOT_SUPPORTED ? -1 : r.distance;
+}
+
+int dk_p2p_distance(const struct dk_pci_device *provider, const struct dk_pci_device *client,
+		    bool verbose)
+{
+	int rc = check_dev(provider, "provider");
+	if (rc == 0)
+		rc = check_dev(client, "client");
+	return rc < 0 ? rc : distance_of(provider, client, verbose);
+}
+
+int dk_p2p_distance_many(const struct dk_pci_device *provider,
+			 const struct dk_pci_device *const *clients, size_t n, bool verbose)
+{
+	int rc = check_dev(provider, "provider");
+	if (rc < 0)
+		return rc;
+	if (n && !clients) {
+		DK_ERR("dk_p2p_distance_many: clients is NULL with n = %zu: pass an array of n devices",
+		       n);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((rc = check_dev(clients[i], "client")) < 0)
+			return rc;
+	if (n == 0)
+		return -1;
+	int total = 0, unsupported = 0;
+	for (size_t i = 0; i < n && (verbose || !unsupported); i++) {
+		int d = distance_of(provider, clients[i], verbose);
+		if (d < 0)
+			unsupported = 1;
+		else
+			total += d;
+	}
+	return unsupported ? -1 : total;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Internals of the P2P distance rules (src/p2p): the computation over the
+ * PCI topology (p2p_topo.c) and the cached, public side (p2p_dist.c). The
+ * rules themselves are stated once, in dmakit/p2p.h.
+ */
+#ifndef DK_P2P_TOPO_H
+#define DK_P2P_TOPO_H
+
+#include <stdint.h>
+
+#include <dmakit/p2p.h>
+
+/* A computed path: struct dk_p2p_path without its text (made on output). */
+struct dk__p2p_res {
+	enum dk_p2p_map_type map_type;
+	int distance;
+	enum dk_p2p_reason reason;
+	enum dk_p2p_host host;
+	char host_bridge[24];
+	uint16_t host_vendor, host_device;
+	unsigned int acs_count;
+	char acs_list[DK_P2P_ACS_LIST_LEN];
+};
+
+/*
+ * Compute the path from client to provider (both PCI functions of the last
+ * scan: the caller checks) by the rules of dmakit/p2p.h. Reads ACS Control
+ * from config space and, when the host bridge is on the path, the CPU file.
+ * Never fails: a config read that fails falls back to caps.acs.ctrl.
+ */
+void dk__p2p_calc(const struct dk_pci_device *provider, const struct dk_pci_device *client,
+		  struct dk__p2p_res *out);
+
+/* 1 when the first processor of the CPU file (DMAKIT_CPUINFO, else
+ * /proc/cpuinfo) is AuthenticAMD of family 0x17 or later, else 0 (also when
+ * the file cannot be read: logged at debug level). */
+int dk__p2p_cpu_routes_p2p(void);
+
+/* The host bridge device of dev's root bus (see dmakit/p2p.h), or NULL. */
+const struct dk_pci_device *dk__p2p_host_bridge_dev(const struct dk_pci_device *dev);
+
+#endif
