@@ -349,6 +349,87 @@ DK_EXPORT int dk_p2p_list(unsigned int kinds, struct dk_p2p_info *out, unsigned 
 
 /* ==== consumers: finding a provider, client sets ========================== */
 
+/*
+ * A consumer drives several clients and needs memory all of them reach.
+ * Providers here are this process's (dk_p2p_add_resource) that are
+ * published (dk_p2p_publish); the kernel's p2pmem is not considered.
+ * Device pointers are those of the last scan: after dk_pci_scan, find
+ * again and rebuild client sets.
+ */
+
+/*
+ * Among published providers, the one with the smallest
+ * dk_p2p_distance_many(provider, clients, n) (a provider none of the
+ * clients can reach, or n 0, is skipped), a random one among ties (as the
+ * kernel's pci_p2pmem_find_many: consumers spread over equal providers).
+ * NULL with errno ENODEV (no published provider every client reaches:
+ * logged at info level, as a normal answer) or EINVAL (clients NULL with
+ * n > 0, or a client NULL or not a PCI function: logged).
+ * Thread-safety: safe with the other functions of this header; the
+ * providers' list lock is held while the distances are computed.
+ */
+DK_EXPORT struct dk_pci_device *dk_p2p_find_many(const struct dk_pci_device *const *clients,
+						 size_t n);
+
+/*
+ * The kernel's enable-string (pci_p2pdma_enable_store, the nvmet "p2pmem"
+ * attribute): a device name first: s equal to a PCI function's full name
+ * ("0000:03:00.0", a trailing newline ignored) selects it (*provider, and
+ * *use = true), which must be a published provider of this process, else
+ * -ENODEV. Otherwise a boolean as the kernel's kstrtobool reads it, on
+ * its first characters only: y, Y, 1 -> true; n, N, 0 -> false; o or O
+ * then n/N -> true, then f/F -> false (*provider = NULL). "0" or "1"
+ * followed by more characters (other than a control character such as the
+ * newline) is an unknown device, so "0000:99:00.0" never reads as false.
+ * Anything else, "" included: -ENODEV ("no such PCI device"). -EINVAL for
+ * NULL arguments. Every failure is logged with the fix; on failure the
+ * outputs are untouched.
+ */
+DK_EXPORT int dk_p2p_enable_parse(const char *s, struct dk_pci_device **provider, bool *use);
+
+/*
+ * A client set: devices that will DMA to one provider's memory (the
+ * kernel's nvmet port with p2pmem enabled, a GPU group). Made without a
+ * provider it takes any client; dk_p2p_clients_pick then chooses the
+ * provider with dk_p2p_find_many over its clients. With a provider, each
+ * client added must reach it.
+ *
+ * Thread-safety: a set is not shared between threads without the
+ * caller's lock (it has none of its own).
+ */
+struct dk_p2p_clients;
+
+/* A new set bound to provider (NULL: none yet). provider, when given,
+ * must be a provider of this process (published or not). NULL with errno
+ * ENOENT (no provider: logged), ENOMEM. */
+DK_EXPORT struct dk_p2p_clients *dk_p2p_clients_new(struct dk_pci_device *provider);
+/* Free the set (not the devices). NULL is a no-op. */
+DK_EXPORT void dk_p2p_clients_free(struct dk_p2p_clients *set);
+
+/*
+ * Add client. 0, or:
+ *   -EXDEV   the set's provider cannot reach client (not_supported): the
+ *            message gives the reason and its fix (dk_p2p_path's text);
+ *            the set is unchanged
+ *   -EEXIST  client is in the set already
+ *   -EINVAL  NULL, or client not a PCI function (an mdev)
+ *   -ENOMEM
+ */
+DK_EXPORT int dk_p2p_clients_add(struct dk_p2p_clients *set, const struct dk_pci_device *client);
+/* Remove client. 0, -ENOENT (not in the set), -EINVAL (NULL). */
+DK_EXPORT int dk_p2p_clients_remove(struct dk_p2p_clients *set,
+				    const struct dk_pci_device *client);
+/* Number of clients (0 for NULL). */
+DK_EXPORT size_t dk_p2p_clients_count(const struct dk_p2p_clients *set);
+/* The set's provider, or NULL (none yet, or set NULL). */
+DK_EXPORT struct dk_pci_device *dk_p2p_clients_provider(const struct dk_p2p_clients *set);
+/*
+ * Choose the provider of a set made without one: dk_p2p_find_many over its
+ * clients. 0, -EALREADY (the set has a provider), -ENODEV (no published
+ * provider reaches every client: logged), -EINVAL (NULL).
+ */
+DK_EXPORT int dk_p2p_clients_pick(struct dk_p2p_clients *set);
+
 DK_END_DECLS
 
 #endif

@@ -26,6 +26,14 @@ void dk__p2p_kernel_forget(void);
  * entries whose device is in the current scan. (p2p_provider.c) */
 int dk__p2p_list_own(struct dk_p2p_info *out, unsigned int max);
 
+/* Call fn(name, arg) for each published provider of this process, under
+ * the providers' list lock (fn must not call back into the provider
+ * functions). (p2p_provider.c) */
+void dk__p2p_each_published(void (*fn)(const char *name, void *arg), void *arg);
+/* 1 when name is a published provider, 0 when an unpublished one, -ENOENT
+ * when no provider. (p2p_provider.c) */
+int dk__p2p_published(const char *name);
+
 /* The system page size (a power of two). */
 uint64_t dk__p2p_page(void);
 

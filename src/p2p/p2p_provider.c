@@ -440,6 +440,33 @@ void dk__p2p_cleanup(void)
 	dk__p2p_kernel_forget();
 }
 
+void dk__p2p_each_published(void (*fn)(const char *name, void *arg), void *arg)
+{
+	pthread_mutex_lock(&g_lock);
+	for (struct p2p_provider *p = g_providers; p; p = p->next) {
+		pthread_mutex_lock(&p->lock);
+		bool pub = p->published;
+		pthread_mutex_unlock(&p->lock);
+		if (pub)
+			fn(p->name, arg);
+	}
+	pthread_mutex_unlock(&g_lock);
+}
+
+int dk__p2p_published(const char *name)
+{
+	pthread_mutex_lock(&g_lock);
+	struct p2p_provider *p = find_locked(name);
+	int rc = -ENOENT;
+	if (p) {
+		pthread_mutex_lock(&p->lock);
+		rc = p->published;
+		pthread_mutex_unlock(&p->lock);
+	}
+	pthread_mutex_unlock(&g_lock);
+	return rc;
+}
+
 int dk__p2p_list_own(struct dk_p2p_info *out, unsigned int max)
 {
 	int n = 0;
