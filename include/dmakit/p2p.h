@@ -194,8 +194,9 @@ DK_EXPORT int dk_p2p_distance_many(const struct dk_pci_device *provider,
  * else, and an error names the provider and the count. A driver that adds
  * resources frees its allocations and calls dk_p2p_remove in its remove.
  *
- * Lock order: the provider list's lock, then a provider's lock. Every
- * function below is thread-safe.
+ * Lock order: the provider list's lock, then a provider's lock, then the
+ * distance cache's lock (dk_p2p_find_many computes distances under the
+ * list lock). Every function below is thread-safe.
  */
 
 /* Resources per provider. */
