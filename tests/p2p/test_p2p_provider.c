@@ -10,6 +10,7 @@
  * dk_cleanup, and a provider that outlives a rescan.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -360,5 +361,61 @@ DK_TEST(provider_outlives_a_rescan)
 	CHECK(info[0].dev == g_dev);
 	CHECK_INT_EQ(info[0].bars, 1u << 2);
 	CHECK_INT_EQ(info[0].stats.size, BAR2_LEN);
+	teardown();
+}
+
+/* Four threads allocate, stamp, check and free at once: a page handed to two
+ * of them would show the other's stamp. */
+static void *stamper(void *arg)
+{
+	uint8_t id = (uint8_t)(uintptr_t)arg;
+	uint64_t seed = 0x1234567ull * (id + 1);
+	uint8_t *held[8] = {0};
+	size_t len[8] = {0};
+	long bad = 0;
+	for (int it = 0; it < 20000; it++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		int k = (int)(seed % 8);
+		if (held[k]) {
+			for (size_t i = 0; i < len[k]; i += PG)
+				bad += held[k][i] != id;
+			bad += dk_p2p_free(g_dev, held[k], len[k]) != 0;
+			held[k] = NULL;
+		} else {
+			len[k] = (size_t)(1 + seed % 4) * PG;
+			held[k] = dk_p2p_alloc(g_dev, len[k]);
+			bad += held[k] == NULL;
+			for (size_t i = 0; held[k] && i < len[k]; i += PG)
+				held[k][i] = id;
+		}
+	}
+	for (int k = 0; k < 8; k++)
+		if (held[k])
+			bad += dk_p2p_free(g_dev, held[k], len[k]) != 0;
+	return (void *)bad;
+}
+
+DK_TEST(threads_never_share_a_page)
+{
+	setup();
+	/* 128 pages: the most the threads hold at once (4 x 8 x 4), so no request fails */
+	REQUIRE_INT_EQ(dk_p2p_add_resource(g_dev, 2, 0x40000, 0), 0);
+	REQUIRE_INT_EQ(dk_p2p_add_resource(g_dev, 2, 0x40000, 0x80000), 0);
+	pthread_t t[4];
+	for (uintptr_t i = 0; i < 4; i++)
+		REQUIRE(pthread_create(&t[i], NULL, stamper, (void *)(i + 1)) == 0);
+	long bad = 0;
+	for (int i = 0; i < 4; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		bad += (long)r;
+	}
+	CHECK_INT_EQ(bad, 0);
+	struct dk_p2p_stats st;
+	REQUIRE_INT_EQ(dk_p2p_stats(g_dev, &st), 0);
+	CHECK_INT_EQ(st.available, st.size);
+	CHECK_INT_EQ(st.nr_allocs, 0);
 	teardown();
 }
