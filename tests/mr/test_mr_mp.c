@@ -35,6 +35,7 @@ struct box {
 	unsigned char *p;    /* heap block of the primary */
 	unsigned char *x;    /* external memory registered in the primary only */
 	unsigned char *slow; /* a block whose registration the primary delays */
+	unsigned char *big;  /* a heap block whose region the primary gives back */
 	uint32_t c_key;      /* what the secondary's lookup of p returned */
 	dk_iova_t c_iova;
 	volatile int step;
@@ -200,6 +201,32 @@ static void scen_stale(void)
 	dk_cleanup();
 }
 
+/* The primary frees heap memory (its region goes back: a FREE event in
+ * every process): once dk_free returned, no translation of it is left. */
+static void scen_heap_free(void)
+{
+	child_init();
+	struct box *b = child_box();
+	struct dk_mr_cache *c = dk_mr_cache_attach(NAME, 0);
+	C_CHECK(c != NULL);
+	struct dk_mr_ctrl q;
+	C_CHECK(dk_mr_ctrl_init(&q, c) == 0);
+	uint32_t key;
+	dk_iova_t iova;
+	C_CHECK(dk_mr_lookup(&q, b->big, 64, &key, &iova) == 0);
+	C_CHECK(dk_mr_lookup(&q, b->big, 64, &key, &iova) == 0);
+	set_step(b, 1);
+	wait_step(b, 2);
+	dk_test_log_capture_start();
+	C_CHECK(dk_mr_lookup(&q, b->big, 64, &key, &iova) == -ENOENT);
+	dk_test_log_capture_stop();
+	struct dk_mr_stats st;
+	C_CHECK(dk_mr_cache_stats(c, &st) == 0);
+	C_CHECK(st.live == 0);
+	dk_mr_cache_destroy(c);
+	dk_cleanup();
+}
+
 /* The primary is slow to register: -ETIMEDOUT within the timeout. */
 static void scen_timeout(void)
 {
@@ -317,6 +344,7 @@ static void child_main(const char *scen)
 		const char *name;
 		void (*fn)(void);
 	} scens[] = {{"lookup", scen_lookup},	  {"stale", scen_stale},
+		     {"heap_free", scen_heap_free},
 		     {"timeout", scen_timeout},	  {"unshared", scen_unshared},
 		     {"hang", scen_hang},	  {"primary_die", scen_primary_die},
 		     {"secondary_gone", scen_secondary_gone}};
@@ -492,6 +520,33 @@ DK_TEST(primary_invalidation_reaches_the_secondary)
 	REQUIRE_INT_EQ(dk_mr_cache_stats(g_c, &st), 0);
 	CHECK_INT_EQ(st.invalidations, 1);
 	munmap(x, len);
+	teardown();
+}
+
+DK_TEST(primary_heap_free_reaches_the_secondary)
+{
+	REQUIRE_INT_EQ(setup(), 0);
+	/* Two big blocks in regions of their own: when the second is freed
+	 * the first's free region is more than the heap keeps, so the
+	 * second's region goes back (as in tests/mem/test_mp.c). */
+	unsigned char *big1 = dk_malloc(NULL, 100u << 20, 0);
+	unsigned char *big2 = dk_malloc(NULL, 100u << 20, 0);
+	REQUIRE(big1 && big2);
+	g_b->big = big2;
+	pid_t pid = spawn("heap_free", NULL);
+	wait_step_main(1);
+	CHECK_INT_EQ(g_b->step, 1);
+	struct dk_mr_stats st;
+	REQUIRE_INT_EQ(dk_mr_cache_stats(g_c, &st), 0);
+	uint64_t gen = st.generation;
+	dk_free(big1);
+	dk_free(big2);
+	REQUIRE_INT_EQ(dk_mr_cache_stats(g_c, &st), 0);
+	CHECK(st.generation > gen); /* the region went: its registration too */
+	set_step(g_b, 2);
+	dk_test_log_capture_start();
+	CHECK_INT_EQ(wait_child(pid), 0);
+	dk_test_log_capture_stop();
 	teardown();
 }
 
