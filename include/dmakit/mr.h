@@ -178,7 +178,7 @@ DK_EXPORT struct dk_mr_cache *dk_mr_cache_attach(const char *name, unsigned int 
 
 /* Fill *st. 0, -EINVAL (NULL argument). Thread-safe. In an attached cache,
  * registrations and live count the copies of the primary's registrations,
- * misses the requests sent. */
+ * misses the requests sent, and generation is the shared one. */
 DK_EXPORT int dk_mr_cache_stats(struct dk_mr_cache *c, struct dk_mr_stats *st);
 
 /* ---- per-queue control --------------------------------------------------- */

@@ -559,7 +559,7 @@ int dk_mr_cache_stats(struct dk_mr_cache *c, struct dk_mr_stats *st)
 	}
 	pthread_mutex_lock(&c->lock);
 	*st = c->st;
-	st->generation = c->gen;
+	st->generation = __atomic_load_n(c->genp, __ATOMIC_ACQUIRE); /* what queues watch */
 	pthread_mutex_unlock(&c->lock);
 	return 0;
 }

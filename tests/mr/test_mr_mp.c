@@ -64,8 +64,10 @@ static int fake_reg(void *ctx, void *va, size_t len, uint32_t *key, dk_iova_t *i
 {
 	struct fake *f = ctx;
 	uintptr_t a = (uintptr_t)va;
-	if (f->delay_va - a < len)
-		usleep(f->delay_ms * 1000);
+	pthread_mutex_lock(&f->lock);
+	unsigned int delay = f->delay_va - a < len ? f->delay_ms : 0;
+	pthread_mutex_unlock(&f->lock);
+	usleep(delay * 1000);
 	pthread_mutex_lock(&f->lock);
 	f->regs++;
 	*key = ++f->next_key;
