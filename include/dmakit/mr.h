@@ -59,11 +59,11 @@
  *   - a lookup in the secondary reads its copies through the same levels
  *     (MRU, L1, global map), without asking anyone;
  *   - a miss (and dk_mr_register) asks the primary over a unix socket in the
- *     instance's runtime directory (<dir>/<prefix>/mr.<hash>.sock, hash: 16 hex
- *     digits of the name's FNV-1a), served
- *     by a thread of the primary ("dmakit-mr-srv") that registers the run
- *     around the address exactly as a miss of the primary would and answers
- *     with the registration, which the secondary copies;
+ *     instance's runtime directory (<dir>/<prefix>/mr.<hash>.sock, hash:
+ *     16 hex digits of the name's FNV-1a), served by a thread of the
+ *     primary ("dmakit-mr-srv") that registers the run around the address
+ *     exactly as a miss of the primary would and answers with the
+ *     registration, which the secondary copies;
  *   - the cache's generation is in shared memory (the memzone "mr.<hash>"):
  *     every invalidation in the primary (and in a secondary, of memory only
  *     it has attached) bumps it, the secondary's queues watch it, and a
@@ -74,7 +74,9 @@
  * primary owns the registrations). The primary's server handles one
  * request at a time and gives a client at most 100 ms to send its request,
  * so a secondary that hangs or dies mid-request delays others by that much
- * at most and never blocks the server.
+ * at most and never blocks the server. The server takes the cache's miss
+ * lock like a lookup of the primary; a secondary holds its own cache's miss
+ * lock (only) while it waits for an answer, at most its timeout.
  */
 #ifndef DMAKIT_MR_H
 #define DMAKIT_MR_H
@@ -149,8 +151,8 @@ struct dk_mr_stats {
  *   -ENAMETOOLONG the socket path does not fit a unix socket address
  *             (use a shorter DMAKIT_RUNTIME_DIR)
  *   -ENOMEM, -ENOSPC (no memzone), -errno of the socket or the thread
- * Every error is logged. Thread-safe; shares c before any queue of a
- * secondary can use it.
+ * Every error is logged. Thread-safe. Destroy a shared cache before
+ * dk_cleanup (its server registers memory of the layout).
  */
 DK_EXPORT int dk_mr_cache_share(struct dk_mr_cache *c, const char *name);
 
@@ -165,8 +167,8 @@ DK_EXPORT int dk_mr_cache_share(struct dk_mr_cache *c, const char *name);
  *            dk_mr_cache_share, or probe the device)
  *   ENOMEM, or what dk_mr_cache_create sets
  * Every error is logged. Thread-safe.
- * Lookups and dk_mr_register of an attached cache, on a miss, besides the
- * errors above:
+ * Lookups and dk_mr_register of an attached cache, on a miss, besides
+ * their own errors:
  *   -ENOTCONN   no primary serves the cache (it exited, or destroyed the
  *               cache): restart the primary and attach again
  *   -ETIMEDOUT  the primary did not answer within timeout_ms
