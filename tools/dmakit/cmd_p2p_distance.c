@@ -117,8 +117,8 @@ static void print_text(const struct dk_pci_device *prov, const struct dist_row *
 			printf("  reason: %s\n", r->path.reason_text);
 		else if (r->unread)
 			printf("  note: the ACS redirect bits of %s could not be read (config space "
-			       "cut short: non-root reads see 64 bytes); the kernel may answer "
-			       "thru_host_bridge: run as root for the real answer\n",
+			       "cut short: non-root reads see 64 bytes); the kernel may not answer "
+			       "bus_addr: run as root for the real answer\n",
 			       r->unread_list);
 	}
 }

@@ -92,7 +92,7 @@ static void print_text(const struct dk_pci_device **eps, unsigned int n, const s
 	       "  *      ACS redirect on the path sends the traffic up: `dmakit p2p distance "
 	       "ROW COLUMN` names the fix\n"
 	       "  ?      ACS bits on the path could not be read (non-root reads 64 bytes of "
-	       "config space): the kernel may answer HB; run as root\n");
+	       "config space): the kernel may answer HB or X; run as root\n");
 	if (any_unread)
 		printf("\nnote: some cells are marked ?: ACS redirect bits were not readable\n");
 }
