@@ -68,6 +68,17 @@ static const struct cli_command g_commands[] = {
      "mdev remove UUID                remove an instance\n"
      "--json prints what `mdevctl types|list --dumpjson` prints; create and remove need root",
      cli_cmd_mdev},
+    {"p2p", "SUBCOMMAND ...",
+     "peer-to-peer DMA: distance PROVIDER CLIENT... [--json]",
+     "p2p distance PROVIDER CLIENT... [--json]  for each client: distance, map type and, when\n"
+     "                                          not bus_addr, the reason and its fix\n"
+     "the CPU rule reads $DMAKIT_CPUINFO, else /proc/cpuinfo; ACS needs root (see docs/p2p.md)",
+     cli_cmd_p2p},
+    {"topo", "[--json]",
+     "peer-to-peer matrix of every PCI endpoint: map type and distance, with a legend",
+     "rows are providers, columns clients (by index); the CPU rule reads $DMAKIT_CPUINFO,\n"
+     "else /proc/cpuinfo; ACS needs root (see docs/p2p.md)",
+     cli_cmd_topo},
     {"help", "[COMMAND]", "show this help, or the help of one command", NULL, cmd_help},
 };
 
