@@ -51,9 +51,32 @@
  * cache's state lock, then its map's lock. The miss lock is taken before
  * the state lock and never inside a memory event.
  *
- * Multi-process: the records, map and per-queue levels are this process's
- * own (a secondary process gets its own cache); nothing of a cache is in
- * shared memory.
+ * Multi-process: only the primary process opens devices, so only the
+ * primary's caches register. The primary shares a cache under a name
+ * (dk_mr_cache_share; a device context shares its cache under the device's
+ * name); a secondary process attaches to it (dk_mr_cache_attach) and gets a
+ * cache of its own whose registrations are copies of the primary's:
+ *   - a lookup in the secondary reads its copies through the same levels
+ *     (MRU, L1, global map), without asking anyone;
+ *   - a miss (and dk_mr_register) asks the primary over a unix socket in the
+ *     instance's runtime directory (<dir>/<prefix>/mr.<hash>.sock, hash:
+ *     16 hex digits of the name's FNV-1a), served by a thread of the
+ *     primary ("dmakit-mr-srv") that registers the run around the address
+ *     exactly as a miss of the primary would and answers with the
+ *     registration, which the secondary copies;
+ *   - the cache's generation is in shared memory (the memzone "mr.<hash>"):
+ *     every invalidation in the primary (and in a secondary, of memory only
+ *     it has attached) bumps it, the secondary's queues watch it, and a
+ *     secondary drops all its copies when it moved. So once a FREE event
+ *     returns (events reach every process, dmakit/memory.h), no process's
+ *     lookup that starts afterwards returns a translation of the range.
+ * A secondary never registers or deregisters (its dereg is a no-op: the
+ * primary owns the registrations). The primary's server handles one
+ * request at a time and gives a client at most 100 ms to send its request,
+ * so a secondary that hangs or dies mid-request delays others by that much
+ * at most and never blocks the server. The server takes the cache's miss
+ * lock like a lookup of the primary; a secondary holds its own cache's miss
+ * lock (only) while it waits for an answer, at most its timeout.
  */
 #ifndef DMAKIT_MR_H
 #define DMAKIT_MR_H
@@ -109,7 +132,55 @@ struct dk_mr_stats {
 	uint64_t generation;    /* bumped by every invalidation */
 };
 
-/* Fill *st. 0, -EINVAL (NULL argument). Thread-safe. */
+/* Cache names for dk_mr_cache_share / attach: 1..DK_MR_NAME_MAX-1
+ * characters of [A-Za-z0-9_.:-]. */
+#define DK_MR_NAME_MAX 64
+#define DK_MR_ATTACH_TIMEOUT_MS 1000 /* dk_mr_cache_attach's default */
+
+/*
+ * In the primary process of a multi-process instance: serve c to
+ * secondaries under name (see Multi-process above) until c is destroyed
+ * (dk_mr_cache_destroy stops the server and removes the socket; the shared
+ * generation stays until the instance ends, so a cache destroyed and
+ * shared again under its name reuses it). 0, or:
+ *   -EINVAL   NULL c, bad name
+ *   -EPERM    not the primary of a multi-process instance (in memory, a
+ *             secondary, no dk_init): nothing to share with
+ *   -EALREADY c is shared already, or is a secondary's attached cache
+ *   -EEXIST   another cache of this primary is shared under name
+ *   -ENAMETOOLONG the socket path does not fit a unix socket address
+ *             (use a shorter DMAKIT_RUNTIME_DIR)
+ *   -ENOMEM, -ENOSPC (no memzone), -errno of the socket or the thread
+ * Every error is logged. Thread-safe. Destroy a shared cache before
+ * dk_cleanup (its server registers memory of the layout).
+ */
+DK_EXPORT int dk_mr_cache_share(struct dk_mr_cache *c, const char *name);
+
+/*
+ * In a secondary process: a cache attached to the primary's cache shared
+ * under name, asking the primary on a miss with a timeout of timeout_ms
+ * (0: DK_MR_ATTACH_TIMEOUT_MS) per request. Queues use it like any cache;
+ * dk_mr_cache_destroy detaches (nothing is deregistered). NULL with errno:
+ *   EINVAL   bad name
+ *   EPERM    not a secondary process
+ *   ENOENT   the primary shares no cache under name (share it there:
+ *            dk_mr_cache_share, or probe the device)
+ *   ENOMEM, or what dk_mr_cache_create sets
+ * Every error is logged. Thread-safe.
+ * Lookups and dk_mr_register of an attached cache, on a miss, besides
+ * their own errors:
+ *   -ENOTCONN   no primary serves the cache (it exited, or destroyed the
+ *               cache): restart the primary and attach again
+ *   -ETIMEDOUT  the primary did not answer within timeout_ms
+ *   -ENOENT     the primary does not know the memory (external memory
+ *               attached only here): attach or register it in the primary
+ *   -EPROTO     a malformed answer
+ */
+DK_EXPORT struct dk_mr_cache *dk_mr_cache_attach(const char *name, unsigned int timeout_ms);
+
+/* Fill *st. 0, -EINVAL (NULL argument). Thread-safe. In an attached cache,
+ * registrations and live count the copies of the primary's registrations,
+ * misses the requests sent, and generation is the shared one. */
 DK_EXPORT int dk_mr_cache_stats(struct dk_mr_cache *c, struct dk_mr_stats *st);
 
 /* ---- per-queue control --------------------------------------------------- */

@@ -11,6 +11,7 @@
 #include <dmakit/vfio.h>
 
 #include "cdev/cdev_internal.h"
+#include "mr/mr_mp.h"
 
 #define DK_LOG_COMPONENT "cdev"
 #include "core/log_internal.h"
@@ -94,6 +95,9 @@ struct dk__cdev *dk__cdev_create(struct dk_pci_device *dev, const struct dk_deva
 	}
 	if (!c->pub.mr)
 		DK_DEBUG("%s: no MR cache in this build: the context has none", dev->device.name);
+	else if (dk__mr_mp_primary() && dk_mr_cache_share(c->pub.mr, dev->device.name) < 0)
+		DK_WARN("%s: secondary processes cannot attach to the device's MR cache (the error above says why); the device works in this process",
+			dev->device.name);
 	list_add(c);
 	return c;
 

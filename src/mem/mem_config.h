@@ -104,6 +104,9 @@ int dk__mem_mp_setup(const char *runtime_dir, const char *prefix, int proc, int 
 void dk__mem_mp_ready(void);
 /* 1 in a secondary process (between setup and teardown). */
 int dk__mem_mp_is_secondary(void);
+/* <instance dir>/<name> into out while bound to a config file (primary or
+ * secondary). 0, -ENOENT not bound (in memory, no dk_init), -ENAMETOOLONG. */
+int dk__mem_mp_path(const char *name, char *out, size_t n);
 /* Point dk__mem_sh back at the default and unmap; the primary removes the
  * config file and releases the lock. Called after the memory layer's own
  * cleanup (primary) or instead of it (secondary: every shared table is left

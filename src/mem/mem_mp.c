@@ -329,6 +329,16 @@ int dk__mem_mp_is_secondary(void)
 	return g_mp.active && g_mp.secondary;
 }
 
+int dk__mem_mp_path(const char *name, char *out, size_t n)
+{
+	if (!g_mp.active)
+		return -ENOENT;
+	const char *slash = strrchr(g_mp.cfg_path, '/'); /* <dir>/config */
+	int dl = (int)(slash - g_mp.cfg_path);
+	int k = snprintf(out, n, "%.*s/%s", dl, g_mp.cfg_path, name);
+	return k < 0 || (size_t)k >= n ? -ENAMETOOLONG : 0;
+}
+
 void dk__mem_mp_teardown(void)
 {
 	dk__mem_xev_stop();

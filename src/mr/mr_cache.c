@@ -26,6 +26,7 @@
 #include "dma/tmap.h"
 #include "mem/memseg.h"
 #include "mr/mr_cache.h"
+#include "mr/mr_mp.h"
 
 #define DK_LOG_COMPONENT "mr"
 #include "core/log_internal.h"
@@ -57,6 +58,13 @@ struct dk_mr_cache {
 	struct chunk *chunks;
 	struct rec *free_recs;
 	struct dk_mr_stats st;
+	/* Multi-process (mr_mp.c): the generation queues watch (&gen, or the
+	 * shared one of an attached cache), the share or attachment (state
+	 * lock; NULL: none) and, attached, the shared generation the copies
+	 * belong to (state lock). */
+	const uint64_t *genp;
+	struct dk__mr_mp *mp;
+	uint64_t mp_seen;
 };
 
 /* A piece of a registration to dereg once the state lock is dropped. */
@@ -233,6 +241,8 @@ static int on_mem(void *ctx, struct dk_tmap *map, enum dk_mem_event ev, void *va
 	if (n) {
 		c->st.invalidations += n;
 		__atomic_store_n(&c->gen, c->gen + 1, __ATOMIC_RELEASE);
+		if (c->mp)
+			dk__mr_mp_bump(c->mp);
 	}
 	pthread_mutex_unlock(&c->lock);
 	dereg_all(c, &p);
@@ -311,9 +321,68 @@ static int insert(struct dk_mr_cache *c, uintptr_t s, uintptr_t e, uint32_t key,
 	return 0;
 }
 
+/* ---- attached caches (multi-process, mr_mp.c) ----------------------------- */
+
+/* Drop every copy when the shared generation moved from the one the copies
+ * belong to (a registration of the primary may be gone). */
+static void mp_sync(struct dk_mr_cache *c)
+{
+	struct pieces p = {0};
+	uint64_t gen = __atomic_load_n(c->genp, __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&c->mp_seen, __ATOMIC_ACQUIRE) == gen)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->mp_seen != gen) {
+		for (struct chunk *ch = c->chunks; ch && c->st.live; ch = ch->next)
+			for (size_t i = 0; i < RECS_PER_CHUNK; i++)
+				if (ch->r[i].end)
+					drop_range(c, ch->r[i].start, ch->r[i].end, &p);
+		__atomic_store_n(&c->mp_seen, gen, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&c->lock);
+	dereg_all(c, &p); /* an attached cache's dereg does nothing */
+}
+
+static int attached(const struct dk_mr_cache *c)
+{
+	return c->genp != &c->gen;
+}
+
+/* Copy the primary's registration around a unless a copy covers it
+ * (miss_lock held). */
+static int miss_remote(struct dk_mr_cache *c, uintptr_t a)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		mp_sync(c);
+		pthread_mutex_lock(&c->lock);
+		uint64_t gen = c->mp_seen;
+		int covered = rec_at(c, a) != NULL;
+		if (!covered)
+			c->st.misses++;
+		pthread_mutex_unlock(&c->lock);
+		if (covered)
+			return 0;
+		struct dk__mr_entry e;
+		int rc = dk__mr_mp_ask(c->mp, a, &e);
+		if (rc < 0)
+			return rc;
+		/* Valid if no invalidation happened since gen was read. */
+		pthread_mutex_lock(&c->lock);
+		int stale = gen != c->mp_seen || gen != __atomic_load_n(c->genp, __ATOMIC_ACQUIRE) ||
+			    dk__tmap_next_set(c->map, e.start, e.end) != e.end;
+		rc = stale ? 0 : insert(c, e.start, e.end, e.key, e.iova);
+		pthread_mutex_unlock(&c->lock);
+		if (!stale)
+			return rc;
+	}
+	return 0; /* the caller finds no copy and retries or reports */
+}
+
 /* Register the run around a unless a is covered (miss_lock held). */
 static int miss_locked(struct dk_mr_cache *c, uintptr_t a)
 {
+	if (attached(c))
+		return miss_remote(c, a);
 	for (;;) {
 		uintptr_t rs, re, s, e;
 		if (known_run(a, &rs, &re) < 0) {
@@ -385,11 +454,13 @@ int dk__mr_lookup_slow(struct dk_mr_ctrl *q, const void *va, size_t len, uint32_
 {
 	struct dk_mr_cache *c = q->cache;
 	uintptr_t a = (uintptr_t)va;
-	uint64_t gen = __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE);
+	uint64_t gen = __atomic_load_n(q->gen_ptr, __ATOMIC_ACQUIRE);
 	if (gen != q->gen) {
 		flush(q);
 		q->gen = gen;
 	}
+	if (attached(c))
+		mp_sync(c); /* the copies belong to gen (or a later one) */
 	for (int tries = 0; tries < 4; tries++) {
 		struct dk__mr_entry e;
 		if (global_get(c, a, &e)) {
@@ -411,6 +482,45 @@ int dk__mr_lookup_slow(struct dk_mr_ctrl *q, const void *va, size_t len, uint32_
 	return -ENOENT;
 }
 
+int dk__mr_cache_find(struct dk_mr_cache *c, uintptr_t a, struct dk__mr_entry *e)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		if (global_get(c, a, e))
+			return 0;
+		int rc = miss(c, a);
+		if (rc < 0)
+			return rc;
+	}
+	DK_ERR("MR cache: %p keeps being freed while it is registered: do not free memory in use",
+	       (void *)a);
+	return -ENOENT;
+}
+
+int dk__mr_cache_set_mp(struct dk_mr_cache *c, struct dk__mr_mp *m, const uint64_t *shared_gen)
+{
+	int rc = 0;
+	pthread_mutex_lock(&c->lock);
+	if (c->mp || attached(c))
+		rc = -EALREADY;
+	else
+		c->mp = m;
+	if (!rc && shared_gen) {
+		c->genp = shared_gen;
+		__atomic_store_n(&c->mp_seen, __atomic_load_n(shared_gen, __ATOMIC_ACQUIRE),
+				 __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+struct dk__mr_mp *dk__mr_cache_mp(struct dk_mr_cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	struct dk__mr_mp *m = c->mp;
+	pthread_mutex_unlock(&c->lock);
+	return m;
+}
+
 /* ---- API ------------------------------------------------------------------ */
 
 int dk_mr_register(struct dk_mr_cache *c, const void *va, size_t len)
@@ -423,6 +533,8 @@ int dk_mr_register(struct dk_mr_cache *c, const void *va, size_t len)
 	}
 	uintptr_t end = ((a + len - 1) & ~(PG - 1)) + PG;
 	a &= ~(PG - 1);
+	if (attached(c))
+		mp_sync(c);
 	while (a < end) {
 		struct dk__mr_entry e;
 		if (global_get(c, a, &e) && e.end > a) {
@@ -447,7 +559,7 @@ int dk_mr_cache_stats(struct dk_mr_cache *c, struct dk_mr_stats *st)
 	}
 	pthread_mutex_lock(&c->lock);
 	*st = c->st;
-	st->generation = c->gen;
+	st->generation = __atomic_load_n(c->genp, __ATOMIC_ACQUIRE); /* what queues watch */
 	pthread_mutex_unlock(&c->lock);
 	return 0;
 }
@@ -460,8 +572,8 @@ int dk_mr_ctrl_init(struct dk_mr_ctrl *q, struct dk_mr_cache *c)
 	}
 	memset(q, 0, sizeof(*q));
 	q->cache = c;
-	q->gen_ptr = &c->gen;
-	q->gen = __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE);
+	q->gen_ptr = c->genp;
+	q->gen = __atomic_load_n(c->genp, __ATOMIC_ACQUIRE);
 	return 0;
 }
 
@@ -486,6 +598,7 @@ struct dk_mr_cache *dk_mr_cache_create(const struct dk_mr_ops *ops, void *ctx)
 	}
 	c->ops = *ops;
 	c->ctx = ctx;
+	c->genp = &c->gen;
 	pthread_mutex_init(&c->miss_lock, NULL);
 	pthread_mutex_init(&c->lock, NULL);
 	c->map = dk_tmap_create(PG_SHIFT, 0, on_mem, c);
@@ -505,6 +618,11 @@ void dk_mr_cache_destroy(struct dk_mr_cache *c)
 {
 	if (!c)
 		return;
+	pthread_mutex_lock(&c->lock);
+	struct dk__mr_mp *m = c->mp; /* no invalidation reaches it from now on */
+	c->mp = NULL;
+	pthread_mutex_unlock(&c->lock);
+	dk__mr_mp_fini(m); /* stop serving secondaries, or detach */
 	dk_tmap_destroy(c->map); /* no event after this */
 	while (c->chunks) {
 		struct chunk *ch = c->chunks;

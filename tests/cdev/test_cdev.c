@@ -496,6 +496,8 @@ DK_TEST(vfio_registration_maps_other_memory)
 	struct dk_cdev *c = dk_cdev_of(d);
 	REQUIRE(c != NULL && c->mr != NULL);
 	REQUIRE(g_mr_ctx == (void *)c);
+	/* The primary shared the context's cache under the device's name. */
+	CHECK_INT_EQ(dk_mr_cache_share(c->mr, "0000:00:03.0"), -EALREADY);
 	char *buf = malloc(3 * 4096);
 	REQUIRE(buf != NULL);
 	uint32_t k1 = 0, k2 = 0;

@@ -3,7 +3,7 @@
  * mkfixture - build the sysfs tree the CLI tests (test_cli.sh) run against
  * and print its root directory on stdout.
  *
- *   mkfixture [--keep] [--mdev]
+ *   mkfixture [--keep] [--mdev | --p2p]
  *
  * With --keep the tree stays for the caller (who removes it: rm -rf ROOT);
  * without, it is removed again before exit (a self-check of the builder).
@@ -33,6 +33,25 @@
  *                 mtty-2 (vfio-pci, 10 left, name "Dual port serial")
  *                   9b1c6a3e-5f0d-4c2b-8a71-0e4f2d6c8b10              [12]
  *                   0a1c6a3e-5f0d-4c2b-8a71-0e4f2d6c8b11              [14]
+ *
+ * With --p2p a tree for the peer-to-peer commands (test_p2p_cli.sh): two
+ * host bridges 8086:1237 (not on the kernel's P2P whitelist), no IOMMU groups:
+ *
+ *   pci0000:00
+ *   +-00:00.0 host bridge 8086:1237
+ *   +-00:01.0 root port, ACS ctrl 0
+ *   | \-01:00.0 switch upstream port
+ *   |   +-02:00.0 downstream port, ACS ctrl 0
+ *   |   | \-03:00.0 NVMe 1b36:0010, BAR0 16 KiB MEM64 (the provider)
+ *   |   \-02:01.0 downstream port, ACS ctrl 0
+ *   |     \-04:00.0 endpoint 1b36:0010
+ *   \-00:02.0 root port, ACS ctrl SV RR CR UF (the default)
+ *     +-05:00.0 endpoint 1b36:0010, multi-function
+ *     \-05:00.1 endpoint 1b36:0010, no BAR
+ *   pci0000:80
+ *   +-80:00.0 host bridge 8086:1237
+ *   \-80:01.0 root port, ACS ctrl 0
+ *     \-81:00.0 endpoint 1b36:0010
  *
  * test_cli.sh depends on these values: change both together.
  */
@@ -161,19 +180,66 @@ static void build_mdev(struct dk_fx *fx)
 	dk_fx_mdev(fx, "ccw0", "vfio_ccw-io", "7e57a3b2-1c2d-4e5f-8a9b-0c1d2e3f4a5b", 13);
 }
 
+static struct dk_fx_spec p2p_port(int type)
+{
+	struct dk_fx_spec s = dk_fx_spec_bridge(type);
+	s.acs_ctrl = 0;
+	return s;
+}
+
+static void p2p_host(struct dk_fx *fx, const char *bdf)
+{
+	struct dk_fx_spec hb = endpoint(0x8086, 0x1237, 0x060000, -1, NULL);
+	hb.pcie_type = -1;
+	memset(hb.bars, 0, sizeof(hb.bars));
+	hb.config_len = 256;
+	dk_fx_add(fx, bdf, NULL, &hb);
+}
+
+static void build_p2p(struct dk_fx *fx)
+{
+	struct dk_fx_spec ep = dk_fx_spec_endpoint();
+	p2p_host(fx, "0000:00:00.0");
+	struct dk_fx_spec rp1 = p2p_port(DK_PCIE_TYPE_ROOT_PORT);
+	struct dk_fx_dev *rp1d = dk_fx_add(fx, "0000:00:01.0", NULL, &rp1);
+	struct dk_fx_spec up = p2p_port(DK_PCIE_TYPE_UPSTREAM);
+	struct dk_fx_dev *upd = dk_fx_add(fx, "0000:01:00.0", rp1d, &up);
+	struct dk_fx_spec dn = p2p_port(DK_PCIE_TYPE_DOWNSTREAM);
+	struct dk_fx_dev *dn1d = dk_fx_add(fx, "0000:02:00.0", upd, &dn);
+	struct dk_fx_dev *dn2d = dk_fx_add(fx, "0000:02:01.0", upd, &dn);
+	dk_fx_add(fx, "0000:03:00.0", dn1d, &ep);
+	dk_fx_add(fx, "0000:04:00.0", dn2d, &ep);
+
+	struct dk_fx_spec rp2 = dk_fx_spec_bridge(DK_PCIE_TYPE_ROOT_PORT);
+	struct dk_fx_dev *rp2d = dk_fx_add(fx, "0000:00:02.0", NULL, &rp2);
+	struct dk_fx_spec mf = ep;
+	mf.multifunction = 1;
+	dk_fx_add(fx, "0000:05:00.0", rp2d, &mf);
+	struct dk_fx_spec nobar = ep;
+	memset(nobar.bars, 0, sizeof(nobar.bars));
+	dk_fx_add(fx, "0000:05:00.1", rp2d, &nobar);
+
+	p2p_host(fx, "0000:80:00.0");
+	struct dk_fx_spec rp3 = p2p_port(DK_PCIE_TYPE_ROOT_PORT);
+	struct dk_fx_dev *rp3d = dk_fx_add(fx, "0000:80:01.0", NULL, &rp3);
+	dk_fx_add(fx, "0000:81:00.0", rp3d, &ep);
+}
+
 /* Kept reachable so that leak checkers accept the tree handle --keep leaves. */
 static struct dk_fx *g_fx;
 
 int main(int argc, char **argv)
 {
-	int keep = 0, mdev = 0;
+	int keep = 0, mdev = 0, p2p = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--keep") == 0) {
 			keep = 1;
 		} else if (strcmp(argv[i], "--mdev") == 0) {
 			mdev = 1;
+		} else if (strcmp(argv[i], "--p2p") == 0) {
+			p2p = 1;
 		} else {
-			fprintf(stderr, "usage: mkfixture [--keep] [--mdev]\n");
+			fprintf(stderr, "usage: mkfixture [--keep] [--mdev | --p2p]\n");
 			return 2;
 		}
 	}
@@ -181,6 +247,8 @@ int main(int argc, char **argv)
 	g_fx = fx;
 	if (mdev)
 		build_mdev(fx);
+	else if (p2p)
+		build_p2p(fx);
 	else
 		build(fx);
 	printf("%s\n", dk_fx_root(fx));

@@ -1,159 +1,75 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * cmd_p2p.c - `dmakit p2p [list] [--json]`: peer-to-peer memory providers.
- *
- * A process's own providers (dk_p2p_add_resource) live in that process, so
- * another process cannot see them. This command lists what any process
- * can see, from sysfs:
- *   kernel     p2pmem the kernel publishes (bus/pci/devices/<dev>/p2pmem/):
- *              size, available, published as the kernel reports them;
- *   candidate  functions that could provide: not a bridge, with a
- *              prefetchable memory BAR of a page or more (size = those
- *              BARs; whether the device lends that memory is up to its
- *              driver).
- * --json prints {"version": 1, "providers": [...]}, each provider an object
- * {"device", "kind", "size", "available", "published", "bars"}; available
- * and published are null for candidates (docs/cli.md).
- *
- * `p2p` is a command with subcommands: `list` is the default; more (such as
- * `distance`) join the table below.
+ * cmd_p2p.c - `dmakit p2p SUBCOMMAND ...`: the dispatcher of the peer-to-peer
+ * commands, and the helpers they share with `dmakit topo` (commands.h).
+ * Each subcommand lives in a file of its own (cmd_p2p_list.c, the default;
+ * cmd_p2p_distance.c).
  */
-#include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 
-#define KINDS (DK_P2P_KIND_KERNEL | DK_P2P_KIND_CANDIDATE)
-
-static const char *kind_name(unsigned int kind)
-{
-	return kind == DK_P2P_KIND_KERNEL ? "kernel"
-	       : kind == DK_P2P_KIND_DMAKIT ? "dmakit"
-					    : "candidate";
-}
-
-static const char *human(uint64_t v, char *buf, size_t len)
-{
-	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	unsigned int u = 0;
-	while (u + 1 < DK_ARRAY_SIZE(units) && v >= 1024 && v % 1024 == 0) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, "%" PRIu64 " %s", v, units[u]);
-	return buf;
-}
-
-static void bars_text(uint32_t bars, char *buf, size_t len)
-{
-	size_t o = 0;
-	buf[0] = '\0';
-	for (unsigned int b = 0; b < DK_PCI_NUM_BARS; b++)
-		if (bars & (1u << b))
-			o += (size_t)snprintf(buf + o, len - o, "%s%u", o ? "," : "", b);
-	if (!o)
-		snprintf(buf, len, "-");
-}
-
-static void list_text(const struct dk_p2p_info *info, int n)
-{
-	printf("%-10s %-13s %12s %12s %-9s %s\n", "KIND", "DEVICE", "SIZE", "AVAILABLE",
-	       "PUBLISHED", "BARS");
-	for (int i = 0; i < n; i++) {
-		const struct dk_p2p_info *p = &info[i];
-		char size[32], avail[32], bars[32];
-		bool cand = p->kind == DK_P2P_KIND_CANDIDATE;
-		bars_text(p->bars, bars, sizeof(bars));
-		printf("%-10s %-13s %12s %12s %-9s %s\n", kind_name(p->kind), p->dev->device.name,
-		       human(p->stats.size, size, sizeof(size)),
-		       cand ? "-" : human(p->stats.available, avail, sizeof(avail)),
-		       cand ? "-" : p->stats.published ? "yes" : "no", bars);
-	}
-	if (n == 0)
-		printf("(none: no kernel p2pmem and no function with a prefetchable memory BAR)\n");
-}
-
-static int list_json(const struct dk_p2p_info *info, int n)
-{
-	struct cli_json j;
-	cli_json_init(&j, stdout);
-	cli_json_obj_begin(&j);
-	cli_json_kv_int(&j, "version", 1);
-	cli_json_key(&j, "providers");
-	cli_json_arr_begin(&j);
-	for (int i = 0; i < n; i++) {
-		const struct dk_p2p_info *p = &info[i];
-		bool cand = p->kind == DK_P2P_KIND_CANDIDATE;
-		cli_json_obj_begin(&j);
-		cli_json_kv_str(&j, "device", p->dev->device.name);
-		cli_json_kv_str(&j, "kind", kind_name(p->kind));
-		cli_json_kv_uint(&j, "size", p->stats.size);
-		if (cand) {
-			cli_json_kv_null(&j, "available");
-			cli_json_kv_null(&j, "published");
-		} else {
-			cli_json_kv_uint(&j, "available", p->stats.available);
-			cli_json_kv_bool(&j, "published", p->stats.published);
-		}
-		cli_json_key(&j, "bars");
-		cli_json_arr_begin(&j);
-		for (unsigned int b = 0; b < DK_PCI_NUM_BARS; b++)
-			if (p->bars & (1u << b))
-				cli_json_uint(&j, b);
-		cli_json_arr_end(&j);
-		cli_json_obj_end(&j);
-	}
-	cli_json_arr_end(&j);
-	cli_json_obj_end(&j);
-	return cli_json_done(&j);
-}
-
-static int run_list(const struct cli_command *cmd, int argc, char **argv)
-{
-	bool json = false;
-	int rc = cli_begin(cmd, argc, argv, &json);
-	if (rc != CLI_GO_ON)
-		return rc;
-	int n = dk_p2p_list(KINDS, NULL, 0);
-	if (n < 0) {
-		cli_err("cannot list P2P providers: %s", strerror(-n));
-		return CLI_EXIT_ERROR;
-	}
-	struct dk_p2p_info *info = calloc((size_t)n + 1, sizeof(*info));
-	if (!info) {
-		cli_err("out of memory");
-		return CLI_EXIT_ERROR;
-	}
-	n = dk_p2p_list(KINDS, info, (unsigned int)n);
-	if (json) {
-		rc = list_json(info, n);
-	} else {
-		list_text(info, n);
-		rc = CLI_EXIT_OK;
-	}
-	free(info);
-	return rc;
-}
-
-struct sub {
-	const char *name;
-	int (*run)(const struct cli_command *cmd, int argc, char **argv);
-};
-
-static const struct sub g_subs[] = {
-	{"list", run_list},
-};
-
 int cli_cmd_p2p(const struct cli_command *cmd, int argc, char **argv)
 {
-	/* no subcommand, or options only: list */
-	if (argc < 2 || argv[1][0] == '-')
-		return run_list(cmd, argc, argv);
-	for (size_t i = 0; i < DK_ARRAY_SIZE(g_subs); i++)
-		if (strcmp(argv[1], g_subs[i].name) == 0)
-			return g_subs[i].run(cmd, argc - 1, argv + 1);
-	return cli_usage_error(cmd, "p2p: unknown subcommand \"%s\"", argv[1]);
+	/* no subcommand: list (the issue's `dmakit p2p`: providers and their stats) */
+	if (argc < 2)
+		return cli_p2p_list(cmd, argc, argv);
+	const char *sub = argv[1];
+	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0)
+		return cli_parse_args(cmd, argc, argv, NULL, NULL, 0) == CLI_ARGS_HELP
+			   ? CLI_EXIT_OK
+			   : CLI_EXIT_USAGE;
+	if (sub[0] == '-') /* options only: list's (--json) */
+		return cli_p2p_list(cmd, argc, argv);
+	if (strcmp(sub, "list") == 0)
+		return cli_p2p_list(cmd, argc - 1, argv + 1);
+	if (strcmp(sub, "distance") == 0)
+		return cli_p2p_distance(cmd, argc - 1, argv + 1);
+	return cli_usage_error(cmd, "p2p: unknown subcommand \"%s\"", sub);
+}
+
+/* The next element of a function's upstream chain (a VF goes on from its PF's
+ * upstream bridge, as the distance rules do). */
+static const struct dk_pci_device *chain_next(const struct dk_pci_device *d)
+{
+	if (d->upstream)
+		return d->upstream;
+	return d->physfn ? d->physfn->upstream : NULL;
+}
+
+static bool in_chain(const struct dk_pci_device *start, const struct dk_pci_device *d)
+{
+	for (const struct dk_pci_device *e = start; e; e = chain_next(e))
+		if (e == d)
+			return true;
+	return false;
+}
+
+unsigned int cli_p2p_acs_unread(const struct dk_pci_device *provider,
+				const struct dk_pci_device *client, char *buf, size_t len)
+{
+	const struct dk_pci_device *ends[2] = {provider, client};
+	unsigned int count = 0;
+	size_t o = 0;
+	if (len)
+		buf[0] = '\0';
+	for (int side = 0; side < 2; side++) {
+		for (const struct dk_pci_device *d = ends[side]; d; d = chain_next(d)) {
+			if (!(d->caps.flags & DK_PCI_CAPS_TRUNCATED) ||
+			    (side == 1 && in_chain(provider, d)))
+				continue;
+			count++;
+			size_t need = strlen(d->device.name) + (o ? 1 : 0);
+			if (o + need < len)
+				o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ";" : "",
+						      d->device.name);
+		}
+	}
+	return count;
+}
+
+bool cli_p2p_is_endpoint(const struct dk_pci_device *d)
+{
+	return d->kind == DK_PCI_KIND_FUNCTION && !dk_pci_is_bridge(d) &&
+	       (d->id.class_id >> 16) != 0x06;
 }

@@ -14,6 +14,7 @@
 #define DMAKIT_CLI_COMMANDS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <dmakit/dmakit.h>
 
@@ -123,6 +124,31 @@ const char *cli_name_subsys_pair(const struct dk_pci_device *dev, char *buf);
  * subsystem, subsystem_vendor_name, subsystem_device_name, prog_if_name. */
 void cli_json_name_fields(struct cli_json *j, const struct dk_pci_device *dev, bool subsystem);
 
+/* ---- cmd_p2p.c ---------------------------------------------------------- */
+
+/*
+ * Devices on the upstream chains of provider and client (each counted once)
+ * whose config space was cut short (DK_PCI_CAPS_TRUNCATED: a non-root read of
+ * sysfs config sees 64 bytes), so their ACS redirect bits are unknown to the
+ * distance. Returns their count; buf gets the names that fit, ';'-separated.
+ */
+unsigned int cli_p2p_acs_unread(const struct dk_pci_device *provider,
+				const struct dk_pci_device *client, char *buf, size_t len);
+/* A PCI function that is not a bridge: header type 0 and base class not 0x06
+ * (host, ISA and other bridges are left out too). */
+bool cli_p2p_is_endpoint(const struct dk_pci_device *d);
+
+/* ---- cmd_p2p_distance.c ------------------------------------------------- */
+
+/* `p2p distance PROVIDER CLIENT... [--json]`; argv[0] is "distance", cmd is p2p's. */
+int cli_p2p_distance(const struct cli_command *cmd, int argc, char **argv);
+
+/* ---- cmd_p2p_list.c ----------------------------------------------------- */
+
+/* `p2p [list] [--json]`: kernel p2pmem and candidate providers; argv[0] is
+ * "list" or "p2p", cmd is p2p's. */
+int cli_p2p_list(const struct cli_command *cmd, int argc, char **argv);
+
 /* ---- commands ----------------------------------------------------------- */
 
 int cli_cmd_devices(const struct cli_command *cmd, int argc, char **argv);
@@ -135,5 +161,6 @@ int cli_cmd_regions(const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_iommu(const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_mdev(const struct cli_command *cmd, int argc, char **argv);
 int cli_cmd_p2p(const struct cli_command *cmd, int argc, char **argv);
+int cli_cmd_topo(const struct cli_command *cmd, int argc, char **argv);
 
 #endif

@@ -68,12 +68,21 @@ static const struct cli_command g_commands[] = {
      "mdev remove UUID                remove an instance\n"
      "--json prints what `mdevctl types|list --dumpjson` prints; create and remove need root",
      cli_cmd_mdev},
-    {"p2p", "[list] [--json]",
-     "peer-to-peer memory providers: kernel p2pmem and functions that could provide",
-     "p2p [list] [--json]   kernel: p2pmem the kernel publishes (size, available, published);\n"
-     "                      candidate: non-bridge functions with a prefetchable memory BAR\n"
-     "a process's own providers (dk_p2p_add_resource) are visible only inside it",
+    {"p2p", "[SUBCOMMAND] ...",
+     "peer-to-peer DMA: list [--json] (the default), distance PROVIDER CLIENT... [--json]",
+     "p2p [list] [--json]                       providers: kernel p2pmem (size, available,\n"
+     "                                          published) and candidates (non-bridge functions\n"
+     "                                          with a prefetchable memory BAR); a process's own\n"
+     "                                          providers are visible only inside it\n"
+     "p2p distance PROVIDER CLIENT... [--json]  for each client: distance, map type and, when\n"
+     "                                          not bus_addr, the reason and its fix\n"
+     "the CPU rule reads $DMAKIT_CPUINFO, else /proc/cpuinfo; ACS needs root (see docs/p2p.md)",
      cli_cmd_p2p},
+    {"topo", "[--json]",
+     "peer-to-peer matrix of every PCI endpoint: map type and distance, with a legend",
+     "rows are providers, columns clients (by index); the CPU rule reads $DMAKIT_CPUINFO,\n"
+     "else /proc/cpuinfo; ACS needs root (see docs/p2p.md)",
+     cli_cmd_topo},
     {"help", "[COMMAND]", "show this help, or the help of one command", NULL, cmd_help},
 };
 
