@@ -11,7 +11,14 @@
  *   2. the queue's L1: DK_MR_L1_SIZE copies of registrations,
  *      direct-mapped by VA page;
  *   3. the cache's global map: a translation map (dmakit/dma.h) from VA
- *      page to registration, O(1) at any number of registrations;
+ *      page to registration, O(1) at any number of registrations. Its
+ *      common case is inline too: a page's value packs the page's IOVA
+ *      with a small registration id, whose range and key are in a
+ *      per-cache array of entries by id, so a hit reads the radix, the
+ *      page's value and one entry, and touches no record; registrations
+ *      the packing cannot hold (IOVA not 4 KiB aligned or at or past 2^52,
+ *      records past the first 2^23) take the out-of-line path, which
+ *      copies the record under its sequence number;
  *   4. a miss: the whole VA-contiguous run of memory dmakit knows around
  *      the address (heap memory, external heaps, dk_extmem_register
  *      memory) is registered once (pages another registration covers are
@@ -28,8 +35,21 @@
  * cache is destroyed; a dropped record is recycled, and every change to a
  * record is framed by its sequence number (odd while it changes), which a
  * lookup reads before and after copying the record and retries on a
- * change. So a lookup never reads freed memory, and never uses a
+ * change. The inline global level reads a page's value, then the entry of
+ * the id it names, then the page's value again, and trusts the entry only
+ * when the value did not change (a record's pages are cleared before the
+ * record changes or is dropped, and its entry is written before its pages
+ * are published). So a lookup never reads freed memory, and never uses a
  * half-changed or recycled record.
+ *
+ * Cost of a hit (x86-64, release LTO, no lock, no atomic read-modify-write,
+ * no store to memory shared with other queues): MRU: two dependent loads
+ * (the generation) and the range compare; L1: one more entry and a 32-byte
+ * copy into the MRU; global: the radix slot, the page's value, the id's
+ * entry (32 bytes, one cache line), the page's value again (a hit in the
+ * line just read) and 64 bytes copied into the L1 and MRU. A hit therefore
+ * scales with the number of threads; its only loads that miss the CPU
+ * caches at large counts are the page's value and the id's entry.
  *
  * Operations (the device's side): reg makes [va, va+len) reachable by the
  * device and returns its key and the IOVA of va; dereg undoes the part
@@ -132,6 +152,8 @@ struct dk_mr_ctrl {
 	const uint64_t *gen_ptr; /* the cache's generation */
 	uint64_t gen;            /* the generation the levels below belong to */
 	struct dk__mr_entry mru;
+	const struct dk_tmap *map; /* the cache's global map */
+	struct dk__mr_entry *const *hot; /* the cache's entries by record id */
 	struct dk_mr_cache *cache;
 	struct dk__mr_entry l1[DK_MR_L1_SIZE];
 };
@@ -148,8 +170,9 @@ DK_EXPORT void dk_mr_ctrl_fini(struct dk_mr_ctrl *q);
  *   -ERANGE  the buffer straddles two registrations or leaves known memory
  *            (split it: one key per part)
  *   -ENOMEM, or what the cache's reg returned, on a miss
- * The hit path (MRU, L1) is inline and takes no lock; the rest is
- * dk__mr_lookup_slow (global map, then registration on a miss).
+ * The hit path (MRU, L1, the global map's packed values) is inline and
+ * takes no lock; the rest is dk__mr_lookup_slow (generation change, record
+ * copy, registration on a miss, errors).
  */
 static inline int dk_mr_lookup(struct dk_mr_ctrl *q, const void *va, size_t len, uint32_t *key,
 			       dk_iova_t *iova);
@@ -170,6 +193,49 @@ static inline int dk__mr_entry_hit(const struct dk__mr_entry *e, uintptr_t a, si
 	return 1;
 }
 
+/*
+ * Global map values (0: no registration). Bit 0 set: packed, bits 1..23 the
+ * record id, bits 24..63 the page's IOVA >> 12 (so consecutive pages of a
+ * registration differ by 1 << 24). Bit 0 clear: the record's address.
+ */
+#define DK__MR_PACKED 1u
+#define DK__MR_ID_BITS 23
+#define DK__MR_IOVA_SHIFT 24
+#define DK__MR_HOT_SHIFT 10 /* entries by id: chunks of 2^10 */
+
+/*
+ * The global level for [a, a+len), inline: 1 with the answer (the L1 and
+ * MRU get the registration), 0 when the slow path decides. The entry of the
+ * page's id is trusted only when the page's value is the same after reading
+ * it; its range may then be a state of the registration before a shrink,
+ * which the generation flushes from the L1 and MRU; the IOVA comes from the
+ * page's value, so it is right whatever range was read.
+ */
+static inline int dk__mr_map_hit(struct dk_mr_ctrl *q, uintptr_t a, size_t len, uint32_t *key,
+				 dk_iova_t *iova)
+{
+	uint64_t v = dk_tmap_get(q->map, (const void *)a);
+	if (!(v & DK__MR_PACKED))
+		return 0;
+	uint32_t id = (uint32_t)(v >> 1) & ((1u << DK__MR_ID_BITS) - 1);
+	const struct dk__mr_entry *h =
+		__atomic_load_n(&q->hot[id >> DK__MR_HOT_SHIFT], __ATOMIC_ACQUIRE) +
+		(id & ((1u << DK__MR_HOT_SHIFT) - 1));
+	struct dk__mr_entry e;
+	e.start = __atomic_load_n(&h->start, __ATOMIC_ACQUIRE);
+	e.end = __atomic_load_n(&h->end, __ATOMIC_ACQUIRE);
+	e.key = __atomic_load_n(&h->key, __ATOMIC_ACQUIRE);
+	if (dk_tmap_get(q->map, (const void *)a) != v) /* changed meanwhile */
+		return 0;
+	dk_iova_t ia = ((v >> DK__MR_IOVA_SHIFT) << 12) | (a & 4095);
+	e.iova = ia - (a - e.start);
+	if (!dk__mr_entry_hit(&e, a, len, key, iova))
+		return 0;
+	q->l1[(a >> 12) & (DK_MR_L1_SIZE - 1)] = e;
+	q->mru = e;
+	return 1;
+}
+
 static inline int dk_mr_lookup(struct dk_mr_ctrl *q, const void *va, size_t len, uint32_t *key,
 			       dk_iova_t *iova)
 {
@@ -182,6 +248,8 @@ static inline int dk_mr_lookup(struct dk_mr_ctrl *q, const void *va, size_t len,
 			q->mru = *e;
 			return 0;
 		}
+		if (dk__mr_map_hit(q, a, len, key, iova))
+			return 0;
 	}
 	return dk__mr_lookup_slow(q, va, len, key, iova);
 }
