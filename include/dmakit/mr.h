@@ -153,7 +153,7 @@ struct dk_mr_ctrl {
 	uint64_t gen;            /* the generation the levels below belong to */
 	struct dk__mr_entry mru;
 	const struct dk_tmap *map; /* the cache's global map */
-	struct dk__mr_entry *const *hot; /* the cache's entries by record id */
+	const struct dk__mr_entry *hot; /* the cache's entries by record id */
 	struct dk_mr_cache *cache;
 	struct dk__mr_entry l1[DK_MR_L1_SIZE];
 };
@@ -201,7 +201,6 @@ static inline int dk__mr_entry_hit(const struct dk__mr_entry *e, uintptr_t a, si
 #define DK__MR_PACKED 1u
 #define DK__MR_ID_BITS 23
 #define DK__MR_IOVA_SHIFT 24
-#define DK__MR_HOT_SHIFT 10 /* entries by id: chunks of 2^10 */
 
 /*
  * The global level for [a, a+len), inline: 1 with the answer (the L1 and
@@ -214,18 +213,19 @@ static inline int dk__mr_entry_hit(const struct dk__mr_entry *e, uintptr_t a, si
 static inline int dk__mr_map_hit(struct dk_mr_ctrl *q, uintptr_t a, size_t len, uint32_t *key,
 				 dk_iova_t *iova)
 {
-	uint64_t v = dk_tmap_get(q->map, (const void *)a);
+	const uint64_t *w = dk__tmap_word(q->map, (const void *)a); /* default 0 */
+	if (!w)
+		return 0;
+	uint64_t v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
 	if (!(v & DK__MR_PACKED))
 		return 0;
 	uint32_t id = (uint32_t)(v >> 1) & ((1u << DK__MR_ID_BITS) - 1);
-	const struct dk__mr_entry *h =
-		__atomic_load_n(&q->hot[id >> DK__MR_HOT_SHIFT], __ATOMIC_ACQUIRE) +
-		(id & ((1u << DK__MR_HOT_SHIFT) - 1));
+	const struct dk__mr_entry *h = &q->hot[id];
 	struct dk__mr_entry e;
 	e.start = __atomic_load_n(&h->start, __ATOMIC_ACQUIRE);
 	e.end = __atomic_load_n(&h->end, __ATOMIC_ACQUIRE);
 	e.key = __atomic_load_n(&h->key, __ATOMIC_ACQUIRE);
-	if (dk_tmap_get(q->map, (const void *)a) != v) /* changed meanwhile */
+	if (__atomic_load_n(w, __ATOMIC_ACQUIRE) != v) /* changed meanwhile */
 		return 0;
 	dk_iova_t ia = ((v >> DK__MR_IOVA_SHIFT) << 12) | (a & 4095);
 	e.iova = ia - (a - e.start);

@@ -8,9 +8,10 @@
  * page by page with dk__tmap_set_step) when the record has an id and its
  * IOVAs fit, else the record's address. Records come from chunks that live
  * until the cache is destroyed; chunk k holds ids k * RECS_PER_CHUNK on
- * (the first MAX_ID_CHUNKS chunks; later records have no id) and an entry
- * {start, end, iova, key} per id, which the inline lookup reads through
- * hot_tab. Dropped records go to a free list and are recycled. Every change
+ * (the first MAX_ID_CHUNKS chunks; later records have no id). Each id has
+ * an entry {start, end, iova, key} in hot, one array of 2^23 entries (a
+ * NORESERVE mapping: pages never written cost nothing), which the inline
+ * lookup reads. Dropped records go to a free list and are recycled. Every change
  * of a record is framed by its sequence number (rec_write), which also
  * mirrors it into its entry; lookups copy a record with rec_read and retry
  * while it changes. A record's pages are cleared before it changes or is
@@ -34,6 +35,7 @@
 
 #include "dma/tmap.h"
 #include "mem/memseg.h"
+#include "mem/va_radix.h"
 #include "mr/mr_cache.h"
 
 #define DK_LOG_COMPONENT "mr"
@@ -41,9 +43,10 @@
 
 #define PG_SHIFT 12
 #define PG ((uintptr_t)1 << PG_SHIFT)
-#define RECS_PER_CHUNK (1u << DK__MR_HOT_SHIFT)
+#define RECS_PER_CHUNK 1024u
 #define MAX_ID_CHUNKS ((1u << DK__MR_ID_BITS) / RECS_PER_CHUNK)
 #define NO_ID UINT32_MAX
+#define HOT_BYTES (((size_t)1 << DK__MR_ID_BITS) * sizeof(struct dk__mr_entry))
 #define IOVA_PACK_LIMIT ((dk_iova_t)1 << (64 - DK__MR_IOVA_SHIFT + PG_SHIFT))
 
 struct rec {
@@ -57,9 +60,8 @@ struct rec {
 };
 
 struct chunk {
-	_Alignas(64) struct dk__mr_entry hot[RECS_PER_CHUNK]; /* mirror of r[i] */
-	struct rec r[RECS_PER_CHUNK];
 	struct chunk *next;
+	struct rec r[RECS_PER_CHUNK];
 };
 
 struct dk_mr_cache {
@@ -71,8 +73,8 @@ struct dk_mr_cache {
 	pthread_mutex_t lock;
 	struct chunk *chunks;
 	size_t n_chunks;
-	struct chunk **chunk_tab;        /* MAX_ID_CHUNKS: chunk by id >> DK__MR_HOT_SHIFT */
-	struct dk__mr_entry **hot_tab;   /* MAX_ID_CHUNKS: its entries, read by lookups */
+	struct chunk **chunk_tab;        /* MAX_ID_CHUNKS: chunk by id / RECS_PER_CHUNK */
+	struct dk__mr_entry *hot;        /* HOT_BYTES: entry by id, read by lookups */
 	struct rec *free_recs;
 	struct dk_mr_stats st;
 };
@@ -129,9 +131,7 @@ static void rec_read(const struct rec *r, struct dk__mr_entry *e)
 static struct rec *rec_alloc(struct dk_mr_cache *c)
 {
 	if (!c->free_recs) {
-		struct chunk *ch = aligned_alloc(_Alignof(struct chunk), sizeof(*ch));
-		if (ch)
-			memset(ch, 0, sizeof(*ch));
+		struct chunk *ch = calloc(1, sizeof(*ch));
 		if (!ch) {
 			DK_ERR("MR cache: no memory for registration records: free memory");
 			return NULL;
@@ -139,13 +139,11 @@ static struct rec *rec_alloc(struct dk_mr_cache *c)
 		size_t k = c->n_chunks++;
 		ch->next = c->chunks;
 		c->chunks = ch;
-		if (k < MAX_ID_CHUNKS) {
-			c->chunk_tab[k] = ch;
-			__atomic_store_n(&c->hot_tab[k], ch->hot, __ATOMIC_RELEASE);
-		}
+		if (k < MAX_ID_CHUNKS)
+			__atomic_store_n(&c->chunk_tab[k], ch, __ATOMIC_RELEASE);
 		for (size_t i = RECS_PER_CHUNK; i-- > 0;) {
 			ch->r[i].id = k < MAX_ID_CHUNKS ? (uint32_t)(k * RECS_PER_CHUNK + i) : NO_ID;
-			ch->r[i].hot_at = k < MAX_ID_CHUNKS ? &ch->hot[i] : NULL;
+			ch->r[i].hot_at = k < MAX_ID_CHUNKS ? &c->hot[ch->r[i].id] : NULL;
 			ch->r[i].next_free = c->free_recs;
 			c->free_recs = &ch->r[i];
 		}
@@ -507,7 +505,7 @@ int dk_mr_ctrl_init(struct dk_mr_ctrl *q, struct dk_mr_cache *c)
 	memset(q, 0, sizeof(*q));
 	q->cache = c;
 	q->map = c->map;
-	q->hot = c->hot_tab;
+	q->hot = c->hot;
 	q->gen_ptr = &c->gen;
 	q->gen = __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE);
 	return 0;
@@ -535,8 +533,8 @@ struct dk_mr_cache *dk_mr_cache_create(const struct dk_mr_ops *ops, void *ctx)
 	c->ops = *ops;
 	c->ctx = ctx;
 	c->chunk_tab = calloc(MAX_ID_CHUNKS, sizeof(*c->chunk_tab));
-	c->hot_tab = calloc(MAX_ID_CHUNKS, sizeof(*c->hot_tab));
-	if (!c->chunk_tab || !c->hot_tab) {
+	c->hot = dk__va_table_new(HOT_BYTES);
+	if (!c->chunk_tab || !c->hot) {
 		DK_ERR("dk_mr_cache_create: out of memory for the record tables");
 		errno = ENOMEM;
 		goto free_tabs;
@@ -554,7 +552,7 @@ destroy_locks:
 	pthread_mutex_destroy(&c->miss_lock);
 free_tabs:;
 	int err = errno;
-	free(c->hot_tab);
+	dk__va_table_free(c->hot, HOT_BYTES);
 	free(c->chunk_tab);
 	free(c);
 	errno = err;
@@ -575,7 +573,7 @@ void dk_mr_cache_destroy(struct dk_mr_cache *c)
 					     ch->r[i].end - ch->r[i].start, ch->r[i].key);
 		free(ch);
 	}
-	free(c->hot_tab);
+	dk__va_table_free(c->hot, HOT_BYTES);
 	free(c->chunk_tab);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->miss_lock);
