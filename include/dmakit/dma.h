@@ -129,8 +129,10 @@ struct dk__tmap_head {
 
 /* The word holding the value of va's page (value ^ default; read it with
  * acquire), or NULL when no page of its window was ever set (the value is
- * the default). The word stays valid until the map is destroyed: for a
- * caller that reads a value twice. */
+ * the default). The word stays valid until the map is destroyed, and the
+ * words of one 1 GiB window (2^DK__IOVA_L1_SHIFT bytes) are consecutive, in
+ * page order: for a caller that reads a value twice, or keeps a window's
+ * words to skip the radix. */
 static inline const uint64_t *dk__tmap_word(const struct dk_tmap *map, const void *va)
 {
 	const struct dk__tmap_head *h = (const struct dk__tmap_head *)(const void *)map;

@@ -421,7 +421,6 @@ static int global_get(const struct dk_mr_cache *c, uintptr_t a, struct dk__mr_en
 static void flush(struct dk_mr_ctrl *q)
 {
 	memset(&q->mru, 0, sizeof(q->mru));
-	memset(q->l1, 0, sizeof(q->l1));
 }
 
 int dk__mr_lookup_slow(struct dk_mr_ctrl *q, const void *va, size_t len, uint32_t *key,
@@ -442,7 +441,6 @@ int dk__mr_lookup_slow(struct dk_mr_ctrl *q, const void *va, size_t len, uint32_
 				       va, len, (unsigned long)e.start, (unsigned long)e.end);
 				return -ERANGE;
 			}
-			q->l1[(a >> PG_SHIFT) & (DK_MR_L1_SIZE - 1)] = e;
 			q->mru = e;
 			return 0;
 		}
@@ -506,6 +504,7 @@ int dk_mr_ctrl_init(struct dk_mr_ctrl *q, struct dk_mr_cache *c)
 	q->cache = c;
 	q->map = c->map;
 	q->hot = c->hot;
+	q->win = UINTPTR_MAX;
 	q->gen_ptr = &c->gen;
 	q->gen = __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE);
 	return 0;

@@ -111,11 +111,11 @@ DK_TEST(miss_registers_whole_run_once_then_hits)
 	CHECK(f.last_va == a && f.last_len == 64 * PG); /* the whole run */
 	CHECK_INT_EQ(key, 1);
 	CHECK(io == a + 5 * PG + 7 + IOVA_OFF);
-	/* MRU hit, then an L1 hit (another page), then the global level from a
+	/* MRU hit, then the global level (another page), then the global level from a
 	 * second queue: no more registrations. */
 	CHECK_INT_EQ(dk_mr_lookup(&q, VA(a + 5 * PG + 9), 1, &key, &io), 0);
 	CHECK(q.mru.start == a);
-	memset(&q.mru, 0, sizeof(q.mru)); /* forget the MRU: the L1 answers */
+	memset(&q.mru, 0, sizeof(q.mru)); /* forget the MRU: the global map answers */
 	CHECK_INT_EQ(dk_mr_lookup(&q, VA(a + 5 * PG), 8, &key, &io), 0);
 	CHECK(q.mru.start == a); /* copied back to the MRU */
 	struct dk_mr_ctrl q2;
