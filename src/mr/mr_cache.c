@@ -9,12 +9,12 @@
  * IOVAs fit, else the record's address. Records come from chunks that live
  * until the cache is destroyed; chunk k holds ids k * RECS_PER_CHUNK on
  * (the first MAX_ID_CHUNKS chunks; later records have no id). Each id has
- * an entry {start, end, iova, key} in hot, one array of 2^23 entries (a
- * NORESERVE mapping: pages never written cost nothing), which the inline
- * lookup reads. Dropped records go to a free list and are recycled. Every change
- * of a record is framed by its sequence number (rec_write), which also
- * mirrors it into its entry; lookups copy a record with rec_read and retry
- * while it changes. A record's pages are cleared before it changes or is
+ * an entry {start, end, iova, key} in hot, one array of 2^23 entries (256
+ * MiB of NORESERVE address space: pages never written cost nothing), which
+ * the inline lookup reads. Dropped records go to a free list and are
+ * recycled. Every change of a record is framed by its sequence number
+ * (rec_write), which also mirrors it into its entry; lookups copy a record
+ * with rec_read and retry while it changes. A record's pages are cleared before it changes or is
  * dropped (rec_cut), and its entry is written before its pages are
  * published, which is what the inline level's value-entry-value reads rely
  * on.
@@ -174,7 +174,8 @@ static int rec_publish(struct dk_mr_cache *c, struct rec *r, uintptr_t s, uintpt
 		return dk_tmap_set(c->map, (const void *)s, e - s, (uint64_t)(uintptr_t)r);
 	uint64_t iopage = (r->iova + (s - r->start)) >> PG_SHIFT;
 	uint64_t v = iopage << DK__MR_IOVA_SHIFT | (uint64_t)r->id << 1 | DK__MR_PACKED;
-	return dk__tmap_set_step(c->map, (const void *)s, e - s, v, (uint64_t)1 << DK__MR_IOVA_SHIFT);
+	return dk__tmap_set_step(c->map, (const void *)s, e - s, v,
+				 (uint64_t)1 << DK__MR_IOVA_SHIFT);
 }
 
 static struct rec *rec_at(const struct dk_mr_cache *c, uintptr_t a)
@@ -183,7 +184,8 @@ static struct rec *rec_at(const struct dk_mr_cache *c, uintptr_t a)
 	if (!(v & DK__MR_PACKED))
 		return (struct rec *)(uintptr_t)v;
 	uint32_t id = (uint32_t)(v >> 1) & ((1u << DK__MR_ID_BITS) - 1);
-	const struct chunk *ch = __atomic_load_n(&c->chunk_tab[id / RECS_PER_CHUNK], __ATOMIC_ACQUIRE);
+	const struct chunk *ch =
+		__atomic_load_n(&c->chunk_tab[id / RECS_PER_CHUNK], __ATOMIC_ACQUIRE);
 	return (struct rec *)&ch->r[id % RECS_PER_CHUNK];
 }
 
@@ -227,7 +229,7 @@ static void rec_cut(struct dk_mr_cache *c, struct rec *r, uintptr_t os, uintptr_
 		c->st.live++;
 	}
 	/* Cleared before r changes: a lookup that read a page's value before
-	 * the clear and the key after it sees the value gone (dmakit/mr.h). */
+	 * the clear and r's entry after it sees the value gone (dmakit/mr.h). */
 	dk_tmap_clear(c->map, (const void *)os, oe - os);
 	if (left_moves || (!split && os == rs && oe < re))
 		rec_write(r, oe, re, io + (oe - rs), key);
@@ -531,26 +533,26 @@ struct dk_mr_cache *dk_mr_cache_create(const struct dk_mr_ops *ops, void *ctx)
 	}
 	c->ops = *ops;
 	c->ctx = ctx;
+	int err = ENOMEM;
 	c->chunk_tab = calloc(MAX_ID_CHUNKS, sizeof(*c->chunk_tab));
 	c->hot = dk__va_table_new(HOT_BYTES);
 	if (!c->chunk_tab || !c->hot) {
-		DK_ERR("dk_mr_cache_create: out of memory for the record tables");
-		errno = ENOMEM;
+		DK_ERR("dk_mr_cache_create: out of memory (or address space) for the record tables: free memory");
 		goto free_tabs;
 	}
 	pthread_mutex_init(&c->miss_lock, NULL);
 	pthread_mutex_init(&c->lock, NULL);
 	c->map = dk_tmap_create(PG_SHIFT, 0, on_mem, c);
 	if (!c->map) {
-		DK_ERR("dk_mr_cache_create: no translation map (%s)", strerror(errno));
+		err = errno;
+		DK_ERR("dk_mr_cache_create: no translation map (%s)", strerror(err));
 		goto destroy_locks;
 	}
 	return c;
 destroy_locks:
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->miss_lock);
-free_tabs:;
-	int err = errno;
+free_tabs:
 	dk__va_table_free(c->hot, HOT_BYTES);
 	free(c->chunk_tab);
 	free(c);
