@@ -43,10 +43,10 @@
  * record changes or is dropped, and its entry is written before its pages
  * are published); the entry's range may then be one the registration had
  * before a shrink running meanwhile (the shrink's generation bump flushes
- * it from the MRU), and the IOVA comes from the page's value. So
- * a lookup never reads freed memory, and never answers from a
- * half-changed or recycled record (except in the caller's race below,
- * where the page's id may be dropped and reused twice during the lookup).
+ * it from the MRU), and the IOVA comes from the page's value. So a lookup
+ * never reads freed memory, and never answers from a half-changed or
+ * recycled record (except in the caller's race below, where the page's id
+ * may be dropped and reused twice during the lookup).
  *
  * Cost of a hit (no lock, no atomic read-modify-write, no store to memory
  * shared with other queues; x86-64, gcc -O2: about 16 instructions for an
@@ -54,9 +54,10 @@
  * the range compare; global: the page's value (the queue keeps the map's
  * words of the 1 GiB window it used last; another window walks the radix),
  * the id's entry (32 bytes, one cache line), the page's value again (a hit
- * in the line just read) and 32 bytes copied into the MRU. A hit therefore scales
- * with the number of threads; its only loads that miss the CPU caches at
- * large counts are the page's value and the id's entry.
+ * in the line just read) and 32 bytes copied into the MRU. A hit therefore
+ * scales with the number of threads; its only loads that miss the CPU
+ * caches at large counts are the page's value and the id's entry
+ * (docs/performance.md, bench/mr).
  *
  * Operations (the device's side): reg makes [va, va+len) reachable by the
  * device and returns its key and the IOVA of va; dereg undoes the part
