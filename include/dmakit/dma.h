@@ -144,15 +144,25 @@ struct dk__tmap_head {
 	uint64_t dflt;
 };
 
-static inline uint64_t dk_tmap_get(const struct dk_tmap *map, const void *va)
+/* The word holding the value of va's page (value ^ default; read it with
+ * acquire), or NULL when no page of its window was ever set (the value is
+ * the default). The word stays valid until the map is destroyed, and the
+ * words of one 1 GiB window (2^DK__IOVA_L1_SHIFT bytes) are consecutive, in
+ * page order: for a caller that reads a value twice, or keeps a window's
+ * words to skip the radix. */
+static inline const uint64_t *dk__tmap_word(const struct dk_tmap *map, const void *va)
 {
 	const struct dk__tmap_head *h = (const struct dk__tmap_head *)(const void *)map;
 	uintptr_t a = (uintptr_t)va;
 	const struct dk__iova_slot *s = dk__va_radix_slot(h->l1, a);
-	if (!s)
-		return h->dflt;
-	return __atomic_load_n(&s->iova[(a - s->base) >> s->page_shift], __ATOMIC_ACQUIRE) ^
-	       h->dflt;
+	return s ? &s->iova[(a - s->base) >> s->page_shift] : NULL;
+}
+
+static inline uint64_t dk_tmap_get(const struct dk_tmap *map, const void *va)
+{
+	const struct dk__tmap_head *h = (const struct dk__tmap_head *)(const void *)map;
+	const uint64_t *w = dk__tmap_word(map, va);
+	return w ? __atomic_load_n(w, __ATOMIC_ACQUIRE) ^ h->dflt : h->dflt;
 }
 
 DK_END_DECLS

@@ -141,7 +141,7 @@ DK_EXPORT struct dk_edu *dk_edu_dma_engine(const struct dk_edu_dma *d);
 DK_EXPORT struct dk_edu *dk_edu_compute_engine(const struct dk_edu_compute *c);
 
 /*
- * A dma queue: its own MR control (MRU and L1) in front of the context's
+ * A dma queue: its own MR control (a dk_mr_ctrl) in front of the context's
  * MR cache. NULL with errno: EINVAL (NULL d), ENOTSUP (the context has no
  * MR cache), ENOMEM. Destroy it before the class is removed.
  */

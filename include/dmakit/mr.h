@@ -8,18 +8,27 @@
  * struct dk_mr_ctrl in front of the cache and translates buffers with
  * dk_mr_lookup(), whose hit path is inline and takes no lock:
  *   1. the queue's most recently used registration (MRU);
- *   2. the queue's L1: DK_MR_L1_SIZE copies of registrations,
- *      direct-mapped by VA page;
- *   3. the cache's global map: a translation map (dmakit/dma.h) from VA
- *      page to registration, O(1) at any number of registrations;
- *   4. a miss: the whole VA-contiguous run of memory dmakit knows around
+ *   2. the cache's global map: a translation map (dmakit/dma.h) from VA
+ *      page to registration, O(1) at any number of registrations. Its
+ *      common case is inline too: a page's value packs the page's IOVA
+ *      with a small registration id, whose range and key are in a
+ *      per-cache array of entries by id, so a hit reads the page's value
+ *      and one entry, and touches no record; registrations the packing
+ *      cannot hold (IOVA not 4 KiB aligned or at or past 2^52, records
+ *      past the first 2^23) take the out-of-line path, which copies the
+ *      record under its sequence number. (A per-queue L1 of 32 entries
+ *      direct-mapped by page, between the MRU and this level, was removed:
+ *      at 64 registrations and more its hit or miss is a coin toss the
+ *      branch predictor loses, and it cost more than the map it saves,
+ *      docs/performance.md);
+ *   3. a miss: the whole VA-contiguous run of memory dmakit knows around
  *      the address (heap memory, external heaps, dk_extmem_register
  *      memory) is registered once (pages another registration covers are
  *      left out), then the lookup is answered.
  * The cache follows memory events: memory leaving the layout (FREE) drops
  * or shrinks the registrations covering it and bumps the cache's
  * generation; a queue compares the generation with its own before it
- * trusts its MRU and L1, and flushes them when it changed. Memory coming
+ * trusts its MRU, and flushes it when it changed. Memory coming
  * into the layout (ALLOC) drops any registration still covering it (a
  * registration left stale by a lookup that raced with the memory's
  * removal).
@@ -28,8 +37,27 @@
  * cache is destroyed; a dropped record is recycled, and every change to a
  * record is framed by its sequence number (odd while it changes), which a
  * lookup reads before and after copying the record and retries on a
- * change. So a lookup never reads freed memory, and never uses a
- * half-changed or recycled record.
+ * change. The inline global level reads a page's value, then the entry of
+ * the id it names, then the page's value again, and trusts the entry only
+ * when the value did not change (a record's pages are cleared before the
+ * record changes or is dropped, and its entry is written before its pages
+ * are published); the entry's range may then be one the registration had
+ * before a shrink running meanwhile (the shrink's generation bump flushes
+ * it from the MRU), and the IOVA comes from the page's value. So a lookup
+ * never reads freed memory, and never answers from a half-changed or
+ * recycled record (except in the caller's race below, where the page's id
+ * may be dropped and reused twice during the lookup).
+ *
+ * Cost of a hit (no lock, no atomic read-modify-write, no store to memory
+ * shared with other queues; x86-64, gcc -O2: about 16 instructions for an
+ * MRU hit, 60 for a map hit): MRU: two dependent loads (the generation) and
+ * the range compare; global: the page's value (the queue keeps the map's
+ * words of the 1 GiB window it used last; another window walks the radix),
+ * the id's entry (32 bytes, one cache line), the page's value again (a hit
+ * in the line just read) and 32 bytes copied into the MRU. A hit therefore
+ * scales with the number of threads; its only loads that miss the CPU
+ * caches at large counts are the page's value and the id's entry
+ * (docs/performance.md, bench/mr).
  *
  * Operations (the device's side): reg makes [va, va+len) reachable by the
  * device and returns its key and the IOVA of va; dereg undoes the part
@@ -57,7 +85,7 @@
  * name); a secondary process attaches to it (dk_mr_cache_attach) and gets a
  * cache of its own whose registrations are copies of the primary's:
  *   - a lookup in the secondary reads its copies through the same levels
- *     (MRU, L1, global map), without asking anyone;
+ *     (MRU, global map), without asking anyone;
  *   - a miss (and dk_mr_register) asks the primary over a unix socket in the
  *     instance's runtime directory (<dir>/<prefix>/mr.<hash>.sock, hash:
  *     16 hex digits of the name's FNV-1a), served by a thread of the
@@ -192,8 +220,6 @@ struct dk__mr_entry {
 	uint32_t key;
 };
 
-#define DK_MR_L1_SIZE 32 /* entries of the per-queue L1 (a power of two) */
-
 /*
  * Per-queue control, allocated by the caller (in the queue's structure).
  * Used by one thread at a time (the queue's); any number of queues share
@@ -203,8 +229,11 @@ struct dk_mr_ctrl {
 	const uint64_t *gen_ptr; /* the cache's generation */
 	uint64_t gen;            /* the generation the levels below belong to */
 	struct dk__mr_entry mru;
+	uintptr_t win;             /* VA >> DK__IOVA_L1_SHIFT of words, or UINTPTR_MAX */
+	const uint64_t *words;     /* the global map's words of that 1 GiB window */
+	const struct dk_tmap *map; /* the cache's global map */
+	const struct dk__mr_entry *hot; /* the cache's entries by record id */
 	struct dk_mr_cache *cache;
-	struct dk__mr_entry l1[DK_MR_L1_SIZE];
 };
 
 /* Attach q to c, with empty levels. 0, -EINVAL (NULL argument). */
@@ -219,8 +248,9 @@ DK_EXPORT void dk_mr_ctrl_fini(struct dk_mr_ctrl *q);
  *   -ERANGE  the buffer straddles two registrations or leaves known memory
  *            (split it: one key per part)
  *   -ENOMEM, or what the cache's reg returned, on a miss
- * The hit path (MRU, L1) is inline and takes no lock; the rest is
- * dk__mr_lookup_slow (global map, then registration on a miss).
+ * The hit path (MRU, the global map's packed values) is inline and
+ * takes no lock; the rest is dk__mr_lookup_slow (generation change, record
+ * copy, registration on a miss, errors).
  */
 static inline int dk_mr_lookup(struct dk_mr_ctrl *q, const void *va, size_t len, uint32_t *key,
 			       dk_iova_t *iova);
@@ -241,6 +271,56 @@ static inline int dk__mr_entry_hit(const struct dk__mr_entry *e, uintptr_t a, si
 	return 1;
 }
 
+/*
+ * Global map values (0: no registration). Bit 0 set: packed, bits 1..23 the
+ * record id, bits 24..63 the page's IOVA >> 12 (so consecutive pages of a
+ * registration differ by 1 << 24). Bit 0 clear: the record's address.
+ */
+#define DK__MR_PACKED 1u
+#define DK__MR_ID_BITS 23
+#define DK__MR_IOVA_SHIFT 24
+
+/*
+ * The global level for [a, a+len), inline: 1 with the answer (the MRU gets
+ * the registration), 0 when the slow path decides. The entry of the
+ * page's id is trusted only when the page's value is the same after reading
+ * it; its range may then be a state of the registration before a shrink,
+ * which the generation flushes from the MRU; the IOVA comes from the
+ * page's value, so it is right whatever range was read.
+ */
+static inline int dk__mr_map_hit(struct dk_mr_ctrl *q, uintptr_t a, size_t len, uint32_t *key,
+				 dk_iova_t *iova)
+{
+	const uint64_t *w; /* the map's default is 0: words are values */
+	uintptr_t pg = (a >> 12) & (((uintptr_t)1 << (DK__IOVA_L1_SHIFT - 12)) - 1);
+	if (__builtin_expect(a >> DK__IOVA_L1_SHIFT == q->win, 1)) {
+		w = q->words + pg;
+	} else {
+		w = dk__tmap_word(q->map, (const void *)a);
+		if (!w)
+			return 0;
+		q->win = a >> DK__IOVA_L1_SHIFT;
+		q->words = w - pg;
+	}
+	uint64_t v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+	if (!(v & DK__MR_PACKED))
+		return 0;
+	uint32_t id = (uint32_t)(v >> 1) & ((1u << DK__MR_ID_BITS) - 1);
+	const struct dk__mr_entry *h = &q->hot[id];
+	struct dk__mr_entry e;
+	e.start = __atomic_load_n(&h->start, __ATOMIC_ACQUIRE);
+	e.end = __atomic_load_n(&h->end, __ATOMIC_ACQUIRE);
+	e.key = __atomic_load_n(&h->key, __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(w, __ATOMIC_ACQUIRE) != v) /* changed meanwhile */
+		return 0;
+	dk_iova_t ia = ((v >> DK__MR_IOVA_SHIFT) << 12) | (a & 4095);
+	e.iova = ia - (a - e.start);
+	if (!dk__mr_entry_hit(&e, a, len, key, iova))
+		return 0;
+	q->mru = e;
+	return 1;
+}
+
 static inline int dk_mr_lookup(struct dk_mr_ctrl *q, const void *va, size_t len, uint32_t *key,
 			       dk_iova_t *iova)
 {
@@ -248,11 +328,8 @@ static inline int dk_mr_lookup(struct dk_mr_ctrl *q, const void *va, size_t len,
 	if (__builtin_expect(__atomic_load_n(q->gen_ptr, __ATOMIC_ACQUIRE) == q->gen, 1)) {
 		if (__builtin_expect(dk__mr_entry_hit(&q->mru, a, len, key, iova), 1))
 			return 0;
-		const struct dk__mr_entry *e = &q->l1[(a >> 12) & (DK_MR_L1_SIZE - 1)];
-		if (dk__mr_entry_hit(e, a, len, key, iova)) {
-			q->mru = *e;
+		if (dk__mr_map_hit(q, a, len, key, iova))
 			return 0;
-		}
 	}
 	return dk__mr_lookup_slow(q, va, len, key, iova);
 }

@@ -80,8 +80,10 @@ static struct window *window_get(struct dk_tmap *m, size_t w, int create)
 	return win;
 }
 
-/* Store v into the pages of [a, end); windows are created when create. */
-static int fill(struct dk_tmap *m, uintptr_t a, uintptr_t end, uint64_t v, int create)
+/* Store (v + k * step) ^ dflt into the k-th page of [a, end) (step 0: one
+ * value for all); windows are created when create. */
+static int fill(struct dk_tmap *m, uintptr_t a, uintptr_t end, uint64_t v, uint64_t step,
+		uint64_t dflt, int create)
 {
 	while (a < end) {
 		size_t w = a >> DK__IOVA_L1_SHIFT;
@@ -90,13 +92,15 @@ static int fill(struct dk_tmap *m, uintptr_t a, uintptr_t end, uint64_t v, int c
 		struct window *win = window_get(m, w, create);
 		if (win) {
 			uint64_t *t = (uint64_t *)(uintptr_t)win->slot.iova;
-			for (uintptr_t p = a; p < stop; p += (uintptr_t)1 << m->page_shift)
-				__atomic_store_n(&t[(p - win->slot.base) >> m->page_shift], v,
+			for (uintptr_t p = a; p < stop; p += (uintptr_t)1 << m->page_shift, v += step)
+				__atomic_store_n(&t[(p - win->slot.base) >> m->page_shift], v ^ dflt,
 						 __ATOMIC_RELEASE);
 		} else if (create) {
 			DK_ERR("translation map: no memory for the table of VA window %#lx: free memory",
 			       (unsigned long)(w << DK__IOVA_L1_SHIFT));
 			return -ENOMEM;
+		} else {
+			v += ((stop - a) >> m->page_shift) * step; /* clear: nothing to skip */
 		}
 		a = stop;
 	}
@@ -123,7 +127,19 @@ int dk_tmap_set(struct dk_tmap *m, const void *va, size_t len, uint64_t value)
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&m->lock);
-	rc = fill(m, (uintptr_t)va, (uintptr_t)va + len, value ^ m->head.dflt, 1);
+	rc = fill(m, (uintptr_t)va, (uintptr_t)va + len, value, 0, m->head.dflt, 1);
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+int dk__tmap_set_step(struct dk_tmap *m, const void *va, size_t len, uint64_t value,
+		      uint64_t step)
+{
+	int rc = range_check(m, va, len, "dk__tmap_set_step");
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&m->lock);
+	rc = fill(m, (uintptr_t)va, (uintptr_t)va + len, value, step, m->head.dflt, 1);
 	pthread_mutex_unlock(&m->lock);
 	return rc;
 }
@@ -134,7 +150,7 @@ int dk_tmap_clear(struct dk_tmap *m, const void *va, size_t len)
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&m->lock);
-	fill(m, (uintptr_t)va, (uintptr_t)va + len, 0, 0);
+	fill(m, (uintptr_t)va, (uintptr_t)va + len, m->head.dflt, 0, m->head.dflt, 0);
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }

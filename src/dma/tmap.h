@@ -17,6 +17,15 @@
  */
 uintptr_t dk__tmap_next_set(const struct dk_tmap *m, uintptr_t a, uintptr_t end);
 
+/*
+ * dk_tmap_set with a value growing page by page: the k-th page of
+ * [va, va+len) gets value + k * step (wrapping modulo 2^64), so a page's
+ * value can carry what differs per page (the MR cache packs the page's IOVA
+ * into it). Arguments, errors and visibility as dk_tmap_set.
+ */
+int dk__tmap_set_step(struct dk_tmap *m, const void *va, size_t len, uint64_t value,
+		      uint64_t step);
+
 /* dk_cleanup: stop delivering memory events to maps still following
  * memory (each is warned about) and drop the event callback. */
 void dk__tmap_cleanup(void);

@@ -3,11 +3,21 @@
  * MR cache (contract: dmakit/mr.h).
  *
  * The global level is a translation map (page shift 12) whose value for a
- * page is the address of the record of the registration covering it, 0 for
- * none. Records come from chunks that live until the cache is destroyed;
- * dropped records go to a free list and are recycled. Every change of a
- * record is framed by its sequence number (rec_write); lookups copy a record
- * with rec_read and retry while it changes.
+ * page names the record of the registration covering it, 0 for none:
+ * packed (DK__MR_PACKED, dmakit/mr.h: record id and the page's IOVA, set
+ * page by page with dk__tmap_set_step) when the record has an id and its
+ * IOVAs fit, else the record's address. Records come from chunks that live
+ * until the cache is destroyed; chunk k holds ids k * RECS_PER_CHUNK on
+ * (the first MAX_ID_CHUNKS chunks; later records have no id). Each id has
+ * an entry {start, end, iova, key} in hot, one array of 2^23 entries (256
+ * MiB of NORESERVE address space: pages never written cost nothing), which
+ * the inline lookup reads. Dropped records go to a free list and are
+ * recycled. Every change of a record is framed by its sequence number
+ * (rec_write), which also mirrors it into its entry; lookups copy a record
+ * with rec_read and retry while it changes. A record's pages are cleared before it changes or is
+ * dropped (rec_cut), and its entry is written before its pages are
+ * published, which is what the inline level's value-entry-value reads rely
+ * on.
  *
  * Locks: miss_lock serialises registrations (so a run is registered once
  * when several queues miss on it at once); it is held across ops.reg and
@@ -25,6 +35,7 @@
 
 #include "dma/tmap.h"
 #include "mem/memseg.h"
+#include "mem/va_radix.h"
 #include "mr/mr_cache.h"
 #include "mr/mr_mp.h"
 
@@ -33,13 +44,19 @@
 
 #define PG_SHIFT 12
 #define PG ((uintptr_t)1 << PG_SHIFT)
-#define RECS_PER_CHUNK 1024
+#define RECS_PER_CHUNK 1024u
+#define MAX_ID_CHUNKS ((1u << DK__MR_ID_BITS) / RECS_PER_CHUNK)
+#define NO_ID UINT32_MAX
+#define HOT_BYTES (((size_t)1 << DK__MR_ID_BITS) * sizeof(struct dk__mr_entry))
+#define IOVA_PACK_LIMIT ((dk_iova_t)1 << (64 - DK__MR_IOVA_SHIFT + PG_SHIFT))
 
 struct rec {
 	uint64_t seq; /* odd while the fields below change */
 	uintptr_t start, end; /* end 0: not in use */
 	dk_iova_t iova;
 	uint32_t key;
+	uint32_t id;                 /* NO_ID: published by address */
+	struct dk__mr_entry *hot_at; /* the entry of id, or NULL */
 	struct rec *next_free; /* state lock */
 };
 
@@ -56,6 +73,9 @@ struct dk_mr_cache {
 	pthread_mutex_t miss_lock;
 	pthread_mutex_t lock;
 	struct chunk *chunks;
+	size_t n_chunks;
+	struct chunk **chunk_tab;        /* MAX_ID_CHUNKS: chunk by id / RECS_PER_CHUNK */
+	struct dk__mr_entry *hot;        /* HOT_BYTES: entry by id, read by lookups */
 	struct rec *free_recs;
 	struct dk_mr_stats st;
 	/* Multi-process (mr_mp.c): the generation queues watch (&gen, or the
@@ -89,6 +109,12 @@ static void rec_write(struct rec *r, uintptr_t start, uintptr_t end, dk_iova_t i
 	__atomic_store_n(&r->end, end, __ATOMIC_RELEASE);
 	__atomic_store_n(&r->iova, iova, __ATOMIC_RELEASE);
 	__atomic_store_n(&r->key, key, __ATOMIC_RELEASE);
+	if (r->hot_at) {
+		__atomic_store_n(&r->hot_at->start, start, __ATOMIC_RELEASE);
+		__atomic_store_n(&r->hot_at->end, end, __ATOMIC_RELEASE);
+		__atomic_store_n(&r->hot_at->iova, iova, __ATOMIC_RELEASE);
+		__atomic_store_n(&r->hot_at->key, key, __ATOMIC_RELEASE);
+	}
 	__atomic_store_n(&r->seq, s + 2, __ATOMIC_RELEASE);
 }
 
@@ -118,9 +144,14 @@ static struct rec *rec_alloc(struct dk_mr_cache *c)
 			DK_ERR("MR cache: no memory for registration records: free memory");
 			return NULL;
 		}
+		size_t k = c->n_chunks++;
 		ch->next = c->chunks;
 		c->chunks = ch;
+		if (k < MAX_ID_CHUNKS)
+			__atomic_store_n(&c->chunk_tab[k], ch, __ATOMIC_RELEASE);
 		for (size_t i = RECS_PER_CHUNK; i-- > 0;) {
+			ch->r[i].id = k < MAX_ID_CHUNKS ? (uint32_t)(k * RECS_PER_CHUNK + i) : NO_ID;
+			ch->r[i].hot_at = k < MAX_ID_CHUNKS ? &c->hot[ch->r[i].id] : NULL;
 			ch->r[i].next_free = c->free_recs;
 			c->free_recs = &ch->r[i];
 		}
@@ -137,15 +168,33 @@ static void rec_retire(struct dk_mr_cache *c, struct rec *r)
 	c->free_recs = r;
 }
 
-/* Publish r for the pages of [s, e): r's fields are written before. */
+/* Whether r's pages can carry packed values (dmakit/mr.h). */
+static int rec_packs(const struct rec *r)
+{
+	return r->id != NO_ID && !(r->iova & (PG - 1)) && r->iova < IOVA_PACK_LIMIT &&
+	       r->end - r->start <= IOVA_PACK_LIMIT - r->iova;
+}
+
+/* Publish r for the pages of [s, e): r's fields (and key) are written before. */
 static int rec_publish(struct dk_mr_cache *c, struct rec *r, uintptr_t s, uintptr_t e)
 {
-	return dk_tmap_set(c->map, (const void *)s, e - s, (uint64_t)(uintptr_t)r);
+	if (!rec_packs(r))
+		return dk_tmap_set(c->map, (const void *)s, e - s, (uint64_t)(uintptr_t)r);
+	uint64_t iopage = (r->iova + (s - r->start)) >> PG_SHIFT;
+	uint64_t v = iopage << DK__MR_IOVA_SHIFT | (uint64_t)r->id << 1 | DK__MR_PACKED;
+	return dk__tmap_set_step(c->map, (const void *)s, e - s, v,
+				 (uint64_t)1 << DK__MR_IOVA_SHIFT);
 }
 
 static struct rec *rec_at(const struct dk_mr_cache *c, uintptr_t a)
 {
-	return (struct rec *)(uintptr_t)dk_tmap_get(c->map, (const void *)a);
+	uint64_t v = dk_tmap_get(c->map, (const void *)a);
+	if (!(v & DK__MR_PACKED))
+		return (struct rec *)(uintptr_t)v;
+	uint32_t id = (uint32_t)(v >> 1) & ((1u << DK__MR_ID_BITS) - 1);
+	const struct chunk *ch =
+		__atomic_load_n(&c->chunk_tab[id / RECS_PER_CHUNK], __ATOMIC_ACQUIRE);
+	return (struct rec *)&ch->r[id % RECS_PER_CHUNK];
 }
 
 /* ---- invalidation -------------------------------------------------------- */
@@ -177,28 +226,25 @@ static void rec_cut(struct dk_mr_cache *c, struct rec *r, uintptr_t os, uintptr_
 	if (os > rs && oe < re && !split)
 		oe = re; /* no record for the right part: drop it too (a miss re-registers it) */
 	piece_add(p, os, oe - os, key);
-	if (split && os - rs < re - oe) {
-		/* The smaller part moves to the new record (same key), so only its
-		 * pages are published again: cutting a run page by page costs
-		 * O(pages cut), not O(pages left) each time. Published before r
-		 * shrinks: every page outside [os, oe) names a record holding it. */
-		rec_write(split, rs, os, io, key);
-		rec_publish(c, split, rs, os); /* its pages have tables: cannot fail */
-		rec_write(r, oe, re, io + (oe - rs), key);
-	} else if (split) {
-		rec_write(split, oe, re, io + (oe - rs), key);
-		rec_publish(c, split, oe, re);
-		rec_write(r, rs, os, io, key);
-	} else if (os == rs && oe == re) {
-		rec_retire(c, r);
-	} else if (os == rs) {
-		rec_write(r, oe, re, io + (oe - rs), key);
-	} else {
-		rec_write(r, rs, os, io, key);
-	}
-	if (split)
+	/* On a split the smaller part moves to the new record (same key), so
+	 * only its pages are published again: cutting a run page by page costs
+	 * O(pages cut), not O(pages left) each time. */
+	int left_moves = split && os - rs < re - oe;
+	if (split) {
+		uintptr_t ss = left_moves ? rs : oe, se = left_moves ? os : re;
+		rec_write(split, ss, se, io + (ss - rs), key);
+		rec_publish(c, split, ss, se); /* its pages have tables: cannot fail */
 		c->st.live++;
+	}
+	/* Cleared before r changes: a lookup that read a page's value before
+	 * the clear and r's entry after it sees the value gone (dmakit/mr.h). */
 	dk_tmap_clear(c->map, (const void *)os, oe - os);
+	if (left_moves || (!split && os == rs && oe < re))
+		rec_write(r, oe, re, io + (oe - rs), key);
+	else if (split || os > rs)
+		rec_write(r, rs, os, io, key);
+	else
+		rec_retire(c, r);
 }
 
 /* Drop the registered parts of [s, e) (state lock held). The count cut. */
@@ -446,7 +492,6 @@ static int global_get(const struct dk_mr_cache *c, uintptr_t a, struct dk__mr_en
 static void flush(struct dk_mr_ctrl *q)
 {
 	memset(&q->mru, 0, sizeof(q->mru));
-	memset(q->l1, 0, sizeof(q->l1));
 }
 
 int dk__mr_lookup_slow(struct dk_mr_ctrl *q, const void *va, size_t len, uint32_t *key,
@@ -469,7 +514,6 @@ int dk__mr_lookup_slow(struct dk_mr_ctrl *q, const void *va, size_t len, uint32_
 				       va, len, (unsigned long)e.start, (unsigned long)e.end);
 				return -ERANGE;
 			}
-			q->l1[(a >> PG_SHIFT) & (DK_MR_L1_SIZE - 1)] = e;
 			q->mru = e;
 			return 0;
 		}
@@ -572,6 +616,9 @@ int dk_mr_ctrl_init(struct dk_mr_ctrl *q, struct dk_mr_cache *c)
 	}
 	memset(q, 0, sizeof(*q));
 	q->cache = c;
+	q->map = c->map;
+	q->hot = c->hot;
+	q->win = UINTPTR_MAX;
 	q->gen_ptr = c->genp;
 	q->gen = __atomic_load_n(c->genp, __ATOMIC_ACQUIRE);
 	return 0;
@@ -599,19 +646,31 @@ struct dk_mr_cache *dk_mr_cache_create(const struct dk_mr_ops *ops, void *ctx)
 	c->ops = *ops;
 	c->ctx = ctx;
 	c->genp = &c->gen;
+	int err = ENOMEM;
+	c->chunk_tab = calloc(MAX_ID_CHUNKS, sizeof(*c->chunk_tab));
+	c->hot = dk__va_table_new(HOT_BYTES);
+	if (!c->chunk_tab || !c->hot) {
+		DK_ERR("dk_mr_cache_create: out of memory (or address space) for the record tables: free memory");
+		goto free_tabs;
+	}
 	pthread_mutex_init(&c->miss_lock, NULL);
 	pthread_mutex_init(&c->lock, NULL);
 	c->map = dk_tmap_create(PG_SHIFT, 0, on_mem, c);
 	if (!c->map) {
-		int err = errno;
+		err = errno;
 		DK_ERR("dk_mr_cache_create: no translation map (%s)", strerror(err));
-		pthread_mutex_destroy(&c->lock);
-		pthread_mutex_destroy(&c->miss_lock);
-		free(c);
-		errno = err;
-		return NULL;
+		goto destroy_locks;
 	}
 	return c;
+destroy_locks:
+	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->miss_lock);
+free_tabs:
+	dk__va_table_free(c->hot, HOT_BYTES);
+	free(c->chunk_tab);
+	free(c);
+	errno = err;
+	return NULL;
 }
 
 void dk_mr_cache_destroy(struct dk_mr_cache *c)
@@ -633,6 +692,8 @@ void dk_mr_cache_destroy(struct dk_mr_cache *c)
 					     ch->r[i].end - ch->r[i].start, ch->r[i].key);
 		free(ch);
 	}
+	dk__va_table_free(c->hot, HOT_BYTES);
+	free(c->chunk_tab);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->miss_lock);
 	free(c);

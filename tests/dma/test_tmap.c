@@ -100,6 +100,42 @@ DK_TEST(ranges_across_windows)
 	dk_tmap_destroy(m);
 }
 
+/* dk__tmap_set_step: page k gets value + k * step, across windows, with a
+ * default (stored XORed with it) and a clear in between; dk__tmap_word: the
+ * words of a window are consecutive, NULL where no window has a table. */
+DK_TEST(values_growing_page_by_page)
+{
+	struct dk_tmap *m = dk_tmap_create(12, DFLT, NULL, NULL);
+	REQUIRE(m != NULL);
+	uintptr_t w = 96 * GIB;
+	const uint64_t v = 0x1000001, step = (uint64_t)1 << 24;
+	REQUIRE_INT_EQ(dk__tmap_set_step(m, VA(w - 2 * PG), GIB + 4 * PG, v, step), 0);
+	CHECK(dk_tmap_get(m, VA(w - 3 * PG)) == DFLT);
+	CHECK(dk_tmap_get(m, VA(w - 2 * PG)) == v);
+	CHECK(dk_tmap_get(m, VA(w - PG + 5)) == v + step);
+	CHECK(dk_tmap_get(m, VA(w)) == v + 2 * step);
+	CHECK(dk_tmap_get(m, VA(w + GIB - PG)) == v + (GIB / PG + 1) * step);
+	CHECK(dk_tmap_get(m, VA(w + GIB + PG)) == v + (GIB / PG + 3) * step);
+	CHECK(dk_tmap_get(m, VA(w + GIB + 2 * PG)) == DFLT);
+	/* The words: value ^ default, consecutive in a window. */
+	const uint64_t *w0 = dk__tmap_word(m, VA(w));
+	REQUIRE(w0 != NULL);
+	CHECK(dk__tmap_word(m, VA(w + 7 * PG + 100)) == w0 + 7);
+	CHECK((w0[7] ^ DFLT) == v + 9 * step);
+	CHECK(dk__tmap_word(m, VA(200 * GIB)) == NULL);
+	CHECK(dk__tmap_word(m, VA((uintptr_t)1 << 47)) == NULL);
+	/* A clear, then a step over it with a wrapping value. */
+	REQUIRE_INT_EQ(dk_tmap_clear(m, VA(w), 4 * PG), 0);
+	CHECK(dk_tmap_get(m, VA(w + PG)) == DFLT);
+	CHECK(dk_tmap_get(m, VA(w + 4 * PG)) == v + 6 * step);
+	REQUIRE_INT_EQ(dk__tmap_set_step(m, VA(w), 2 * PG, UINT64_MAX, 2), 0);
+	CHECK(dk_tmap_get(m, VA(w)) == UINT64_MAX);
+	CHECK(dk_tmap_get(m, VA(w + PG)) == 1);
+	CHECK_INT_EQ(dk__tmap_set_step(m, VA(w + 1), PG, v, step), -EINVAL);
+	CHECK_INT_EQ(dk__tmap_set_step(NULL, VA(w), PG, v, step), -EINVAL);
+	dk_tmap_destroy(m);
+}
+
 DK_TEST(bad_ranges_are_refused)
 {
 	struct dk_tmap *m = dk_tmap_create(21, 0, NULL, NULL);

@@ -30,6 +30,7 @@ struct fake {
 	size_t last_len, dereg_bytes;
 	uint32_t last_dereg_key;
 	int fail;
+	dk_iova_t iova_add; /* added to the IOVAs reg returns */
 };
 
 static int fake_reg(void *ctx, void *va, size_t len, uint32_t *key, dk_iova_t *iova)
@@ -44,7 +45,7 @@ static int fake_reg(void *ctx, void *va, size_t len, uint32_t *key, dk_iova_t *i
 		f->last_len = len;
 	}
 	pthread_mutex_unlock(&f->lock);
-	*iova = (dk_iova_t)(uintptr_t)va + IOVA_OFF;
+	*iova = (dk_iova_t)(uintptr_t)va + IOVA_OFF + f->iova_add;
 	return rc;
 }
 
@@ -111,11 +112,11 @@ DK_TEST(miss_registers_whole_run_once_then_hits)
 	CHECK(f.last_va == a && f.last_len == 64 * PG); /* the whole run */
 	CHECK_INT_EQ(key, 1);
 	CHECK(io == a + 5 * PG + 7 + IOVA_OFF);
-	/* MRU hit, then an L1 hit (another page), then the global level from a
-	 * second queue: no more registrations. */
+	/* MRU hit, then the global map (MRU forgotten), then the global map
+	 * from a second queue: no more registrations. */
 	CHECK_INT_EQ(dk_mr_lookup(&q, VA(a + 5 * PG + 9), 1, &key, &io), 0);
 	CHECK(q.mru.start == a);
-	memset(&q.mru, 0, sizeof(q.mru)); /* forget the MRU: the L1 answers */
+	memset(&q.mru, 0, sizeof(q.mru)); /* forget the MRU: the global map answers */
 	CHECK_INT_EQ(dk_mr_lookup(&q, VA(a + 5 * PG), 8, &key, &io), 0);
 	CHECK(q.mru.start == a); /* copied back to the MRU */
 	struct dk_mr_ctrl q2;
@@ -223,6 +224,80 @@ DK_TEST(partial_invalidation_shrinks_and_splits)
 	CHECK_INT_EQ(st.live, 0);
 	dk_mr_cache_destroy(c);
 	munmap((void *)a, 16 * PG);
+}
+
+/* The inline global level: translate [v, v+len) through a queue whose MRU
+ * is empty, and check the answer and that the MRU got [s, e). */
+static int global_hit(struct dk_mr_ctrl *q, uintptr_t v, size_t len, dk_iova_t add, uintptr_t s,
+		      uintptr_t e)
+{
+	uint32_t key = 0;
+	dk_iova_t io = 0;
+	memset(&q->mru, 0, sizeof(q->mru));
+	return dk_mr_lookup(q, VA(v), len, &key, &io) == 0 && key == 1 &&
+	       io == v + IOVA_OFF + add && q->mru.start == s && q->mru.end == e &&
+	       q->mru.iova == s + IOVA_OFF + add;
+}
+
+/* Global map values: packed (the page's IOVA and a record id) when the
+ * IOVAs are 4 KiB aligned and below 2^52, the record's address otherwise;
+ * both answer the same, across pages and 1 GiB windows, and refuse a
+ * buffer that leaves the registration. */
+DK_TEST(global_map_values_packed_or_by_record)
+{
+	const size_t len = (size_t)2 << 30; /* two 1 GiB windows at least */
+	static const dk_iova_t adds[] = {0, 0x10, (dk_iova_t)1 << 52};
+	for (size_t i = 0; i < DK_ARRAY_SIZE(adds); i++) {
+		struct fake f;
+		struct dk_mr_cache *c = cache(&f);
+		REQUIRE(c != NULL);
+		f.iova_add = adds[i];
+		uintptr_t a = area(len);
+		REQUIRE(a != 0);
+		REQUIRE_INT_EQ(dk_extmem_register((void *)a, len, NULL, 0, PG), 0);
+		REQUIRE_INT_EQ(dk_mr_register(c, VA(a), len), 0);
+		struct dk_mr_ctrl q;
+		REQUIRE_INT_EQ(dk_mr_ctrl_init(&q, c), 0);
+		uint64_t v0 = dk_tmap_get(q.map, VA(a)), v1 = dk_tmap_get(q.map, VA(a + PG));
+		if (adds[i] == 0) { /* packed: IOVA page, id, flag; +1 IOVA page per page */
+			CHECK(v0 & DK__MR_PACKED);
+			CHECK((v0 >> DK__MR_IOVA_SHIFT) << 12 == a + IOVA_OFF);
+			CHECK(v1 - v0 == (uint64_t)1 << DK__MR_IOVA_SHIFT);
+		} else { /* the record's address, the same for every page */
+			CHECK(!(v0 & DK__MR_PACKED) && v0 != 0);
+			CHECK(v1 == v0);
+		}
+		uintptr_t far = a + len - 5 * PG; /* another 1 GiB window */
+		int bad = 0;
+		for (int k = 0; k < 4; k++) { /* windows alternate: the queue's words change */
+			bad += !global_hit(&q, a + 3 * PG + 100, 200, adds[i], a, a + len);
+			bad += !global_hit(&q, a + 4 * PG - 8, 16, adds[i], a, a + len);
+			bad += !global_hit(&q, far + 7, 3 * PG, adds[i], a, a + len);
+			bad += !global_hit(&q, a + len - 1, 0, adds[i], a, a + len);
+		}
+		CHECK_INT_EQ(bad, 0);
+		uint32_t key;
+		dk_iova_t io;
+		memset(&q.mru, 0, sizeof(q.mru));
+		CHECK_INT_EQ(dk_mr_lookup(&q, VA(a + len - 8), 9, &key, &io), -ERANGE);
+		/* A split: the smaller side gets a new record (a new id), both
+		 * keep the key and their IOVAs. */
+		dk__mr_cache_event(c, DK_MEM_EVENT_FREE, VA(a + 8 * PG), PG);
+		CHECK(global_hit(&q, a + 2 * PG, 64, adds[i], a, a + 8 * PG));
+		CHECK(global_hit(&q, a + 9 * PG, 64, adds[i], a + 9 * PG, a + len));
+		if (adds[i] == 0)
+			CHECK((dk_tmap_get(q.map, VA(a)) ^ v0) & ~(~(uint64_t)0 << DK__MR_IOVA_SHIFT));
+		memset(&q.mru, 0, sizeof(q.mru));
+		CHECK_INT_EQ(dk_mr_lookup(&q, VA(a + 7 * PG), 2 * PG, &key, &io), -ERANGE);
+		CHECK_INT_EQ(dk_mr_lookup(&q, VA(a + 8 * PG), 8, &key, &io), 0); /* a new miss */
+		CHECK_INT_EQ(f.regs, 2);
+		REQUIRE_INT_EQ(dk_extmem_unregister((void *)a, len), 0);
+		CHECK_INT_EQ(dk_mr_lookup(&q, VA(a + 2 * PG), 8, &key, &io), -ENOENT);
+		CHECK(dk_tmap_get(q.map, VA(a + 2 * PG)) == 0);
+		dk_mr_ctrl_fini(&q);
+		dk_mr_cache_destroy(c);
+		munmap((void *)a, len);
+	}
 }
 
 /* 70000 one-page runs (two pages apart): more than 65536 registrations. */
