@@ -27,9 +27,11 @@
  * serialisation. dereg runs after lock is dropped.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <dmakit/mr.h>
 
@@ -85,6 +87,9 @@ struct dk_mr_cache {
 	const uint64_t *genp;
 	struct dk__mr_mp *mp;
 	uint64_t mp_seen;
+	/* Misses on unknown memory: when the last was logged, and how many
+	 * were not since (miss lock). */
+	uint64_t unknown_ns, unknown_quiet;
 };
 
 /* A piece of a registration to dereg once the state lock is dropped. */
@@ -424,6 +429,21 @@ static int miss_remote(struct dk_mr_cache *c, uintptr_t a)
 	return 0; /* the caller finds no copy and retries or reports */
 }
 
+int dk__mr_unknown_log_now(struct dk_mr_cache *c, uint64_t *quiet)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (c->unknown_ns && now - c->unknown_ns < 1000000000u) {
+		c->unknown_quiet++;
+		return 0;
+	}
+	c->unknown_ns = now;
+	*quiet = c->unknown_quiet;
+	c->unknown_quiet = 0;
+	return 1;
+}
+
 /* Register the run around a unless a is covered (miss_lock held). */
 static int miss_locked(struct dk_mr_cache *c, uintptr_t a)
 {
@@ -432,8 +452,11 @@ static int miss_locked(struct dk_mr_cache *c, uintptr_t a)
 	for (;;) {
 		uintptr_t rs, re, s, e;
 		if (known_run(a, &rs, &re) < 0) {
-			DK_ERR("MR cache: %p is memory dmakit does not know: allocate it from a dmakit heap, add it to an external heap or register it with dk_extmem_register",
-			       (void *)a);
+			uint64_t quiet;
+			if (dk__mr_unknown_log_now(c, &quiet))
+				DK_ERR("MR cache: %p is memory dmakit does not know: allocate it from a dmakit heap, add it to an external heap or register it with dk_extmem_register (%" PRIu64
+				       " more such lookups since the last message)",
+				       (void *)a, quiet);
 			return -ENOENT;
 		}
 		pthread_mutex_lock(&c->lock);

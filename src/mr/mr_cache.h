@@ -23,6 +23,11 @@ int dk__mr_cache_find(struct dk_mr_cache *c, uintptr_t a, struct dk__mr_entry *e
  * attached cache whose queues watch *shared_gen and whose misses go to
  * dk__mr_mp_ask(m). 0, -EALREADY (c has one already). */
 int dk__mr_cache_set_mp(struct dk_mr_cache *c, struct dk__mr_mp *m, const uint64_t *shared_gen);
+/* Lookups of unknown memory fail every time but are logged at most once a
+ * second per cache (a program retrying in a loop must not flood the log):
+ * 1 when the caller logs now, with *quiet = the ones left out since the
+ * last message; 0 otherwise. Miss lock held. */
+int dk__mr_unknown_log_now(struct dk_mr_cache *c, uint64_t *quiet);
 /* What dk__mr_cache_set_mp tied to c, or NULL. */
 struct dk__mr_mp *dk__mr_cache_mp(struct dk_mr_cache *c);
 

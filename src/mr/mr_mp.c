@@ -9,6 +9,7 @@
  * is no longer there for is dropped), so no client can hold it.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -476,8 +477,11 @@ int dk__mr_mp_ask(struct dk__mr_mp *m, uintptr_t a, struct dk__mr_entry *e)
 		return rc;
 	}
 	if (r.rc == -ENOENT) {
-		DK_ERR("MR cache \"%s\": the primary does not know the memory at %p: attach or register it in the primary too (dk_heap_memory_attach, dk_extmem_register)",
-		       m->name, (void *)a);
+		uint64_t quiet;
+		if (dk__mr_unknown_log_now(m->c, &quiet))
+			DK_ERR("MR cache \"%s\": the primary does not know the memory at %p: attach or register it in the primary too (dk_heap_memory_attach, dk_extmem_register) (%" PRIu64
+			       " more such lookups since the last message)",
+			       m->name, (void *)a, quiet);
 		return -ENOENT;
 	}
 	if (r.rc < 0) {

@@ -160,8 +160,20 @@ DK_TEST(unknown_memory_is_enoent)
 	REQUIRE_INT_EQ(dk_mr_ctrl_init(&q, c), 0);
 	uint32_t key;
 	dk_iova_t io;
+	dk_test_log_capture_start();
 	CHECK_INT_EQ(dk_mr_lookup(&q, VA(a), 8, &key, &io), -ENOENT);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "dk_extmem_register");
 	CHECK_INT_EQ(dk_mr_register(c, VA(a), PG), -ENOENT);
+	/* A program retrying in a loop gets -ENOENT every time, and one message
+	 * a second (the next one counts those left out). */
+	for (int i = 0; i < 1000; i++)
+		CHECK_INT_EQ(dk_mr_lookup(&q, VA(a), 8, &key, &io), -ENOENT);
+	const char *log = dk_test_log_captured();
+	int msgs = 0;
+	for (const char *p = log; (p = strstr(p, "does not know")) != NULL; p++)
+		msgs++;
+	CHECK(msgs >= 1 && msgs <= 3);
+	dk_test_log_capture_stop();
 	CHECK_INT_EQ(f.regs, 0);
 	/* A failing reg is returned and nothing is kept. */
 	REQUIRE_INT_EQ(dk_extmem_register((void *)a, 4 * PG, NULL, 0, PG), 0);
