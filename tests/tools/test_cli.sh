@@ -12,67 +12,14 @@ set -u
 DMAKIT=${1:?usage: test_cli.sh DMAKIT MKFIXTURE}
 MKFIXTURE=${2:?usage: test_cli.sh DMAKIT MKFIXTURE}
 
-echo "TAP version 13"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dk-cli.XXXXXX") || { echo "Bail out! mktemp failed"; exit 1; }
-root=""
-cleanup() {
-	[ -n "$root" ] && rm -rf -- "$root"
-	rm -rf -- "$tmp"
-}
-trap cleanup EXIT
-
-root=$("$MKFIXTURE" --keep) || { echo "Bail out! $MKFIXTURE failed"; exit 1; }
-if [ ! -d "$root/bus/pci/devices" ]; then
-	echo "Bail out! $MKFIXTURE printed \"$root\", not a fixture tree"
-	exit 1
-fi
-export DMAKIT_SYSFS_ROOT="$root"
+. "$(dirname "$0")/cli_lib.sh"
+cli_setup cli "$MKFIXTURE"
 unset DMAKIT_LOG_LEVEL DMAKIT_ALLOW DMAKIT_DENY
 # No PCI ID database, whatever the machine has installed: numbers only, until
 # the "names" checks write a small database of their own.
 export DMAKIT_PCI_IDS=none
-
-n=0
-failed=0
-rc=0
-
-# run ARGS...: run dmakit, keeping stdout, stderr and the exit code.
-run() {
-	"$DMAKIT" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-}
-
-# check NAME COMMAND...: one TAP case, passing when COMMAND succeeds.
-check() {
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $name"
-	else
-		echo "not ok $n - $name"
-		failed=$((failed + 1))
-		echo "#   last exit code: $rc"
-		sed 's/^/#   stdout: /' "$tmp/out" 2>/dev/null | head -40
-		sed 's/^/#   stderr: /' "$tmp/err" 2>/dev/null | head -20
-	fi
-}
-
-rc_is() { [ "$rc" -eq "$1" ]; }
-out_has() { grep -qF -- "$1" "$tmp/out"; }
-err_has() { grep -qF -- "$1" "$tmp/err"; }
 # file_is PATH TEXT: the whole file equals TEXT (trailing newlines ignored).
 file_is() { [ "$(cat -- "$1")" = "$2" ]; }
-
-# pyjson CODE: run python CODE with d = the JSON document on stdout.
-pyjson() {
-	python3 -c "
-import json, sys
-d = json.load(open(sys.argv[1]))
-$1
-" "$tmp/out"
-}
 
 # ---- global options ---------------------------------------------------------
 
@@ -446,7 +393,7 @@ check "unbind: no address: exit 2" rc_is 2
 # ---- mdev (a tree of its own: mkfixture --mdev) --------------------------------
 
 mroot=$("$MKFIXTURE" --keep --mdev) || { echo "Bail out! $MKFIXTURE --mdev failed"; exit 1; }
-trap 'cleanup; rm -rf -- "$mroot"' EXIT
+trap 'cli_cleanup; rm -rf -- "$mroot"' EXIT
 mrun() { run --sysfs-root "$mroot" "$@"; }
 U1=9b1c6a3e-5f0d-4c2b-8a71-0e4f2d6c8b10
 U2=0a1c6a3e-5f0d-4c2b-8a71-0e4f2d6c8b11
@@ -596,5 +543,4 @@ check "mdev: no subcommand: exit 2" rc_is 2
 mrun mdev list --frob
 check "mdev list: unknown option: exit 2" eval 'rc_is 2 && err_has "unknown option --frob"'
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+cli_done

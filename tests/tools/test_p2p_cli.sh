@@ -12,65 +12,15 @@ set -u
 DMAKIT=${1:?usage: test_p2p_cli.sh DMAKIT MKFIXTURE}
 MKFIXTURE=${2:?usage: test_p2p_cli.sh DMAKIT MKFIXTURE}
 
-echo "TAP version 13"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dk-p2pcli.XXXXXX") || { echo "Bail out! mktemp failed"; exit 1; }
-root=""
-cleanup() {
-	[ -n "$root" ] && rm -rf -- "$root"
-	rm -rf -- "$tmp"
-}
-trap cleanup EXIT
-
-root=$("$MKFIXTURE" --keep --p2p) || { echo "Bail out! $MKFIXTURE failed"; exit 1; }
-if [ ! -d "$root/bus/pci/devices" ]; then
-	echo "Bail out! $MKFIXTURE printed \"$root\", not a fixture tree"
-	exit 1
-fi
-export DMAKIT_SYSFS_ROOT="$root"
+. "$(dirname "$0")/cli_lib.sh"
+cli_setup p2pcli "$MKFIXTURE" --p2p
 unset DMAKIT_LOG_LEVEL DMAKIT_ALLOW DMAKIT_DENY
 export DMAKIT_PCI_IDS=none
 printf 'processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\n\n' >"$tmp/intel"
 printf 'processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\n\n' >"$tmp/amd"
 export DMAKIT_CPUINFO="$tmp/intel"
-
-n=0
-failed=0
-rc=0
-
-run() {
-	"$DMAKIT" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-}
-
-check() {
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $name"
-	else
-		echo "not ok $n - $name"
-		failed=$((failed + 1))
-		echo "#   last exit code: $rc"
-		sed 's/^/#   stdout: /' "$tmp/out" 2>/dev/null | head -40
-		sed 's/^/#   stderr: /' "$tmp/err" 2>/dev/null | head -20
-	fi
-}
-
-rc_is() { [ "$rc" -eq "$1" ]; }
-out_has() { grep -qF -- "$1" "$tmp/out"; }
-err_has() { grep -qF -- "$1" "$tmp/err"; }
 # row_is CLIENT DISTANCE MAP: the text row of CLIENT in `p2p distance`.
 row_is() { grep -qE "^$1 +$2 +$3\$" "$tmp/out"; }
-
-pyjson() {
-	python3 -c "
-import json, sys
-d = json.load(open(sys.argv[1]))
-$1
-" "$tmp/out"
-}
 
 # ---- p2p distance: text ------------------------------------------------------
 
@@ -227,5 +177,4 @@ check "topo marks the cells whose ACS bits were unreadable" eval '
 	rc_is 0 && grep -qE "^ +0 0000:03:00.0 +SELF +BUS 4\? +X +X +X$" "$tmp/out" &&
 	grep -qE "^ +2 0000:05:00.0 +X +X +SELF +BUS 2\? +X$" "$tmp/out" && out_has "marked ?"'
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+cli_done
