@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Thin, checked DMA map/unmap on a container (VFIO_IOMMU_MAP_DMA /
- * VFIO_IOMMU_UNMAP_DMA). The arguments are checked against the page size
+ * VFIO_IOMMU_UNMAP_DMA), or on an IOAS (vfio_iommufd.c, after the same checks). The arguments are checked against the page size
  * and IOVA ranges the container cached at its last group attach, so each
  * bad input gets its own errno and a message naming the fix; the kernel's
  * own errors are translated the same way. No bookkeeping of mappings here:
@@ -89,6 +89,10 @@ int dk_vfio_dma_map(struct dk_vfio_container *c, const void *va, uint64_t iova, 
 		rc = -ERANGE;
 		goto out;
 	}
+	if (c->backend == DK_VFIO_BACKEND_IOMMUFD) {
+		rc = dk__iommufd_map(c, va, iova, len);
+		goto out;
+	}
 	struct vfio_iommu_type1_dma_map m = {
 		.argsz = sizeof(m),
 		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
@@ -135,6 +139,10 @@ int dk_vfio_dma_unmap(struct dk_vfio_container *c, uint64_t iova, uint64_t len)
 	int rc = check_range(c, "DMA unmap", 0, iova, len);
 	if (rc < 0)
 		goto out;
+	if (c->backend == DK_VFIO_BACKEND_IOMMUFD) {
+		rc = dk__iommufd_unmap(c, iova, len);
+		goto out;
+	}
 	struct vfio_iommu_type1_dma_unmap u = {.argsz = sizeof(u), .iova = iova, .size = len};
 	if (ioctl(c->fd, VFIO_IOMMU_UNMAP_DMA, &u) < 0) {
 		rc = -errno;
