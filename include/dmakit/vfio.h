@@ -67,6 +67,9 @@ struct dk_vfio_device;
  * The request is dk_init_params.vfio_backend, else DMAKIT_VFIO_BACKEND
  * (auto, container or iommufd), else auto. It applies to devices opened
  * with a NULL container; a container made for one backend keeps it.
+ * A NULL container given to dk_vfio_iommu_info, dk_vfio_dma_map and
+ * dk_vfio_dma_unmap means the default IOAS while devices are attached to
+ * it, else the default container (groups always join a container).
  */
 enum dk_vfio_backend {
 	DK_VFIO_BACKEND_AUTO = 0,

@@ -253,9 +253,20 @@ out:
 	return rc;
 }
 
-static struct dk_vfio_container *resolve(struct dk_vfio_container *c)
+struct dk_vfio_container *dk__vfio_resolve(struct dk_vfio_container *c)
 {
-	return c ? c : dk_vfio_container_default();
+	if (c)
+		return c;
+	pthread_mutex_lock(&dk__vfio_lock);
+	struct dk_vfio_container *ioas = g_default_ioas;
+	unsigned int n = 0;
+	if (ioas) {
+		pthread_mutex_lock(&ioas->lock);
+		n = ioas->ngroups;
+		pthread_mutex_unlock(&ioas->lock);
+	}
+	pthread_mutex_unlock(&dk__vfio_lock);
+	return n ? ioas : dk_vfio_container_default();
 }
 
 int dk_vfio_iommu_info(struct dk_vfio_container *c, struct dk_vfio_iommu_info *out)
@@ -264,7 +275,7 @@ int dk_vfio_iommu_info(struct dk_vfio_container *c, struct dk_vfio_iommu_info *o
 		DK_ERR("dk_vfio_iommu_info: NULL output");
 		return -EINVAL;
 	}
-	if (!(c = resolve(c)))
+	if (!(c = dk__vfio_resolve(c)))
 		return -errno;
 	pthread_mutex_lock(&c->lock);
 	int rc;

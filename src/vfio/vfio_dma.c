@@ -78,7 +78,7 @@ int dk_vfio_dma_map(struct dk_vfio_container *c, const void *va, uint64_t iova, 
 		DK_ERR("DMA map: NULL VA: pass the buffer to map");
 		return -EINVAL;
 	}
-	if (!c && !(c = dk_vfio_container_default()))
+	if (!(c = dk__vfio_resolve(c)))
 		return -errno;
 	pthread_mutex_lock(&c->lock);
 	int rc = check_range(c, "DMA map", (uint64_t)(uintptr_t)va, iova, len);
@@ -133,7 +133,7 @@ out:
 
 int dk_vfio_dma_unmap(struct dk_vfio_container *c, uint64_t iova, uint64_t len)
 {
-	if (!c && !(c = dk_vfio_container_default()))
+	if (!(c = dk__vfio_resolve(c)))
 		return -errno;
 	pthread_mutex_lock(&c->lock);
 	int rc = check_range(c, "DMA unmap", 0, iova, len);

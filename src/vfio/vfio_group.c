@@ -69,7 +69,7 @@ static int open_group_fd(int number)
 		e = EACCES;
 		break;
 	case EBUSY:
-		DK_ERR("%s is busy: another process (or another container of this one) has group %d open",
+		DK_ERR("%s is busy: another process (or another container of this one) has group %d open, or a device of it is open through its cdev (the iommufd backend): close that first",
 		       path, number);
 		break;
 	default:

@@ -92,6 +92,10 @@ int dk__iommufd_query(struct dk_vfio_container *c, struct dk_vfio_iommu_info *ou
  * the arguments checked; -errno of the ioctl, logged with the fix. */
 int dk__iommufd_map(struct dk_vfio_container *c, const void *va, uint64_t iova, uint64_t len);
 int dk__iommufd_unmap(struct dk_vfio_container *c, uint64_t iova, uint64_t len);
+/* What a NULL container means for the IOMMU info and DMA map/unmap: c
+ * itself when given; else the default IOAS while it has devices, else the
+ * default container (NULL + errno when that cannot be created). */
+struct dk_vfio_container *dk__vfio_resolve(struct dk_vfio_container *c);
 /* Run the iommu_gone hook for c (vfio_container.c). */
 void dk__vfio_iommu_gone(struct dk_vfio_container *c);
 
