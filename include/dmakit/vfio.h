@@ -190,6 +190,8 @@ struct dk_vfio_device_info {
  *           the device is attached to another IOAS of this process
  *   EINVAL  the kernel refuses the bind: the device is open elsewhere
  *           (another process or iommufd; message: close it there)
+ *   EPERM   the device's IOMMU group is not viable; the message names each
+ *           member that blocks it, as for a group
  *   the ioctl's errno otherwise (logged with the ioctl's name)
  *
  * Backend container: opens the group as dk_vfio_group_open() does (same

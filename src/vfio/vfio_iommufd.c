@@ -158,6 +158,32 @@ static int open_cdev(const char *name, char *path, size_t len)
 	return -e;
 }
 
+/* The IOMMU group of device name from sysfs, or -1. */
+static int group_of(const char *name)
+{
+	static const char *const buses[] = {"bus/pci/devices", "bus/mdev/devices"};
+	char rel[256], g[32];
+	for (size_t i = 0; i < sizeof(buses) / sizeof(buses[0]); i++) {
+		snprintf(rel, sizeof(rel), "%s/%s/iommu_group", buses[i], name);
+		if (dk__sysfs_read_link_name(rel, g, sizeof(g)) > 0)
+			return atoi(g);
+	}
+	return -1;
+}
+
+/* The bind's EPERM: the group is not viable; name what blocks it. */
+static void log_not_viable(const char *name)
+{
+	char msg[1024];
+	int group = group_of(name);
+	int n = group >= 0 ? dk__vfio_group_blockers(group, msg, sizeof(msg)) : -ENOENT;
+	if (n > 0)
+		DK_ERR("%s: VFIO_DEVICE_BIND_IOMMUFD: group %d is not viable: %s", name, group, msg);
+	else
+		DK_ERR("%s: VFIO_DEVICE_BIND_IOMMUFD: its IOMMU group is not viable: bind every member of %s/kernel/iommu_groups/%d/devices to vfio-pci or unbind it",
+		       name, dk_sysfs_root(), group);
+}
+
 static int bind_fd(int fd, const struct dk_vfio_container *c, const char *name, uint32_t *devid)
 {
 	struct dk__vfio_bind_iommufd b = {.argsz = sizeof(b), .iommufd = c->fd};
@@ -166,7 +192,9 @@ static int bind_fd(int fd, const struct dk_vfio_container *c, const char *name, 
 		return 0;
 	}
 	int e = errno;
-	if (e == EBUSY)
+	if (e == EPERM)
+		log_not_viable(name);
+	else if (e == EBUSY)
 		DK_ERR("%s: VFIO_DEVICE_BIND_IOMMUFD: its IOMMU group is open through /dev/vfio (the container backend, here or in another process): close the group, or open the device with the container backend",
 		       name);
 	else if (e == EINVAL)
