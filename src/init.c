@@ -193,14 +193,13 @@ static int set_policy(const struct dk_init_params *p)
 	return dk__bus_policy_set(allow, deny);
 }
 
-/* The VFIO backend request: p's, else DMAKIT_VFIO_BACKEND (checked here, so
- * that a bad word fails dk_init rather than the first device open). */
+/* The VFIO backend request: p's, else DMAKIT_VFIO_BACKEND as it is now (a bad
+ * word fails dk_init rather than the first device open). */
 static int set_vfio_backend(const struct dk_init_params *p)
 {
 	if (p->vfio_backend)
 		return dk__vfio_set_backend(p->vfio_backend);
-	int b = dk__vfio_backend_request();
-	return b < 0 ? b : 0;
+	return dk__vfio_backend_capture();
 }
 
 /* Built-in buses are registered here, once, and stay registered: PCI first,

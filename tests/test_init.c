@@ -94,6 +94,14 @@ DK_TEST(vfio_backend_parameter_and_environment_are_checked)
 	CHECK_INT_EQ(dk_vfio_backend_select("0000:00:02.0", why, sizeof(why)),
 		     DK_VFIO_BACKEND_CONTAINER);
 	CHECK_STR_EQ(why, "requested (DMAKIT_VFIO_BACKEND)");
+	/* dk_init takes the environment as it finds it: a later change does not count. */
+	p.vfio_backend = 0;
+	REQUIRE_INT_EQ(dk_init(&p), 0);
+	setenv("DMAKIT_VFIO_BACKEND", "iommufd", 1);
+	CHECK_INT_EQ(dk_vfio_backend_select("0000:00:02.0", why, sizeof(why)),
+		     DK_VFIO_BACKEND_CONTAINER);
+	CHECK_STR_EQ(why, "requested (DMAKIT_VFIO_BACKEND)");
+	dk_cleanup();
 	unsetenv("DMAKIT_VFIO_BACKEND");
 	dk_fx_free(fx);
 }

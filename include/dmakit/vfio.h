@@ -65,7 +65,8 @@ struct dk_vfio_device;
  *   AUTO       iommufd where /dev/iommu and the device's cdev exist, the
  *              container otherwise.
  * The request is dk_init_params.vfio_backend, else DMAKIT_VFIO_BACKEND
- * (auto, container or iommufd), else auto. It applies to devices opened
+ * (auto, container or iommufd) as dk_init found it (without dk_init: as it
+ * is at each choice), else auto. It applies to devices opened
  * with a NULL container; a container made for one backend keeps it.
  * A NULL container given to dk_vfio_iommu_info, dk_vfio_dma_map and
  * dk_vfio_dma_unmap means the default IOAS while devices are attached to

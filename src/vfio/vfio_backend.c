@@ -19,6 +19,7 @@
 #include "core/log_internal.h"
 
 static int g_request;             /* set by dk_init; 0: the environment decides */
+static int g_request_env;         /* g_request came from DMAKIT_VFIO_BACKEND */
 static const char *g_dev_root;    /* tests; NULL: "/dev" */
 
 static const char *const g_names[] = {"auto", "container", "iommufd"};
@@ -44,7 +45,19 @@ int dk__vfio_set_backend(int backend)
 		DK_ERR("VFIO backend %d: use DK_VFIO_BACKEND_AUTO, _CONTAINER or _IOMMUFD", backend);
 		return -EINVAL;
 	}
+	__atomic_store_n(&g_request_env, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&g_request, backend, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int dk__vfio_backend_capture(void)
+{
+	__atomic_store_n(&g_request, 0, __ATOMIC_RELAXED);
+	int b = dk__vfio_backend_request();
+	if (b < 0)
+		return b;
+	__atomic_store_n(&g_request_env, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&g_request, b, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -159,9 +172,10 @@ int dk_vfio_backend_select(const char *name, char *why, size_t len)
 		return req;
 	}
 	if (req == DK_VFIO_BACKEND_CONTAINER) {
+		int by_param = __atomic_load_n(&g_request, __ATOMIC_RELAXED) &&
+			       !__atomic_load_n(&g_request_env, __ATOMIC_RELAXED);
 		snprintf(why, len, "requested (%s)",
-			 __atomic_load_n(&g_request, __ATOMIC_RELAXED) ? "dk_init parameter"
-								     : "DMAKIT_VFIO_BACKEND");
+			 by_param ? "dk_init parameter" : "DMAKIT_VFIO_BACKEND");
 		return DK_VFIO_BACKEND_CONTAINER;
 	}
 	int rc = iommufd_missing(name, why, len);

@@ -60,9 +60,14 @@ void dk__vfio_cleanup(void);
 /* The request from dk_init (DK_VFIO_BACKEND_*; 0: the environment decides;
  * dk_cleanup sets 0). -EINVAL (logged) for another value. */
 int dk__vfio_set_backend(int backend);
+/* dk_init without a parameter: take DMAKIT_VFIO_BACKEND as the request now (later
+ * changes of the environment do not count until dk_cleanup). 0, or -EINVAL
+ * (logged) for a bad word, which leaves no request. */
+int dk__vfio_backend_capture(void);
 /* "auto", "container", "iommufd" -> DK_VFIO_BACKEND_*, else -EINVAL (not logged). */
 int dk__vfio_backend_parse(const char *s);
-/* The request in force: dk_init's, else DMAKIT_VFIO_BACKEND, else AUTO;
+/* The request in force: dk_init's (its parameter or the environment it
+ * captured), else DMAKIT_VFIO_BACKEND now, else AUTO;
  * -EINVAL (logged, naming the words) for a bad DMAKIT_VFIO_BACKEND. */
 int dk__vfio_backend_request(void);
 /* Where the device nodes are (tests point it at a fixture; NULL: "/dev"). */
