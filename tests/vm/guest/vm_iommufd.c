@@ -8,7 +8,8 @@
  * IOAS (memory events and dk_dev_dma_map), DMAKIT_VFIO_BACKEND=container on
  * the same kernel, and bad input: a second IOAS, a group open while the
  * device is bound, a cdev the user may not open, a device bound by another
- * process.
+ * process. On Debian's kernel (no /dev/iommu) only the refusal of a requested
+ * iommufd runs.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -370,4 +371,40 @@ DK_TEST(dmakit_iommu_shows_the_backend_and_another_process_is_refused)
 	CHECK_INT_EQ(rc, 1);
 	CHECK_STR_CONTAINS(out, "VFIO_DEVICE_BIND_IOMMUFD refused");
 	CHECK_STR_CONTAINS(out, "close it there first");
+}
+
+DK_TEST(iommufd_requested_on_a_kernel_without_it)
+{
+	if (!getenv("DK_VM"))
+		SKIP("not in the dmakit test VM (run it with tests/vm/run.sh)");
+	if (access("/dev/iommu", F_OK) == 0)
+		SKIP("this kernel has /dev/iommu: the refusal is tested on Debian's kernel");
+	REQUIRE_INT_EQ(dk_pci_bind(VM_EDU, "vfio-pci"), 0);
+	struct dk_init_params p;
+	dk_init_params_default(&p);
+	p.flags = DK_INIT_NO_PROBE | DK_INIT_IN_MEMORY;
+	p.vfio_backend = DK_VFIO_BACKEND_IOMMUFD;
+	dk_test_log_capture_start();
+	/* The IOVA plan cannot ask the IOMMU: auto falls back to va with a warning. */
+	REQUIRE_INT_EQ(dk_init(&p), 0);
+	struct dk_pci_device *d = dk_pci_find(VM_EDU);
+	REQUIRE(d != NULL);
+	CHECK_INT_EQ(dk_pci_vfio_open(d), -ENOTSUP);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "VFIO backend iommufd for " VM_EDU " refused");
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "CONFIG_IOMMUFD");
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "DMAKIT_VFIO_BACKEND=auto or container");
+	CHECK(!dk_pci_vfio_is_open(d));
+	errno = 0;
+	CHECK(dk_vfio_iommufd_create() == NULL);
+	CHECK_INT_EQ(errno, ENOTSUP);
+	dk_test_log_capture_stop();
+	/* The container path still works once asked for. */
+	dk_cleanup();
+	p.vfio_backend = DK_VFIO_BACKEND_AUTO;
+	REQUIRE_INT_EQ(dk_init(&p), 0);
+	d = dk_pci_find(VM_EDU);
+	REQUIRE(d != NULL);
+	CHECK_INT_EQ(dk_pci_vfio_open(d), 0);
+	CHECK_INT_EQ(dk_vfio_container_backend(dk_vfio_device_container(dk_pci_vfio_device(d))),
+		     DK_VFIO_BACKEND_CONTAINER);
 }
