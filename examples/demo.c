@@ -6,7 +6,8 @@
  *
  *   1. scan PCI and show the path from the host bridge to edu and NVMe;
  *   2. bind both to vfio-pci, register the edu driver, start the library:
- *      the IOVA mode follows the IOMMU (its IOVA ranges and page sizes);
+ *      the VFIO backend in use (iommufd or the container) and why; the IOVA
+ *      mode follows the IOMMU (its IOVA ranges and page sizes);
  *   3. open NVMe through VFIO and look at its CMB (BAR2);
  *   4. the edu driver probed edu: registers, a factorial;
  *   5. DMA round trip through edu from internal heap memory (dk_malloc);
@@ -294,14 +295,26 @@ static int step_bind(struct demo *st)
 	if (!st->edu_dev || !st->nvme_dev)
 		return fail("dk_pci_find", ENOENT);
 
+	/* edu's container: the default VFIO container, or the default IOAS (iommufd). */
+	struct dk_vfio_container *c = dk_vfio_device_container(dk_pci_vfio_device(st->edu_dev));
+	char why[256];
+	int backend = dk_vfio_backend_select(st->edu_addr, why, sizeof(why));
+	say("VFIO backend: %s (%s)", dk_vfio_backend_name(dk_vfio_container_backend(c)),
+	    backend < 0 ? "the choice was refused: see above" : why);
 	struct dk_vfio_iommu_info info;
-	rc = dk_vfio_iommu_info(dk_vfio_container_default(), &info);
+	rc = dk_vfio_iommu_info(c, &info);
 	if (rc < 0)
 		return fail("dk_vfio_iommu_info", rc);
-	say("the edu driver opened edu through VFIO at dk_init, so the default container has an "
-	    "IOMMU:");
-	say("  type %s, %u more DMA mappings allowed", info.iommu_type == 3 ? "type1v2" : "type1",
-	    info.dma_avail);
+	if (info.iommu_type == DK_VFIO_IOMMU_IOAS) {
+		say("the edu driver opened edu through its cdev at dk_init, so the default IOAS has "
+		    "an IOMMU:");
+		say("  type iommufd (no limit on the number of DMA mappings)");
+	} else {
+		say("the edu driver opened edu through VFIO at dk_init, so the default container "
+		    "has an IOMMU:");
+		say("  type %s, %u more DMA mappings allowed",
+		    info.iommu_type == 3 ? "type1v2" : "type1", info.dma_avail);
+	}
 	char sizes[128] = "";
 	size_t o = 0;
 	for (int bit = 0; bit < 64 && o < sizeof(sizes); bit++) {

@@ -6,7 +6,9 @@
 #   vm: what the VM suite (tests/vm/run.sh, docs/vm.md) needs: QEMU, a kernel image with
 #       its modules, busybox, libc6-dev (libc.a: the guest programs are static), mdevctl,
 #       the headers of that same kernel to build the test mdev module, and the kernel
-#       source of its series (linux-source-6.1) for the mtty sample. The kernel version
+#       source of its series (linux-source-6.1) for the mtty sample, and what the suite's
+#       own iommufd guest kernel is built from (tests/vm/kernel/build.sh: linux-source-6.12,
+#       flex, bison, bc, libelf-dev; DK_VM_KSRC names another source package). The kernel version
 #       is read from /lib/modules after the image is
 #       installed (DK_VM_KVER overrides it), never hard-coded. Exit status 77 when
 #       packages are missing and this is not root: the VM suite is then skipped.
@@ -19,7 +21,8 @@ want=(meson ninja-build gcc pkg-config python3 pciutils pci.ids)
 case "$mode" in
   build|demo) ;;
   test) want+=(clang libclang-rt-14-dev) ;;
-  vm) want=(qemu-system-x86 linux-image-amd64 busybox-static cpio gzip python3 make gcc libc6-dev mdevctl) ;;
+  vm) want=(qemu-system-x86 linux-image-amd64 busybox-static cpio gzip python3 make gcc libc6-dev mdevctl
+           "${DK_VM_KSRC:-linux-source-6.12}" flex bison bc libelf-dev xz-utils) ;;
   *) echo "usage: $0 build|test|demo|vm" >&2; exit 2 ;;
 esac
 

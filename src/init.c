@@ -8,7 +8,8 @@
  *
  *   step                               undone by
  *   log level                          dk__log_reset
- *   sysfs root, allow/deny policy      dk__bus_policy_clear
+ *   sysfs root, allow/deny policy,     dk__bus_policy_clear, VFIO backend
+ *   VFIO backend request               request back to auto
  *   bus scan (the IOVA plan needs it)  dk__bus_cleanup_all, then dk__vfio_cleanup
  *   (PCI, then mdev)                   (mdev first, then PCI)
  *                                      (VFIO has no step of its own: containers
@@ -144,6 +145,7 @@ static void undo(enum step s)
 		break;
 	case STEP_POLICY:
 		dk__bus_policy_clear();
+		dk__vfio_set_backend(DK_VFIO_BACKEND_AUTO);
 		break;
 	case STEP_LOG:
 		dk__log_reset();
@@ -191,6 +193,15 @@ static int set_policy(const struct dk_init_params *p)
 		deny = deny_env;
 	}
 	return dk__bus_policy_set(allow, deny);
+}
+
+/* The VFIO backend request: p's, else DMAKIT_VFIO_BACKEND as it is now (a bad
+ * word fails dk_init rather than the first device open). */
+static int set_vfio_backend(const struct dk_init_params *p)
+{
+	if (p->vfio_backend)
+		return dk__vfio_set_backend(p->vfio_backend);
+	return dk__vfio_backend_capture();
 }
 
 /* Built-in buses are registered here, once, and stay registered: PCI first,
@@ -242,6 +253,9 @@ static int bring_up(const struct dk_init_params *p, enum step *reached)
 		return rc;
 	*reached = STEP_LOG;
 	if ((rc = set_sysfs_root(p)) < 0 || (rc = set_policy(p)) < 0)
+		return rc;
+	*reached = STEP_POLICY;
+	if ((rc = set_vfio_backend(p)) < 0)
 		return rc;
 	*reached = STEP_POLICY;
 	mem_params(p, &mp);

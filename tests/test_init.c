@@ -65,6 +65,47 @@ DK_TEST(twice_is_ealready_and_reinit_after_cleanup_works)
 	dk_fx_free(fx);
 }
 
+DK_TEST(vfio_backend_parameter_and_environment_are_checked)
+{
+	struct dk_fx *fx = tree();
+	struct dk_init_params p;
+	dk_init_params_default(&p);
+	p.sysfs_root = dk_fx_root(fx);
+	p.vfio_backend = 7;
+	dk_test_log_capture_start();
+	CHECK_INT_EQ(dk_init(&p), -EINVAL);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "DK_VFIO_BACKEND_AUTO, _CONTAINER or _IOMMUFD");
+	CHECK_INT_EQ(dk_initialized(), 0);
+	p.vfio_backend = 0;
+	setenv("DMAKIT_VFIO_BACKEND", "legacy", 1);
+	dk_test_log_capture_start();
+	CHECK_INT_EQ(dk_init(&p), -EINVAL);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "DMAKIT_VFIO_BACKEND=legacy: use auto, container or iommufd");
+	CHECK_INT_EQ(dk_initialized(), 0);
+	/* The parameter wins over a bad environment, and dk_cleanup forgets it. */
+	p.vfio_backend = DK_VFIO_BACKEND_CONTAINER;
+	REQUIRE_INT_EQ(dk_init(&p), 0);
+	char why[256];
+	CHECK_INT_EQ(dk_vfio_backend_select("0000:00:02.0", why, sizeof(why)),
+		     DK_VFIO_BACKEND_CONTAINER);
+	CHECK_STR_EQ(why, "requested (dk_init parameter)");
+	dk_cleanup();
+	setenv("DMAKIT_VFIO_BACKEND", "container", 1);
+	CHECK_INT_EQ(dk_vfio_backend_select("0000:00:02.0", why, sizeof(why)),
+		     DK_VFIO_BACKEND_CONTAINER);
+	CHECK_STR_EQ(why, "requested (DMAKIT_VFIO_BACKEND)");
+	/* dk_init takes the environment as it finds it: a later change does not count. */
+	p.vfio_backend = 0;
+	REQUIRE_INT_EQ(dk_init(&p), 0);
+	setenv("DMAKIT_VFIO_BACKEND", "iommufd", 1);
+	CHECK_INT_EQ(dk_vfio_backend_select("0000:00:02.0", why, sizeof(why)),
+		     DK_VFIO_BACKEND_CONTAINER);
+	CHECK_STR_EQ(why, "requested (DMAKIT_VFIO_BACKEND)");
+	dk_cleanup();
+	unsetenv("DMAKIT_VFIO_BACKEND");
+	dk_fx_free(fx);
+}
+
 DK_TEST(missing_root_fails_and_can_retry)
 {
 	struct dk_init_params p;

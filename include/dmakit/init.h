@@ -61,6 +61,9 @@ struct dk_init_params {
 	const char *prefix;      /* instance name       DMAKIT_PREFIX (default "dmakit") */
 	const char *runtime_dir; /* shared files        DMAKIT_RUNTIME_DIR */
 	uint64_t mem_limit;      /* bytes of internal memory at most; DMAKIT_MEM_LIMIT (K/M/G suffix) */
+
+	/* VFIO (dmakit/vfio.h "backends"). 0: environment, then auto. */
+	int vfio_backend;        /* enum dk_vfio_backend DMAKIT_VFIO_BACKEND=auto|container|iommufd */
 };
 
 /* DK_HUGE_* and DK_PROC_* are in dmakit/memory.h. */
@@ -74,7 +77,8 @@ DK_EXPORT void dk_init_params_default(struct dk_init_params *p);
  *   -EALREADY  already initialised (call dk_cleanup first)
  *   -EINVAL    params->size is 0 or larger than this library knows with
  *              non-zero unknown fields; bad log level; bad devargs in
- *              allow/deny; both allow and deny given
+ *              allow/deny; both allow and deny given; a vfio_backend or
+ *              DMAKIT_VFIO_BACKEND that is none of auto, container, iommufd
  *   -ENOENT    sysfs root does not exist
  *   -E2BIG     more than DK_INIT_MAX_DEVARGS allow/deny entries
  *   -ENOTSUP   DMAKIT_IOVA_MODE=pa without access to physical addresses

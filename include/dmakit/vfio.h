@@ -3,6 +3,12 @@
  * dmakit/vfio.h - VFIO primitives: containers, groups, devices, regions,
  * interrupts, reset, the type1 IOMMU and DMA mapping.
  *
+ * Two backends reach the IOMMU (see "backends" below): the group/container
+ * interface, and iommufd (the device's cdev bound to /dev/iommu, attached to
+ * an IOAS). Both sit behind the same objects: a dk_vfio_container is either
+ * a VFIO container or an IOAS, and everything above this layer (DMA
+ * domains, dk_dev_dma_map) works on it the same way.
+ *
  * Objects:
  *   - a container (/dev/vfio/vfio) holds an IOMMU context. The library
  *     keeps one default container (dk_vfio_container_default()); more can
@@ -43,6 +49,69 @@ struct dk_vfio_container;
 struct dk_vfio_group;
 struct dk_vfio_device;
 
+/* ---- backends ------------------------------------------------------------ */
+
+/*
+ * How a device reaches the IOMMU:
+ *   CONTAINER  the group/container interface: /dev/vfio/<group> joins a
+ *              container (/dev/vfio/vfio) with a type1 IOMMU.
+ *   IOMMUFD    the device's cdev /dev/vfio/devices/vfioN (found from its
+ *              sysfs vfio-dev/), bound to /dev/iommu (VFIO_DEVICE_BIND_IOMMUFD)
+ *              and attached to the IOAS of a dk_vfio_container
+ *              (VFIO_DEVICE_ATTACH_IOMMUFD_PT). Linux 6.6+ with IOMMUFD and
+ *              VFIO_DEVICE_CDEV. No group is opened. A device is bound once
+ *              per process: opening it again in the same IOAS returns the
+ *              same handle with another reference.
+ *   AUTO       iommufd where /dev/iommu and the device's cdev exist, the
+ *              container otherwise.
+ * The request is dk_init_params.vfio_backend, else DMAKIT_VFIO_BACKEND
+ * (auto, container or iommufd) as dk_init found it (without dk_init: as it
+ * is at each choice), else auto. It applies to devices opened
+ * with a NULL container; a container made for one backend keeps it.
+ * A NULL container given to dk_vfio_iommu_info, dk_vfio_dma_map and
+ * dk_vfio_dma_unmap means the default IOAS while devices are attached to
+ * it, else the default container (groups always join a container).
+ */
+enum dk_vfio_backend {
+	DK_VFIO_BACKEND_AUTO = 0,
+	DK_VFIO_BACKEND_CONTAINER = 1,
+	DK_VFIO_BACKEND_IOMMUFD = 2,
+};
+
+/* "auto", "container" or "iommufd"; NULL for other values. */
+DK_EXPORT const char *dk_vfio_backend_name(int backend);
+
+/*
+ * The backend dk_vfio_device_open(NULL, group, name) uses for device name
+ * (a PCI address or an mdev UUID), by the request above; why (NULL: not
+ * wanted) receives the reason, cut at len: "/dev/iommu and
+ * /dev/vfio/devices/vfio0 exist", "no /dev/iommu: the kernel has no
+ * IOMMUFD (CONFIG_IOMMUFD)", "requested (DMAKIT_VFIO_BACKEND)". Returns
+ * DK_VFIO_BACKEND_CONTAINER or DK_VFIO_BACKEND_IOMMUFD, or:
+ *   -ENOTSUP iommufd was requested and this kernel or device has none
+ *            (message: what is missing, and the container backend)
+ *   -EINVAL  name NULL, empty or not a device name, or DMAKIT_VFIO_BACKEND
+ *            holds another word (message lists the words)
+ */
+DK_EXPORT int dk_vfio_backend_select(const char *name, char *why, size_t len);
+
+/* The backend of c: DK_VFIO_BACKEND_CONTAINER or DK_VFIO_BACKEND_IOMMUFD; -EINVAL for NULL. */
+DK_EXPORT int dk_vfio_container_backend(const struct dk_vfio_container *c);
+
+/*
+ * The library's default IOAS (backend iommufd), created on first use: opens
+ * /dev/iommu and allocates an IOAS. Stays until dk_cleanup(). NULL with
+ * errno:
+ *   ENOTSUP no /dev/iommu (the kernel has no IOMMUFD; message: use the
+ *           container backend)
+ *   EACCES  no permission on /dev/iommu (message: run as root)
+ *   ENOMEM, or the errno of IOMMU_IOAS_ALLOC
+ */
+DK_EXPORT struct dk_vfio_container *dk_vfio_iommufd_default(void);
+/* A new, empty IOAS on its own /dev/iommu descriptor; same errors. Destroy
+ * it with dk_vfio_container_destroy(). */
+DK_EXPORT struct dk_vfio_container *dk_vfio_iommufd_create(void);
+
 /* ---- containers ---------------------------------------------------------- */
 
 /*
@@ -61,7 +130,8 @@ DK_EXPORT struct dk_vfio_container *dk_vfio_container_create(void);
  *   -EBUSY   groups are still attached (close their devices and groups first)
  */
 DK_EXPORT int dk_vfio_container_destroy(struct dk_vfio_container *c);
-/* The container's file descriptor (owned by the library), or -EINVAL. */
+/* The container's file descriptor (owned by the library; /dev/iommu's for
+ * an IOAS), or -EINVAL. */
 DK_EXPORT int dk_vfio_container_fd(const struct dk_vfio_container *c);
 
 /* ---- groups --------------------------------------------------------------- */
@@ -72,7 +142,8 @@ DK_EXPORT int dk_vfio_container_fd(const struct dk_vfio_container *c);
  * c already. Opens /dev/vfio/<group>, checks viability with
  * VFIO_GROUP_GET_STATUS, attaches the group to the container and, for the
  * container's first group, sets the IOMMU type. NULL with errno:
- *   EINVAL  group < 0
+ *   EINVAL  group < 0, or c is an IOAS (backend iommufd opens devices, not
+ *           groups)
  *   ENOENT  no /dev/vfio/<group>: no member is bound to vfio-pci (message:
  *           dmakit bind <member>)
  *   EACCES  no permission on /dev/vfio/<group> (message: run as root or
@@ -106,8 +177,26 @@ struct dk_vfio_device_info {
 
 /*
  * Open device name (a PCI address or an mdev UUID, as the kernel names it
- * in the group) of IOMMU group group, in container c (NULL: default).
- * Opens the group as dk_vfio_group_open() does (same errors), then:
+ * in the group) of IOMMU group group, in container c (NULL: the backend
+ * dk_vfio_backend_select() picks, and its default container or IOAS).
+ *
+ * Backend iommufd (c an IOAS, or chosen): opens the device's cdev, binds it
+ * to c's /dev/iommu and attaches it to c's IOAS; the IOAS's usable IOVA
+ * ranges are read again after the attach; group is not used. NULL with
+ * errno:
+ *   ENOTSUP iommufd asked for (by c or the request) and the kernel or the
+ *           device has none (message: what is missing)
+ *   EACCES  the cdev may not be opened (message: run as root or chown it)
+ *   EBUSY   the device's group is open (the container path: close it), or
+ *           the device is attached to another IOAS of this process
+ *   EINVAL  the kernel refuses the bind: the device is open elsewhere
+ *           (another process or iommufd; message: close it there)
+ *   EPERM   the device's IOMMU group is not viable; the message names each
+ *           member that blocks it, as for a group
+ *   the ioctl's errno otherwise (logged with the ioctl's name)
+ *
+ * Backend container: opens the group as dk_vfio_group_open() does (same
+ * errors), then:
  *   EINVAL  name NULL, empty or longer than 63 characters
  *   ENODEV  the group has no device of that name (message: check the
  *           group's members in /sys/kernel/iommu_groups/<group>/devices)
@@ -116,13 +205,15 @@ struct dk_vfio_device_info {
  */
 DK_EXPORT struct dk_vfio_device *dk_vfio_device_open(struct dk_vfio_container *c, int group,
 						     const char *name);
-/* Close the device fd and drop its group reference. NULL is a no-op. */
+/* Drop a reference (iommufd) or close the device fd and drop its group
+ * reference (container); the last iommufd reference closes the cdev, which
+ * detaches the device from its IOAS. NULL is a no-op. */
 DK_EXPORT void dk_vfio_device_close(struct dk_vfio_device *d);
 /* The device fd (owned by the library), or -EINVAL. */
 DK_EXPORT int dk_vfio_device_fd(const struct dk_vfio_device *d);
 /* The name the device was opened by, or NULL. */
 DK_EXPORT const char *dk_vfio_device_name(const struct dk_vfio_device *d);
-/* The container the device's group is attached to, or NULL. */
+/* The container (or IOAS) the device is attached to, or NULL. */
 DK_EXPORT struct dk_vfio_container *dk_vfio_device_container(const struct dk_vfio_device *d);
 /* VFIO_DEVICE_GET_INFO, read at open. 0 or -EINVAL (NULL). */
 DK_EXPORT int dk_vfio_device_info(const struct dk_vfio_device *d, struct dk_vfio_device_info *out);
@@ -244,6 +335,9 @@ DK_EXPORT int dk_vfio_device_reset(const struct dk_vfio_device *d);
 #define DK_VFIO_IOMMU_DMA_AVAIL (1u << 2)   /* dma_avail is valid */
 #define DK_VFIO_IOMMU_RANGES_TRUNCATED (1u << 3) /* more than DK_VFIO_MAX_IOVA_RANGES */
 
+/* dk_vfio_iommu_info.iommu_type of an IOAS (backend iommufd) */
+#define DK_VFIO_IOMMU_IOAS 0x100
+
 struct dk_vfio_iova_range {
 	uint64_t start;
 	uint64_t end; /* inclusive */
@@ -251,14 +345,19 @@ struct dk_vfio_iova_range {
 
 struct dk_vfio_iommu_info {
 	uint32_t flags;        /* DK_VFIO_IOMMU_* */
-	uint32_t iommu_type;   /* 3: type1v2, 1: type1 */
-	uint64_t iova_pgsizes; /* bitmap of page sizes; lowest bit = the mapping granule */
+	uint32_t iommu_type;   /* 3: type1v2, 1: type1, DK_VFIO_IOMMU_IOAS: iommufd */
+	/* bitmap of page sizes; lowest bit = the mapping granule. An IOAS
+	 * reports its IOVA alignment only: one bit, the granule. */
+	uint64_t iova_pgsizes;
 	uint32_t dma_avail;    /* DMA mappings still available (kernel's dma_entry_limit) */
 	uint32_t nr_ranges;    /* usable IOVA ranges, ascending */
 	struct dk_vfio_iova_range ranges[DK_VFIO_MAX_IOVA_RANGES];
 };
 
 /*
+ * Backend iommufd (c an IOAS): IOMMU_IOAS_IOVA_RANGES (ranges, and the IOVA
+ * alignment as iova_pgsizes); no dma_avail. Same errors.
+ *
  * VFIO_IOMMU_GET_INFO of container c (NULL: default), growing the buffer
  * to the argsz the kernel asks for and parsing its capabilities (IOVA
  * ranges, DMA available; others skipped). Without the IOVA-range
@@ -275,7 +374,8 @@ DK_EXPORT int dk_vfio_iommu_info(struct dk_vfio_container *c, struct dk_vfio_iom
 /*
  * Map len bytes of process memory at va to IOVA iova in container c
  * (NULL: default), readable and writable by devices. Thin: no bookkeeping
- * beyond the kernel's. 0, or:
+ * beyond the kernel's. An IOAS maps with IOMMU_IOAS_MAP at that fixed IOVA
+ * (iommufd pins user memory only: an mmapped BAR gives -EFAULT there). 0, or:
  *   -EINVAL  va NULL, len 0, va/iova/len not multiples of the smallest
  *            IOMMU page size, or iova + len wrapping (message names the
  *            page size)
@@ -293,10 +393,11 @@ DK_EXPORT int dk_vfio_dma_map(struct dk_vfio_container *c, const void *va, uint6
 			      uint64_t len);
 /*
  * Unmap [iova, iova + len) from container c (NULL: default). Mappings must
- * be unmapped whole (type1v2 refuses to split one). 0, or:
+ * be unmapped whole (type1v2 and an IOAS refuse to split one). 0, or:
  *   -EINVAL  len 0, misaligned, wrapping, or splitting a mapping
  *   -ENXIO   no group attached
- *   -ENOENT  nothing was mapped there
+ *   -ENOENT  nothing was mapped there (an IOAS says so for a range that
+ *            splits a mapping too)
  *   the ioctl's errno otherwise
  */
 DK_EXPORT int dk_vfio_dma_unmap(struct dk_vfio_container *c, uint64_t iova, uint64_t len);

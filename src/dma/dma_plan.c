@@ -15,13 +15,44 @@
 
 #define LOW_HOLES_END ((uint64_t)4 << 30)
 
-static struct dk_vfio_group *g_plan_group; /* held from the plan to the end of dk_init */
+/* Held from the plan to the end of dk_init, so that the IOMMU the plan read
+ * stays: the group (container backend) or the device (iommufd backend: a
+ * device is bound once, and the probe's open shares this one). */
+static struct dk_vfio_group *g_plan_group;
+static struct dk_vfio_device *g_plan_dev;
 
 void dk__dma_plan_done(void)
 {
 	if (g_plan_group)
 		dk_vfio_group_close(g_plan_group);
+	if (g_plan_dev)
+		dk_vfio_device_close(g_plan_dev);
 	g_plan_group = NULL;
+	g_plan_dev = NULL;
+}
+
+/* Read the IOMMU of device d through the backend it will use. */
+static int plan_iommu_info(const struct dk_pci_device *d, struct dk_vfio_iommu_info *info)
+{
+	int b = dk_vfio_backend_select(d->device.name, NULL, 0);
+	if (b < 0)
+		return b;
+	if (b == DK_VFIO_BACKEND_IOMMUFD) {
+		struct dk_vfio_device *vd = dk_vfio_device_open(NULL, d->iommu_group, d->device.name);
+		int rc = vd ? dk_vfio_iommu_info(dk_vfio_device_container(vd), info) : -errno;
+		if (vd && rc < 0)
+			dk_vfio_device_close(vd);
+		else
+			g_plan_dev = vd;
+		return rc;
+	}
+	struct dk_vfio_group *g = dk_vfio_group_open(NULL, d->iommu_group);
+	int rc = g ? dk_vfio_iommu_info(NULL, info) : -errno;
+	if (g && rc < 0)
+		dk_vfio_group_close(g);
+	else
+		g_plan_group = g;
+	return rc;
 }
 
 int dk__dma_plan_va_fits(const struct dk__iova_span *ranges, unsigned int n, uint64_t limit,
@@ -74,16 +105,11 @@ int dk__dma_plan(enum dk_iova_mode requested, uint64_t dma_limit, struct dk__mem
 		return 0;
 	}
 	dk__dma_plan_done();
-	struct dk_vfio_group *g = dk_vfio_group_open(NULL, d->iommu_group);
 	struct dk_vfio_iommu_info info;
-	int rc = g ? dk_vfio_iommu_info(NULL, &info) : -errno;
-	if (g && rc < 0)
-		dk_vfio_group_close(g);
-	else
-		g_plan_group = g;
+	int rc = plan_iommu_info(d, &info);
 	if (rc < 0) {
 		if (requested == DK_IOVA_MODE_REMAP) {
-			DK_ERR("IOVA mode remap: cannot read the IOMMU's IOVA ranges through group %d of %s (%s): fix the group (see above) or use DMAKIT_IOVA_MODE=va",
+			DK_ERR("IOVA mode remap: cannot read the IOMMU's IOVA ranges through group %d of %s (%s): fix the group or device (see above) or use DMAKIT_IOVA_MODE=va",
 			       d->iommu_group, d->device.name, strerror(-rc));
 			return rc;
 		}

@@ -19,8 +19,12 @@
  * The group stays open until dk__dma_plan_done (dk_init calls it once
  * drivers probed, and on its error paths), so the container keeps its IOMMU
  * and drivers opening devices of the group do not set it up a second time.
- * A group that cannot be opened (not viable, no permission) makes auto fall
- * back to va with a warning, and remap fail.
+ * With the iommufd backend (dk_vfio_backend_select for that device), the
+ * device itself is opened in the default IOAS instead and held the same way
+ * (the probe's open of it takes another reference: a device is bound once),
+ * and the ranges are the IOAS's.
+ * A group (device) that cannot be opened (not viable, no permission) makes
+ * auto fall back to va with a warning, and remap fail.
  */
 #ifndef DK_DMA_DMA_PLAN_H
 #define DK_DMA_DMA_PLAN_H
@@ -40,7 +44,7 @@
  * -errno (logged). */
 int dk__dma_plan(enum dk_iova_mode requested, uint64_t dma_limit, struct dk__mem_iova_plan *out);
 
-/* Close the group the plan opened (nothing when none). */
+/* Close the group or device the plan opened (nothing when none). */
 void dk__dma_plan_done(void);
 
 /* Pure: do ranges (any order) and limit allow IOVA = VA for [4 GiB, top]? */

@@ -9,7 +9,8 @@
  * every group attach/detach (the ranges shrink as groups with reserved
  * regions join), so dk_vfio_dma_map() checks its arguments without an
  * extra ioctl. dk_vfio_iommu_info() always asks the kernel (dma_avail
- * changes with every mapping).
+ * changes with every mapping). The default IOAS of the iommufd backend is
+ * kept here too; its operations are in vfio_iommufd.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +34,7 @@
 
 pthread_mutex_t dk__vfio_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dk_vfio_container *g_default;
+static struct dk_vfio_container *g_default_ioas; /* backend iommufd */
 
 static struct dk_vfio_container *container_new(int is_default)
 {
@@ -66,6 +68,7 @@ static struct dk_vfio_container *container_new(int is_default)
 	}
 	c->fd = fd;
 	c->is_default = is_default;
+	c->backend = DK_VFIO_BACKEND_CONTAINER;
 	pthread_mutex_init(&c->lock, NULL);
 	return c;
 }
@@ -83,7 +86,7 @@ int dk__vfio_iommu_ready(struct dk_vfio_container *c)
 	return h ? h->iommu_ready(c) : 0;
 }
 
-static void iommu_gone(struct dk_vfio_container *c)
+void dk__vfio_iommu_gone(struct dk_vfio_container *c)
 {
 	const struct dk__vfio_hooks *h = __atomic_load_n(&g_hooks, __ATOMIC_ACQUIRE);
 	if (h)
@@ -92,8 +95,8 @@ static void iommu_gone(struct dk_vfio_container *c)
 
 static void container_free(struct dk_vfio_container *c)
 {
-	iommu_gone(c);
-	close(c->fd);
+	dk__vfio_iommu_gone(c);
+	close(c->fd); /* an IOAS goes with its /dev/iommu descriptor */
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -115,6 +118,28 @@ struct dk_vfio_container *dk_vfio_container_create(void)
 	return container_new(0);
 }
 
+struct dk_vfio_container *dk_vfio_iommufd_default(void)
+{
+	pthread_mutex_lock(&dk__vfio_lock);
+	if (!g_default_ioas)
+		g_default_ioas = dk__iommufd_new(1);
+	struct dk_vfio_container *c = g_default_ioas;
+	int e = errno;
+	pthread_mutex_unlock(&dk__vfio_lock);
+	errno = e;
+	return c;
+}
+
+struct dk_vfio_container *dk_vfio_iommufd_create(void)
+{
+	return dk__iommufd_new(0);
+}
+
+int dk_vfio_container_backend(const struct dk_vfio_container *c)
+{
+	return c ? c->backend : -EINVAL;
+}
+
 int dk_vfio_container_destroy(struct dk_vfio_container *c)
 {
 	if (!c || c->is_default) {
@@ -126,7 +151,9 @@ int dk_vfio_container_destroy(struct dk_vfio_container *c)
 	unsigned int n = c->ngroups;
 	pthread_mutex_unlock(&c->lock);
 	if (n) {
-		DK_ERR("container still has %u group(s) attached: close their devices and groups first", n);
+		DK_ERR("%s still has %u %s attached: close them first",
+		       c->backend == DK_VFIO_BACKEND_IOMMUFD ? "the IOAS" : "the container", n,
+		       c->backend == DK_VFIO_BACKEND_IOMMUFD ? "device(s)" : "group(s) (and their devices)");
 		return -EBUSY;
 	}
 	container_free(c);
@@ -138,21 +165,28 @@ int dk_vfio_container_fd(const struct dk_vfio_container *c)
 	return c ? c->fd : -EINVAL;
 }
 
+/* Free *pc unless members are attached (then warn and keep it). */
+static void default_release(struct dk_vfio_container **pc, const char *what)
+{
+	struct dk_vfio_container *c = *pc;
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	unsigned int n = c->ngroups;
+	pthread_mutex_unlock(&c->lock);
+	if (n == 0) {
+		container_free(c);
+		*pc = NULL;
+	} else {
+		DK_WARN("%u %s still open at cleanup: close them before dk_cleanup", n, what);
+	}
+}
+
 void dk__vfio_cleanup(void)
 {
 	pthread_mutex_lock(&dk__vfio_lock);
-	if (g_default) {
-		pthread_mutex_lock(&g_default->lock);
-		unsigned int n = g_default->ngroups;
-		pthread_mutex_unlock(&g_default->lock);
-		if (n == 0) {
-			container_free(g_default);
-			g_default = NULL;
-		} else {
-			DK_WARN("%u VFIO group(s) still open at cleanup: close devices and groups before dk_cleanup",
-				n);
-		}
-	}
+	default_release(&g_default, "VFIO group(s)");
+	default_release(&g_default_ioas, "iommufd device(s)");
 	pthread_mutex_unlock(&dk__vfio_lock);
 }
 
@@ -219,9 +253,20 @@ out:
 	return rc;
 }
 
-static struct dk_vfio_container *resolve(struct dk_vfio_container *c)
+struct dk_vfio_container *dk__vfio_resolve(struct dk_vfio_container *c)
 {
-	return c ? c : dk_vfio_container_default();
+	if (c)
+		return c;
+	pthread_mutex_lock(&dk__vfio_lock);
+	struct dk_vfio_container *ioas = g_default_ioas;
+	unsigned int n = 0;
+	if (ioas) {
+		pthread_mutex_lock(&ioas->lock);
+		n = ioas->ngroups;
+		pthread_mutex_unlock(&ioas->lock);
+	}
+	pthread_mutex_unlock(&dk__vfio_lock);
+	return n ? ioas : dk_vfio_container_default();
 }
 
 int dk_vfio_iommu_info(struct dk_vfio_container *c, struct dk_vfio_iommu_info *out)
@@ -230,13 +275,17 @@ int dk_vfio_iommu_info(struct dk_vfio_container *c, struct dk_vfio_iommu_info *o
 		DK_ERR("dk_vfio_iommu_info: NULL output");
 		return -EINVAL;
 	}
-	if (!(c = resolve(c)))
+	if (!(c = dk__vfio_resolve(c)))
 		return -errno;
 	pthread_mutex_lock(&c->lock);
 	int rc;
 	if (!c->iommu_type) {
-		DK_ERR("the container has no IOMMU yet: open a group (or a device) in it first");
+		DK_ERR("the %s has no IOMMU yet: open a %s in it first",
+		       c->backend == DK_VFIO_BACKEND_IOMMUFD ? "IOAS" : "container",
+		       c->backend == DK_VFIO_BACKEND_IOMMUFD ? "device" : "group (or a device)");
 		rc = -ENXIO;
+	} else if (c->backend == DK_VFIO_BACKEND_IOMMUFD) {
+		rc = dk__iommufd_query(c, out);
 	} else {
 		rc = query_info(c, out);
 	}
@@ -314,5 +363,5 @@ void dk__vfio_container_detach(struct dk_vfio_container *c, struct dk_vfio_group
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (gone)
-		iommu_gone(c);
+		dk__vfio_iommu_gone(c);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Thin, checked DMA map/unmap on a container (VFIO_IOMMU_MAP_DMA /
- * VFIO_IOMMU_UNMAP_DMA). The arguments are checked against the page size
+ * VFIO_IOMMU_UNMAP_DMA), or on an IOAS (vfio_iommufd.c, after the same checks). The arguments are checked against the page size
  * and IOVA ranges the container cached at its last group attach, so each
  * bad input gets its own errno and a message naming the fix; the kernel's
  * own errors are translated the same way. No bookkeeping of mappings here:
@@ -78,7 +78,7 @@ int dk_vfio_dma_map(struct dk_vfio_container *c, const void *va, uint64_t iova, 
 		DK_ERR("DMA map: NULL VA: pass the buffer to map");
 		return -EINVAL;
 	}
-	if (!c && !(c = dk_vfio_container_default()))
+	if (!(c = dk__vfio_resolve(c)))
 		return -errno;
 	pthread_mutex_lock(&c->lock);
 	int rc = check_range(c, "DMA map", (uint64_t)(uintptr_t)va, iova, len);
@@ -87,6 +87,10 @@ int dk_vfio_dma_map(struct dk_vfio_container *c, const void *va, uint64_t iova, 
 	if (!in_ranges(&c->cached, iova, iova + len - 1)) {
 		log_ranges(&c->cached, iova, len);
 		rc = -ERANGE;
+		goto out;
+	}
+	if (c->backend == DK_VFIO_BACKEND_IOMMUFD) {
+		rc = dk__iommufd_map(c, va, iova, len);
 		goto out;
 	}
 	struct vfio_iommu_type1_dma_map m = {
@@ -129,12 +133,16 @@ out:
 
 int dk_vfio_dma_unmap(struct dk_vfio_container *c, uint64_t iova, uint64_t len)
 {
-	if (!c && !(c = dk_vfio_container_default()))
+	if (!(c = dk__vfio_resolve(c)))
 		return -errno;
 	pthread_mutex_lock(&c->lock);
 	int rc = check_range(c, "DMA unmap", 0, iova, len);
 	if (rc < 0)
 		goto out;
+	if (c->backend == DK_VFIO_BACKEND_IOMMUFD) {
+		rc = dk__iommufd_unmap(c, iova, len);
+		goto out;
+	}
 	struct vfio_iommu_type1_dma_unmap u = {.argsz = sizeof(u), .iova = iova, .size = len};
 	if (ioctl(c->fd, VFIO_IOMMU_UNMAP_DMA, &u) < 0) {
 		rc = -errno;

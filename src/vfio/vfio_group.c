@@ -69,7 +69,7 @@ static int open_group_fd(int number)
 		e = EACCES;
 		break;
 	case EBUSY:
-		DK_ERR("%s is busy: another process (or another container of this one) has group %d open",
+		DK_ERR("%s is busy: another process (or another container of this one) has group %d open, or a device of it is open through its cdev (the iommufd backend): close that first",
 		       path, number);
 		break;
 	default:
@@ -108,6 +108,12 @@ struct dk_vfio_group *dk_vfio_group_open(struct dk_vfio_container *c, int number
 	}
 	if (!c && !(c = dk_vfio_container_default()))
 		return NULL;
+	if (c->backend == DK_VFIO_BACKEND_IOMMUFD) {
+		DK_ERR("IOMMU group %d: groups join VFIO containers, not an IOAS: open the device itself in the IOAS (dk_vfio_device_open)",
+		       number);
+		errno = EINVAL;
+		return NULL;
+	}
 	int rc;
 	pthread_mutex_lock(&dk__vfio_lock);
 	struct dk_vfio_group *g;

@@ -3,8 +3,9 @@
  * VFIO layer internals shared by the files of src/vfio (and the tests). The public
  * contract is include/dmakit/vfio.h.
  *
- * Lock order: g_vfio_lock (default container, open-group table), then a
- * container's lock. No callbacks into user code run under either.
+ * Lock order: g_vfio_lock (default containers, open-group table, iommufd
+ * device table), then a container's lock. No callbacks into user code run
+ * under either.
  */
 #ifndef DK_VFIO_INTERNAL_H
 #define DK_VFIO_INTERNAL_H
@@ -22,11 +23,13 @@ struct dk_vfio_group {
 };
 
 struct dk_vfio_container {
-	int fd;
+	int fd;               /* /dev/vfio/vfio, or /dev/iommu for an IOAS */
 	int is_default;
+	int backend;          /* DK_VFIO_BACKEND_CONTAINER or _IOMMUFD */
+	uint32_t ioas_id;     /* iommufd: the IOAS */
 	pthread_mutex_t lock;
-	uint32_t iommu_type;  /* 0 until the first group joins */
-	unsigned int ngroups; /* attached groups */
+	uint32_t iommu_type;  /* 0 until the first group (device) joins */
+	unsigned int ngroups; /* attached groups; iommufd: attached devices */
 	uint64_t min_pgsize;  /* smallest IOMMU page, read when the first group joins */
 	/* IOMMU info read after every attach/detach: IOVA ranges and page sizes
 	 * for dk_vfio_dma_map()'s checks. Under lock. */
@@ -35,16 +38,71 @@ struct dk_vfio_container {
 
 struct dk_vfio_device {
 	int fd;
-	struct dk_vfio_group *group;
+	struct dk_vfio_group *group;   /* container backend; NULL for iommufd */
+	struct dk_vfio_container *c;   /* the container or IOAS it is attached to */
 	char name[64];
 	struct dk_vfio_device_info info;
+	/* iommufd: the process-wide table of bound devices (under dk__vfio_lock) */
+	unsigned int refs;
+	uint32_t devid;
+	struct dk_vfio_device *next;
 };
 
 /* The global lock (default container and open groups). */
 extern pthread_mutex_t dk__vfio_lock;
 
-/* Close the default container (dk_cleanup): groups still open keep it. */
+/* Close the default container and IOAS (dk_cleanup): groups or devices
+ * still open keep them. */
 void dk__vfio_cleanup(void);
+
+/* ---- backends (vfio_backend.c) ----------------------------------------------- */
+
+/* The request from dk_init (DK_VFIO_BACKEND_*; 0: the environment decides;
+ * dk_cleanup sets 0). -EINVAL (logged) for another value. */
+int dk__vfio_set_backend(int backend);
+/* dk_init without a parameter: take DMAKIT_VFIO_BACKEND as the request now (later
+ * changes of the environment do not count until dk_cleanup). 0, or -EINVAL
+ * (logged) for a bad word, which leaves no request. */
+int dk__vfio_backend_capture(void);
+/* "auto", "container", "iommufd" -> DK_VFIO_BACKEND_*, else -EINVAL (not logged). */
+int dk__vfio_backend_parse(const char *s);
+/* The request in force: dk_init's (its parameter or the environment it
+ * captured), else DMAKIT_VFIO_BACKEND now, else AUTO;
+ * -EINVAL (logged, naming the words) for a bad DMAKIT_VFIO_BACKEND. */
+int dk__vfio_backend_request(void);
+/* Where the device nodes are (tests point it at a fixture; NULL: "/dev"). */
+void dk__vfio_set_dev_root(const char *root);
+const char *dk__vfio_dev_root(void);
+/* The cdev of device name: <dev>/vfio/devices/vfioN from the vfioN entry of
+ * <sysfs>/bus/{pci,mdev}/devices/<name>/vfio-dev/. 0, -ENOENT (no vfio-dev/:
+ * not bound to a VFIO driver, or no VFIO_DEVICE_CDEV), -EINVAL (not a device
+ * name), -ENAMETOOLONG. Not logged. */
+int dk__vfio_cdev_path(const char *name, char *path, size_t len);
+
+/* ---- the iommufd backend (vfio_iommufd.c) -------------------------------------- */
+
+/* A new IOAS on a new /dev/iommu descriptor (NULL + errno, logged). */
+struct dk_vfio_container *dk__iommufd_new(int is_default);
+/* Open d's cdev (d->name), bind it to c and attach it to c's IOAS; c's
+ * cached ranges are read again. Called with dk__vfio_lock held. Negative
+ * errno (logged); on failure the cdev is closed. */
+int dk__iommufd_attach(struct dk_vfio_container *c, struct dk_vfio_device *d);
+/* Close d's cdev (the kernel detaches it) and forget it in c: the last
+ * device empties the IOAS. Called with dk__vfio_lock held; returns 1 when
+ * c lost its last device (the caller runs the iommu_gone hook). */
+int dk__iommufd_detach(struct dk_vfio_container *c, struct dk_vfio_device *d);
+/* IOMMU_IOAS_IOVA_RANGES into out; with c->lock held. */
+int dk__iommufd_query(struct dk_vfio_container *c, struct dk_vfio_iommu_info *out);
+/* IOMMU_IOAS_MAP at the fixed IOVA / IOMMU_IOAS_UNMAP, with c->lock held and
+ * the arguments checked; -errno of the ioctl, logged with the fix. */
+int dk__iommufd_map(struct dk_vfio_container *c, const void *va, uint64_t iova, uint64_t len);
+int dk__iommufd_unmap(struct dk_vfio_container *c, uint64_t iova, uint64_t len);
+/* What a NULL container means for the IOMMU info and DMA map/unmap: c
+ * itself when given; else the default IOAS while it has devices, else the
+ * default container (NULL + errno when that cannot be created). */
+struct dk_vfio_container *dk__vfio_resolve(struct dk_vfio_container *c);
+/* Run the iommu_gone hook for c (vfio_container.c). */
+void dk__vfio_iommu_gone(struct dk_vfio_container *c);
 
 /* Container side of a group attach/detach (vfio_container.c): called with
  * dk__vfio_lock held. attach sets the IOMMU type for the first group. */

@@ -5,8 +5,8 @@
 # module, tests/vm/kmod), the kernel's sample mdev mtty and mdevctl; print one TAP stream.
 # See docs/vm.md.
 #
-# Usage: tests/vm/run.sh [--aw-bits 39|48] [--timeout S] [--test-timeout S] [--show-output]
-#                        [--tool FILE] [-v] PROGRAM|DIR...
+# Usage: tests/vm/run.sh [--kernel debian|iommufd] [--aw-bits 39|48] [--timeout S]
+#                        [--test-timeout S] [--show-output] [--tool FILE] [-v] PROGRAM|DIR...
 set -euo pipefail
 
 usage() {
@@ -18,6 +18,12 @@ whose libraries are copied along, or a busybox-sh script) inside it, in order, a
 A DIR stands for the executable files in it, sorted by name. Prints TAP on stdout.
 
 options:
+  --kernel K         the guest kernel: debian (default: Debian's image and modules from
+                     /boot and /lib/modules) or iommufd (the suite's own kernel, built
+                     from linux-source-6.12 with tests/vm/kernel/iommufd.config by
+                     tests/vm/kernel/build.sh, cached in OUT/kernel-iommufd: /dev/iommu,
+                     the VFIO device cdev, vfio-pci, mdev, mtty and nvme built in, so
+                     there are no stock modules to load; dk_sparse is built against it)
   --aw-bits N        IOMMU address width: 48 (default) or 39 (QEMU's default)
   --timeout S        hard timeout for the whole VM, in seconds (default 300)
   --test-timeout S   timeout of each program in the guest (default 120)
@@ -38,8 +44,9 @@ options:
   -v, --verbose      copy the guest console to stderr while the VM runs
   -h, --help         this text
 
-environment: DK_VM_KVER picks the kernel version (default: the newest in /lib/modules
-that has /boot/vmlinuz-<version>), DK_VM_QEMU the QEMU binary.
+environment: DK_VM_KVER picks the Debian kernel version (default: the newest in
+/lib/modules that has /boot/vmlinuz-<version>), DK_VM_QEMU the QEMU binary,
+DK_VM_KSRC and DK_VM_KJOBS the source package and make -j of --kernel iommufd.
 exit status: 0 all passed, 1 a case failed, 2 usage, 77 missing packages (not root).
 EOF
 }
@@ -47,6 +54,7 @@ EOF
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
 aw_bits=48
+kernel=debian
 vm_timeout=300
 test_timeout=120
 append=""
@@ -60,6 +68,8 @@ show_output=()
 progs=()
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--kernel) kernel=${2:?}; shift 2 ;;
+	--kernel=*) kernel=${1#*=}; shift ;;
 	--aw-bits) aw_bits=${2:?}; shift 2 ;;
 	--aw-bits=*) aw_bits=${1#*=}; shift ;;
 	--timeout) vm_timeout=${2:?}; shift 2 ;;
@@ -85,6 +95,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "$aw_bits" in 39 | 48) ;; *) echo "run.sh: --aw-bits must be 39 or 48" >&2; exit 2 ;; esac
+case "$kernel" in debian | iommufd) ;; *) echo "run.sh: --kernel must be debian or iommufd" >&2; exit 2 ;; esac
 for n in "$vm_timeout" "$test_timeout"; do
 	[[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] || { echo "run.sh: bad timeout '$n'" >&2; exit 2; }
 done
@@ -107,24 +118,45 @@ elif [ $drc -ne 0 ]; then
 fi
 
 # ---------------------------------------------------------------------------------------
-# 2. The kernel: the newest version in /lib/modules that has an image in /boot.
+# 2. The kernel: Debian's, the newest version in /lib/modules that has an image in /boot;
+#    or (--kernel iommufd) the suite's own, built once and cached (tests/vm/kernel/build.sh).
 # ---------------------------------------------------------------------------------------
-kver=${DK_VM_KVER:-}
-if [ -z "$kver" ]; then
-	for d in $(ls -1 /lib/modules 2>/dev/null | sort -rV); do
-		if [ -f "/boot/vmlinuz-$d" ] && [ -f "/lib/modules/$d/modules.dep" ]; then
-			kver=$d
-			break
-		fi
-	done
-fi
-[ -n "$kver" ] || { log "no kernel: no /lib/modules/<v> with /boot/vmlinuz-<v> (install linux-image-amd64)"; exit 1; }
-kimage=/boot/vmlinuz-$kver
-moddir=/lib/modules/$kver
-if [ ! -r "$kimage" ]; then
-	log "$kimage is not readable (Debian installs it mode 0600): run as root, or chmod a+r it"
-	echo "1..0 # SKIP $kimage is not readable by this user"
-	exit 77
+kbuild=""   # the build tree for our own modules (empty: Debian's headers)
+if [ "$kernel" = iommufd ]; then
+	kdir=$("$here/kernel/build.sh" iommufd "$out/kernel-iommufd") ||
+		{ log "cannot build the iommufd guest kernel (see above)"; exit 1; }
+	kimage=$kdir/bzImage
+	kver=$(cat "$kdir/release")
+	moddir=""
+	if grep -qx 'CONFIG_MODULES=y' "$kdir/config"; then
+		kbuild=$kdir/src
+	elif [ $kmod -eq 1 ]; then
+		log "note: kernel $kver has no module support: dk_sparse is left out of this boot (its tests skip)"
+		kmod=0
+	fi
+	if [ $mtty -eq 1 ]; then
+		grep -qx 'CONFIG_SAMPLE_VFIO_MDEV_MTTY=y' "$kdir/config" ||
+			{ log "kernel $kver lacks CONFIG_SAMPLE_VFIO_MDEV_MTTY=y: fix tests/vm/kernel/iommufd.config (or --no-mtty)"; exit 1; }
+		mtty=0   # built in: nothing to build or load
+	fi
+else
+	kver=${DK_VM_KVER:-}
+	if [ -z "$kver" ]; then
+		for d in $(ls -1 /lib/modules 2>/dev/null | sort -rV); do
+			if [ -f "/boot/vmlinuz-$d" ] && [ -f "/lib/modules/$d/modules.dep" ]; then
+				kver=$d
+				break
+			fi
+		done
+	fi
+	[ -n "$kver" ] || { log "no kernel: no /lib/modules/<v> with /boot/vmlinuz-<v> (install linux-image-amd64)"; exit 1; }
+	kimage=/boot/vmlinuz-$kver
+	moddir=/lib/modules/$kver
+	if [ ! -r "$kimage" ]; then
+		log "$kimage is not readable (Debian installs it mode 0600): run as root, or chmod a+r it"
+		echo "1..0 # SKIP $kimage is not readable by this user"
+		exit 77
+	fi
 fi
 
 qemu=${DK_VM_QEMU:-qemu-system-x86_64}
@@ -140,15 +172,18 @@ fi
 #    name?  = optional (absent in some kernels, e.g. vfio_virqfd merged into vfio in 6.2).
 # ---------------------------------------------------------------------------------------
 want_mods=(irqbypass vfio vfio_virqfd? vfio_iommu_type1 vfio-pci-core vfio-pci mdev nvme?)
+[ -n "$moddir" ] || want_mods=()   # --kernel iommufd: all built in
 declare -A dep_of=() path_of=() loaded=()
-while IFS= read -r line; do
-	m=${line%%:*}
-	base=${m##*/}
-	base=${base%%.ko*}
-	base=${base//-/_}
-	path_of[$base]=$m
-	dep_of[$m]=${line#*:}
-done <"$moddir/modules.dep"
+if [ -n "$moddir" ]; then
+	while IFS= read -r line; do
+		m=${line%%:*}
+		base=${m##*/}
+		base=${base%%.ko*}
+		base=${base//-/_}
+		path_of[$base]=$m
+		dep_of[$m]=${line#*:}
+	done <"$moddir/modules.dep"
+fi
 order=()
 add_mod() { # PATH: its deps (recursively) first, then itself
 	local p=$1 d
@@ -180,7 +215,7 @@ if [ $mtty -eq 1 ]; then
 	extra_mods=("$ko" "${extra_mods[@]}")
 fi
 if [ $kmod -eq 1 ]; then
-	ko=$("$here/kmod/build.sh" "$kver" "$out/kmod-$kver") || { log "cannot build tests/vm/kmod for $kver (see above)"; exit 1; }
+	ko=$("$here/kmod/build.sh" "$kver" "$out/kmod-$kver" $kbuild) || { log "cannot build tests/vm/kmod for $kver (see above)"; exit 1; }
 	extra_mods=("$ko" "${extra_mods[@]}")
 fi
 for ko in "${extra_mods[@]}"; do
@@ -303,7 +338,7 @@ fi
 # ---------------------------------------------------------------------------------------
 iommu="intel-iommu,caching-mode=on"
 [ "$aw_bits" = 48 ] && iommu="$iommu,aw-bits=48"  # 39 is QEMU's default
-cmdline="console=ttyS0 quiet panic=-1 intel_iommu=on dk.aw_bits=$aw_bits dk.test_timeout=$test_timeout"
+cmdline="console=ttyS0 quiet panic=-1 intel_iommu=on dk.kernel=$kernel dk.aw_bits=$aw_bits dk.test_timeout=$test_timeout"
 [ -z "$append" ] || cmdline="$cmdline $append"
 qemu_args=(
 	-M q35 -m 1024 -accel tcg -cpu max -smp 2
@@ -323,7 +358,7 @@ qemu_args=(
 )
 stamp=$(date +%Y%m%d-%H%M%S)
 console=$out/logs/console-$stamp.log
-log "kernel $kver, aw-bits $aw_bits, ${#order[@]}+${#extra_mods[@]} modules, ${#names[@]} program(s), timeout ${vm_timeout} s; console: $console"
+log "kernel $kver ($kernel), aw-bits $aw_bits, ${#order[@]}+${#extra_mods[@]} modules, ${#names[@]} program(s), timeout ${vm_timeout} s; console: $console"
 printf '%q ' "$qemu" "${qemu_args[@]}" >"$out/qemu-cmdline.txt"
 echo >>"$out/qemu-cmdline.txt"
 

@@ -93,9 +93,13 @@ if [ -n "$edu_group" ] && [ -n "$nvme_group" ]; then
 fi
 
 # --- modules ---------------------------------------------------------------------------
-for m in irqbypass vfio vfio_iommu_type1 vfio_pci_core vfio_pci mdev; do
-	check "module $m is loaded (/sys/module/$m)" test -d "/sys/module/$m"
-done
+if [ "${DK_VM_KERNEL_KIND:-debian}" = iommufd ]; then
+	skip "the vfio and mdev modules are loaded" "built into the iommufd kernel (iommufd_kernel.sh checks its drivers)"
+else
+	for m in irqbypass vfio vfio_iommu_type1 vfio_pci_core vfio_pci mdev; do
+		check "module $m is loaded (/sys/module/$m)" test -d "/sys/module/$m"
+	done
+fi
 if [ -d /sys/module/nvme ] && [ -n "$nvme" ]; then
 	check "the kernel nvme driver bound the NVMe (no drive attached)" eq "$(driver_of "$nvme")" nvme
 fi

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/utsname.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +33,23 @@ static inline int vm_aw_bits(void)
 {
 	const char *v = getenv("DK_VM_AW_BITS");
 	return v ? atoi(v) : 48;
+}
+
+/* 1 when the guest kernel is version maj.min or later (the suite boots Debian's 6.1
+ * and its own 6.12, run.sh --kernel iommufd: some kernel facts differ between them). */
+static inline int vm_kernel_at_least(int maj, int min)
+{
+	struct utsname u;
+	int a = 0, b = 0;
+	if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &a, &b) != 2)
+		return 0;
+	return a > maj || (a == maj && b >= min);
+}
+
+/* The VFIO backend the library uses for device bdf (dmakit/vfio.h, "backends"). */
+static inline int vm_backend(const char *bdf)
+{
+	return dk_vfio_backend_select(bdf, NULL, 0);
 }
 
 static inline void vm_init(void)

@@ -163,9 +163,15 @@ DK_TEST(c_reopen_falls_back_to_intx_and_bad_input)
 	struct dk_mtty *m = NULL;
 	dk_test_log_capture_start();
 	REQUIRE_INT_EQ(dk_mtty_open(d, &m), 0);
-	CHECK_STR_CONTAINS(dk_test_log_captured(), "MSI enabled but no interrupt arrived");
-	dk_test_log_capture_stop();
-	CHECK_INT_EQ(dk_mtty_irq_mode(m), DK_MTTY_IRQ_INTX);
+	if (vm_kernel_at_least(6, 12)) {
+		/* 6.12's sample takes a new MSI eventfd on every open: no fallback */
+		dk_test_log_capture_stop();
+		CHECK_INT_EQ(dk_mtty_irq_mode(m), DK_MTTY_IRQ_MSI);
+	} else {
+		CHECK_STR_CONTAINS(dk_test_log_captured(), "MSI enabled but no interrupt arrived");
+		dk_test_log_capture_stop();
+		CHECK_INT_EQ(dk_mtty_irq_mode(m), DK_MTTY_IRQ_INTX);
+	}
 	exchange(m, 1);
 	exchange(m, 0);
 

@@ -77,11 +77,18 @@ static void id_and_liveness(int force_rw)
 	CHECK_INT_EQ(dk_pci_mmio_read32(edu(), 0, EDU_LIVE, &v), 0);
 	CHECK_INT_EQ(v, ~x);
 	if (force_rw) {
-		/* 8 bytes across ID and liveness: vfio-pci splits them into 4-byte reads */
+		/* 8 bytes across ID and liveness: vfio-pci of 6.1 splits them into 4-byte
+		 * reads; 6.12's makes one 8-byte read, which edu answers with all ones
+		 * below 0x80 */
 		uint32_t two[2] = {0};
 		CHECK_INT_EQ(dk_pci_mmio_read(edu(), 0, two, sizeof(two), EDU_ID), 8);
-		CHECK_INT_EQ(two[0], 0x010000ed);
-		CHECK_INT_EQ(two[1], ~x);
+		if (vm_kernel_at_least(6, 12)) {
+			CHECK_INT_EQ(two[0], 0xffffffffu);
+			CHECK_INT_EQ(two[1], 0xffffffffu);
+		} else {
+			CHECK_INT_EQ(two[0], 0x010000ed);
+			CHECK_INT_EQ(two[1], ~x);
+		}
 	}
 	if (!force_rw) {
 		/* edu takes 8-byte accesses from 0x80 on (DMA source address): one
@@ -281,10 +288,15 @@ DK_TEST(bad_inputs)
 	CHECK(dk_vfio_group_open(NULL, nvme->iommu_group) == NULL);
 	CHECK_INT_EQ(errno, ENOENT);
 	CHECK_STR_CONTAINS(dk_test_log_captured(), "bind a device of IOMMU group");
-	/* a device name the group does not have */
+	/* a device name the group does not have (it has no cdev: the container path,
+	 * whose group open is refused while edu is bound through its cdev) */
 	errno = 0;
 	CHECK(dk_vfio_device_open(NULL, edu()->iommu_group, "0000:09:00.0") == NULL);
-	CHECK_INT_EQ(errno, ENODEV);
+	int e = errno;
+	if (vm_backend(VM_EDU) == DK_VFIO_BACKEND_IOMMUFD)
+		CHECK_INT_EQ(e, EBUSY);
+	else
+		CHECK_INT_EQ(e, ENODEV);
 	/* edu's group is in the default container: not in another one */
 	struct dk_vfio_container *c2 = dk_vfio_container_create();
 	REQUIRE(c2 != NULL);

@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Build the dk_sparse test mdev module (tests/vm/kmod) for one kernel version, out of
-# tree against /lib/modules/<version>/build (package linux-headers-<version>).
+# tree against /lib/modules/<version>/build (package linux-headers-<version>), or against
+# KBUILD, a built kernel tree (the suite's own kernel: tests/vm/kernel/build.sh).
 # The build lives in OUTDIR and is reused while the sources and the kernel stay the same.
 #
-# Usage: tests/vm/kmod/build.sh KVER OUTDIR     prints the path of dk_sparse.ko on stdout
+# Usage: tests/vm/kmod/build.sh KVER OUTDIR [KBUILD]   prints the path of dk_sparse.ko
 set -euo pipefail
 kver=${1:?usage: build.sh KVER OUTDIR}
 out=$(realpath -m "${2:?usage: build.sh KVER OUTDIR}")  # make M= needs an absolute path
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-kbuild=/lib/modules/$kver/build
+kbuild=${3:-/lib/modules/$kver/build}
 err() { echo "kmod/build.sh: $*" >&2; exit 1; }
 
 [ -f "$kbuild/Makefile" ] ||
-	err "no kernel build tree at $kbuild: install linux-headers-$kver (scripts/deps.sh vm does)"
+	err "no kernel build tree at $kbuild: install linux-headers-$kver (scripts/deps.sh vm does), or build the kernel tree given"
 command -v make >/dev/null || err "make not found: apt-get install make"
 
 srcs=(Kbuild dk_sparse.c dk_sparse_regs.h)
-key=$( (echo "$kver"; cat "$kbuild/include/generated/utsrelease.h" 2>/dev/null
+key=$( (echo "$kver $kbuild"; cat "$kbuild/include/generated/utsrelease.h" "$kbuild/Module.symvers" 2>/dev/null
 	cd "$here" && sha256sum "${srcs[@]}") | sha256sum | cut -c1-16)
 mkdir -p "$out"
 if [ -f "$out/dk_sparse.ko" ] && [ "$(cat "$out/.key" 2>/dev/null)" = "$key" ]; then

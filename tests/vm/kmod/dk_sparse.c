@@ -7,7 +7,10 @@
  * SPARSE_MMAP capability listing them); they are backed by zeroed kernel pages of the
  * instance. The rest of BAR0 is trapped: a register page and two holes that only
  * pread/pwrite on the device fd reach. The register map is in dk_sparse_regs.h and
- * docs/vm.md. Written for the Linux 6.1 mdev API (mdev_register_parent with types).
+ * docs/vm.md. Written for the Linux 6.1 mdev API (mdev_register_parent with types); the
+ * few calls that changed since are chosen by version, so that it also builds for the
+ * suite's own 6.12 kernel (tests/vm/kernel), where it joins an IOAS like any emulated
+ * device.
  */
 #include <linux/device.h>
 #include <linux/highmem.h>
@@ -19,6 +22,7 @@
 #include <linux/pci_regs.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/version.h>
 #include <linux/vfio.h>
 
 #include "dk_sparse_regs.h"
@@ -331,7 +335,11 @@ static int dks_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
 	if (i == DKS_NR_AREAS)
 		return -EINVAL;
 
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+#else
 	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+#endif
 	for (i = 0; i < len >> PAGE_SHIFT; i++) {
 		ret = vm_insert_page(vma, vma->vm_start + ((unsigned long)i << PAGE_SHIFT),
 				     dks_area_page(s, off + ((u64)i << PAGE_SHIFT)));
@@ -512,7 +520,9 @@ static void dks_release_dev(struct vfio_device *vdev)
 	dks_free_pages(s);
 	mutex_destroy(&s->lock);
 	atomic_inc(&dks_parent.available);
-	vfio_free_device(vdev);
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+	vfio_free_device(vdev); /* later kernels free it after release */
+#endif
 }
 
 static int dks_probe(struct mdev_device *mdev)
@@ -561,6 +571,15 @@ static const struct vfio_device_ops dks_ops = {
 	.write = dks_write,
 	.mmap = dks_mmap,
 	.ioctl = dks_ioctl,
+#if IS_ENABLED(CONFIG_IOMMUFD)
+	/* An emulated device (no IOMMU of its own) in an IOAS: the core's helpers. */
+	.bind_iommufd = vfio_iommufd_emulated_bind,
+	.unbind_iommufd = vfio_iommufd_emulated_unbind,
+	.attach_ioas = vfio_iommufd_emulated_attach_ioas,
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
+#endif
+#endif
 };
 
 static struct mdev_driver dks_driver = {
@@ -588,7 +607,11 @@ static int __init dks_init(void)
 	ret = mdev_register_driver(&dks_driver);
 	if (ret)
 		return ret;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+	dks_parent.class = class_create(DKS_PARENT_NAME);
+#else
 	dks_parent.class = class_create(THIS_MODULE, DKS_PARENT_NAME);
+#endif
 	if (IS_ERR(dks_parent.class)) {
 		ret = PTR_ERR(dks_parent.class);
 		goto err_unregister_driver;
