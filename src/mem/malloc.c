@@ -571,6 +571,7 @@ static int heap_grow(int idx, struct dk__heap *h, size_t size, size_t align, siz
 	int rc = dk__mem_pages_map(idx, h->socket_id, want, contig, &va, &mapped);
 	if (rc < 0)
 		return rc;
+	DK__MEM_TEST_POINT("heap_grow");
 	rc = dk__tlsf_add_region(&h->tlsf, va, mapped);
 	if (rc < 0) {
 		dk__mem_pages_unmap(va, mapped);

@@ -63,6 +63,21 @@ struct dk__mem_shared {
 
 extern struct dk__mem_shared *dk__mem_sh;
 
+/*
+ * Test-only stop points: when set, called with a name at points inside the
+ * critical sections of the shared state, so that a test can stop (and kill)
+ * a process there: "pages_map" (pages mutex held, pages backed and in the
+ * bitmap, dk__mem_pages_map), "heap_grow" (heap lock held, pages mapped and
+ * not yet in the heap, malloc.c). NULL in production; never set by the
+ * library.
+ */
+extern void (*dk__mem_test_point)(const char *where);
+#define DK__MEM_TEST_POINT(where)                                                  \
+	do {                                                                       \
+		if (__builtin_expect(dk__mem_test_point != NULL, 0))                \
+			dk__mem_test_point(where);                                 \
+	} while (0)
+
 struct dk__mem_config {
 	uint64_t magic;
 	uint32_t version;

@@ -66,6 +66,7 @@ static struct dk__mem_shared g_private = {
     .memzones = {.lock = PTHREAD_MUTEX_INITIALIZER},
 };
 struct dk__mem_shared *dk__mem_sh = &g_private;
+void (*dk__mem_test_point)(const char *where);
 
 /* The primary: initialise the shared state of a new config file. */
 static void shared_init(struct dk__mem_config *c)

@@ -13,6 +13,7 @@
 #include "mem/mem_config.h"
 #include "mem/mem_event.h"
 #include "mem/mem_xev.h"
+#include "mem/pages.h"
 
 #define DK_LOG_COMPONENT "mem"
 #include "core/log_internal.h"
@@ -54,6 +55,23 @@ static struct dk__xev *ring(void)
 	return dk__mem_sh->bound ? &dk__mem_sh->xev : NULL;
 }
 
+/* One event of another process: an ALLOC first attaches the page lists
+ * this process lacks, so that it holds their backing files before the
+ * publisher goes on (the memory outlives the publisher), then the local
+ * callbacks run. */
+static void deliver(const struct dk__xev_entry *e)
+{
+	if (e->type == DK_MEM_EVENT_ALLOC) {
+		int rc = dk__mem_pages_attach_all();
+		if (rc < 0)
+			DK_WARN("memory event of process %d: cannot attach its pages [%#llx, +%llu) here (%s)",
+				(int)e->origin, (unsigned long long)e->va, (unsigned long long)e->len,
+				strerror(-rc));
+	}
+	dk__mem_event_fire((enum dk_mem_event)e->type, (const void *)(uintptr_t)e->va,
+			   (size_t)e->len);
+}
+
 static void *service(void *arg)
 {
 	(void)arg;
@@ -66,8 +84,7 @@ static void *service(void *arg)
 		while (next < head) {
 			struct dk__xev_entry e = x->ring[next % DK__XEV_RING];
 			if (e.seq == next && e.origin != me)
-				dk__mem_event_fire((enum dk_mem_event)e.type, (const void *)(uintptr_t)e.va,
-						   (size_t)e.len);
+				deliver(&e);
 			__atomic_store_n(&x->procs[g_slot].acked, next, __ATOMIC_RELEASE);
 			next++;
 			futex_wake(&x->ackwake);

@@ -813,6 +813,7 @@ static int map_pages(const struct map_req *rq, void **va, size_t *mapped_len)
 	bits_set(pl->bitmap, first, n, 1);
 	pl->n_mapped += n;
 	__atomic_store_n(&pg()->mapped, pg()->mapped + bytes, __ATOMIC_RELAXED);
+	DK__MEM_TEST_POINT("pages_map");
 	*va = (void *)(pl->base + (size_t)first * rq->page_sz);
 	*mapped_len = bytes;
 	return 0;

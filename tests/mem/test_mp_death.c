@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Processes of an instance that exit or die (issue 13): what they leave
+ * behind must stay usable by the others. Same pattern as test_mp.c: the test
+ * binary is the primary; secondaries are the same binary exec'd with
+ * DK_MP_CHILD=<scenario> (a constructor runs it and exits). They talk through
+ * a memzone, "death_box". Child exit status: 0 passed, else the line number
+ * of the failed check (modulo 250, printed on stderr).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <dmakit/dmakit.h>
+
+#include "mem/mem_config.h"
+#include "mem/pages.h"
+#include "tap.h"
+
+#define BIG (2u << 20) /* above the thread-cache sizes: goes to the heap itself */
+#define GROW (3 * BIG) /* more than a fresh heap has: the heap grows */
+
+struct box {
+	uint64_t magic;
+	volatile int stopped; /* the victim reached its stop point */
+	volatile int victim_pid;
+};
+#define BOX_MAGIC 0x68746165646b64ull
+
+/* ---- the child side ------------------------------------------------------ */
+
+#define C_CHECK(c)                                                                         \
+	do {                                                                               \
+		if (!(c)) {                                                                \
+			fprintf(stderr, "# child %s: %s:%d: %s failed (errno %d)\n", g_scen, \
+				__FILE__, __LINE__, #c, errno);                            \
+			_exit(__LINE__ % 250 + 1);                                         \
+		}                                                                          \
+	} while (0)
+
+static const char *g_scen;
+static struct box *g_box;
+static const char *g_stop_at;
+
+static int child_init(void)
+{
+	struct dk_init_params p;
+	dk_init_params_default(&p);
+	p.flags = DK_INIT_NO_SCAN;
+	return dk_init(&p);
+}
+
+static void pattern_fill(unsigned char *p, size_t n, unsigned int seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)(i * 7 + seed);
+}
+
+static int pattern_ok(const unsigned char *p, size_t n, unsigned int seed)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != (unsigned char)(i * 7 + seed))
+			return 0;
+	return 1;
+}
+
+/* The victim's stop point: tell the primary, then wait to be killed. */
+static void stop_here(const char *where)
+{
+	if (strcmp(where, g_stop_at) != 0)
+		return;
+	g_box->victim_pid = getpid();
+	__atomic_store_n(&g_box->stopped, 1, __ATOMIC_RELEASE);
+	for (;;)
+		pause();
+}
+
+/* Allocate, check and free blocks of every kind: what a survivor must still
+ * be able to do. */
+static void use_heap(void)
+{
+	unsigned char *q = dk_malloc(NULL, GROW, 0);
+	C_CHECK(q != NULL);
+	pattern_fill(q, GROW, 9);
+	void *small[64];
+	for (int i = 0; i < 64; i++)
+		C_CHECK((small[i] = dk_malloc(NULL, 16 + (size_t)i * 40, 0)) != NULL);
+	const struct dk_memzone *mz = dk_memzone_reserve("survivor", 8192, DK_SOCKET_ANY, 0, 0);
+	C_CHECK(mz != NULL);
+	C_CHECK(pattern_ok(q, GROW, 9));
+	for (int i = 0; i < 64; i++)
+		dk_free(small[i]);
+	C_CHECK(dk_memzone_free(mz) == 0);
+	dk_free(q);
+	dk_malloc_thread_flush();
+}
+
+static void child_main(const char *scen)
+{
+	g_scen = scen;
+	C_CHECK(child_init() == 0);
+	C_CHECK(dk_process_type() == DK_PROC_SECONDARY);
+	if (!strcmp(scen, "grow_exit")) {
+		/* The heap has no pages yet: this growth creates its page list here. */
+		const struct dk_memzone *mz = dk_memzone_reserve("grown", 4096, DK_SOCKET_ANY, 0, 0);
+		C_CHECK(mz != NULL);
+		unsigned char *q = dk_malloc(NULL, GROW, 0);
+		C_CHECK(q != NULL);
+		pattern_fill(q, GROW, 3);
+		*(unsigned char **)mz->addr = q; /* the primary checks and frees it */
+		dk_malloc_thread_flush();
+	} else if (!strcmp(scen, "stop_in")) {
+		const struct dk_memzone *mz = dk_memzone_lookup("death_box");
+		C_CHECK(mz != NULL);
+		g_box = mz->addr;
+		C_CHECK(g_box->magic == BOX_MAGIC);
+		g_stop_at = getenv("DK_MP_STOP_AT");
+		C_CHECK(g_stop_at != NULL);
+		dk__mem_test_point = stop_here;
+		(void)dk_malloc(NULL, GROW, 0); /* stops inside */
+		C_CHECK(!"the stop point was reached");
+	} else if (!strcmp(scen, "survive")) {
+		use_heap();
+	} else {
+		fprintf(stderr, "# unknown scenario %s\n", scen);
+		_exit(99);
+	}
+	dk_cleanup();
+	_exit(0);
+}
+
+__attribute__((constructor)) static void maybe_child(void)
+{
+	const char *s = getenv("DK_MP_CHILD");
+	if (s)
+		child_main(s);
+}
+
+/* ---- the primary side ---------------------------------------------------- */
+
+static pid_t spawn(const char *scen, const char *const *env)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		setenv("DK_MP_CHILD", scen, 1);
+		setenv("DMAKIT_PROC_TYPE", "secondary", 1);
+		for (int i = 0; env && env[i]; i += 2)
+			setenv(env[i], env[i + 1], 1);
+		execl("/proc/self/exe", "test_mem_mp_death", (char *)NULL);
+		_exit(98);
+	}
+	return pid;
+}
+
+/* Exit status of child pid, 128 + signal, or -1 when it did not end within
+ * secs seconds (then it is killed: a survivor that hangs fails the test). */
+static int wait_child_for(pid_t pid, int secs)
+{
+	for (int i = 0; i < secs * 100; i++) {
+		int st;
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (r < 0)
+			return -1;
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	fprintf(stderr, "# child %d did not end within %d s (blocked?): killed\n", (int)pid, secs);
+	return -1;
+}
+
+static int start_primary(void)
+{
+	struct dk_init_params p;
+	dk_init_params_default(&p);
+	p.flags = DK_INIT_NO_SCAN;
+	p.proc_type = DK_PROC_PRIMARY;
+	p.huge = DK_HUGE_NEVER;
+	return dk_init(&p);
+}
+
+/* Bytes of the internal heaps' regions, and what is allocated in them. */
+static void heap_totals(uint64_t *region, uint64_t *alloc, uint64_t *count)
+{
+	*region = *alloc = *count = 0;
+	dk_malloc_thread_flush();
+	struct dk_heap_stats st;
+	for (int s = 0; dk_malloc_get_stats(s, &st) == 0; s++) {
+		*region += st.heap_bytes;
+		*alloc += st.alloc_bytes;
+		*count += st.alloc_count;
+	}
+}
+
+/* Why, case 1: a secondary grows a heap (its page list is created there)
+ * and exits with dk_cleanup; the primary then uses that memory. */
+DK_TEST(heap_grown_by_a_secondary_outlives_it)
+{
+	REQUIRE_INT_EQ(start_primary(), 0);
+	uint64_t region, alloc, count;
+	heap_totals(&region, &alloc, &count);
+	REQUIRE_INT_EQ(region, 0); /* no page list yet: the secondary creates it */
+	CHECK_INT_EQ(wait_child_for(spawn("grow_exit", NULL), 30), 0);
+	const struct dk_memzone *mz = dk_memzone_lookup("grown");
+	REQUIRE(mz != NULL);
+	unsigned char *q = *(unsigned char **)mz->addr;
+	REQUIRE(q != NULL);
+	CHECK(pattern_ok(q, GROW, 3));
+	/* Allocations from the heap the secondary grew, then everything back. */
+	unsigned char *r = dk_malloc(NULL, BIG, 0);
+	REQUIRE(r != NULL);
+	pattern_fill(r, BIG, 4);
+	CHECK(pattern_ok(r, BIG, 4));
+	dk_free(r);
+	dk_free(q);
+	CHECK_INT_EQ(dk_memzone_free(mz), 0);
+	uint64_t region2, alloc2, count2;
+	heap_totals(&region2, &alloc2, &count2);
+	CHECK_INT_EQ(alloc2, 0);
+	CHECK_INT_EQ(count2, 0);
+	CHECK_INT_EQ(dk__mem_pages_mapped(), region2); /* every page is in a heap */
+	dk_cleanup();
+}
