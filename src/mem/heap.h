@@ -20,6 +20,7 @@
 
 #include <dmakit/malloc.h>
 
+#include "core/pshared.h"
 #include "mem/slab.h"
 #include "mem/tlsf.h"
 
@@ -28,7 +29,9 @@ struct dk__heap {
 	int external;
 	int socket_id;
 	char name[DK_HEAP_NAME_MAX];
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;     /* robust, process-shared when bound */
+	struct dk__intent intent; /* what the lock's owner is changing (malloc.c) */
+	int fenced;               /* a dead owner's change could not be repaired */
 	struct dk__tlsf tlsf;
 	struct dk__slab slab;  /* internal heaps: runs of small blocks for the thread caches */
 	unsigned int n_chunks; /* external: chunks added */
@@ -86,6 +89,27 @@ int dk__heap_ext_new(const char *name);
  * or allocations: 0, -EBUSY (logged). Takes the table lock, then the
  * heap's. */
 int dk__heap_ext_free(int idx, const char *name);
+
+/*
+ * Lock heap h (an in-use slot). 0: locked. -ENOTRECOVERABLE: the heap is
+ * fenced (a process died while changing it and its books failed the
+ * consistency check); not locked; logged with what to do. When the previous
+ * owner died, the heap is repaired first: its TLSF and small-block books are
+ * checked (fenced when they fail), and pages of an internal heap that no
+ * region covers (a growth or give-back cut short) go back to the system.
+ * dk__heap_unlock releases it.
+ */
+int dk__heap_lock(struct dk__heap *h);
+void dk__heap_unlock(struct dk__heap *h);
+
+/*
+ * Consistency check of heap idx (debugging, the kill tests): takes its lock,
+ * checks the TLSF and small-block books, and for an internal heap that
+ * every mapped page of its lists lies in one of its regions and the other
+ * way round. 0; -EFAULT inconsistent (logged, naming what); -ENOTRECOVERABLE
+ * fenced; -ENOENT no such heap.
+ */
+int dk__heap_check(int idx);
 
 /* Drop the calling thread's cached blocks (all heaps). */
 void dk__heap_thread_flush(void);

@@ -153,6 +153,21 @@ void dk__heap_detach(void)
 	__atomic_add_fetch(&g_generation, 1, __ATOMIC_RELEASE);
 }
 
+/* Lock the heap table. A dead owner leaves nothing half-made that matters
+ * (a slot is in use only once its set-up is complete, and free once its
+ * mutex is gone) but possibly the external socket counter behind a slot it
+ * just took: that is put past every socket in use. */
+static void table_lock(struct dk__heap_table *t)
+{
+	if (dk__pmutex_lock(&t->lock) != DK__PLOCK_REPAIR)
+		return;
+	for (int i = t->n_internal; i < DK_MAX_HEAPS; i++)
+		if (t->heaps[i].in_use && t->heaps[i].socket_id >= t->next_ext_socket)
+			t->next_ext_socket = t->heaps[i].socket_id + 1;
+	DK_WARN("a process died while changing the heap table: repaired");
+	dk__pmutex_consistent(&t->lock);
+}
+
 /* Is a heap named name in the table? Table lock held. */
 static int name_taken(const char *name)
 {
@@ -166,7 +181,7 @@ static int name_taken(const char *name)
 int dk__heap_ext_new(const char *name)
 {
 	struct dk__heap_table *t = heaps();
-	pthread_mutex_lock(&t->lock);
+	table_lock(t);
 	if (name_taken(name)) {
 		pthread_mutex_unlock(&t->lock);
 		DK_ERR("dk_heap_create: a heap named \"%s\" exists: pick another name", name);
@@ -193,10 +208,14 @@ int dk__heap_ext_free(int idx, const char *name)
 {
 	struct dk__heap_table *t = heaps();
 	struct dk__heap *h = heap_at(idx);
-	pthread_mutex_lock(&t->lock);
-	pthread_mutex_lock(&h->lock);
-	int busy = h->n_chunks > 0 || dk__heap_alloc_count(h) > 0;
-	pthread_mutex_unlock(&h->lock);
+	table_lock(t);
+	int busy = 1;
+	if (dk__heap_lock(h) == 0) {
+		busy = h->n_chunks > 0 || dk__heap_alloc_count(h) > 0;
+		dk__heap_unlock(h);
+	} else {
+		busy = 0; /* fenced: its books are lost, the slot can go */
+	}
 	if (busy) {
 		pthread_mutex_unlock(&t->lock);
 		DK_ERR("dk_heap_destroy(\"%s\"): it still holds %u chunk(s) and %llu allocation(s): free them and remove its memory first",
@@ -208,13 +227,133 @@ int dk__heap_ext_free(int idx, const char *name)
 	return 0;
 }
 
+/* ---- heap locks, repair, check --------------------------------------------- */
+
+/* The heap's regions, sorted by start, in a malloc'd array (*out; NULL when
+ * there is none). Count, or -ENOMEM. Heap lock held. */
+static int heap_spans(const struct dk__heap *h, struct dk__va_span **out)
+{
+	*out = NULL;
+	unsigned int n = (unsigned int)h->tlsf.region_count;
+	if (n == 0)
+		return 0;
+	void **mem = calloc(n, sizeof(*mem));
+	size_t *len = calloc(n, sizeof(*len));
+	struct dk__va_span *v = calloc(n, sizeof(*v));
+	int rc = mem && len && v ? 0 : -ENOMEM;
+	if (rc == 0) {
+		n = dk__tlsf_regions(&h->tlsf, mem, len, n);
+		for (unsigned int i = 0; i < n; i++) { /* insertion sort: regions are few */
+			unsigned int j = i;
+			while (j > 0 && v[j - 1].start > (uintptr_t)mem[i]) {
+				v[j] = v[j - 1];
+				j--;
+			}
+			v[j] = (struct dk__va_span){(uintptr_t)mem[i], len[i]};
+		}
+		*out = v;
+		rc = (int)n;
+	} else {
+		free(v);
+	}
+	free(mem);
+	free(len);
+	return rc;
+}
+
+/* Check heap h's books: 0, or -EFAULT (logged, naming what failed). Heap
+ * lock held. With release, pages of an internal heap outside its regions go
+ * back to the system first (a repair). */
+static int heap_books_check(struct dk__heap *h, int release)
+{
+	int idx = (int)(h - heap_at(0));
+	if (dk__tlsf_check(&h->tlsf) < 0 || dk__slab_check(&h->slab) < 0) {
+		DK_ERR("heap \"%s\": its %s books are inconsistent", h->name,
+		       dk__tlsf_check(&h->tlsf) < 0 ? "TLSF" : "small-block");
+		return -EFAULT;
+	}
+	if (h->external)
+		return 0;
+	struct dk__va_span *v;
+	int n = heap_spans(h, &v);
+	if (n < 0)
+		return 0; /* no memory to check with: not an inconsistency */
+	uint64_t outside = 0, missing = 0;
+	dk__mem_pages_heap_diff(idx, v, (unsigned int)n, release, &outside, &missing);
+	free(v);
+	if (missing || (outside && !release)) {
+		DK_ERR("heap \"%s\": %llu bytes of its regions have no pages, %llu bytes of its pages are in no region",
+		       h->name, (unsigned long long)missing, (unsigned long long)outside);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+/* The previous owner of h's lock died (EOWNERDEAD): repair or fence. */
+static void heap_repair(struct dk__heap *h)
+{
+	DK_WARN("heap \"%s\": process %d died while changing it: checking and repairing its books",
+		h->name, (int)h->intent.pid);
+	dk__memseg_sync(); /* the regions it added may be in lists not mapped here */
+	if (h->external)
+		h->n_chunks = (unsigned int)h->tlsf.region_count; /* one region per chunk */
+	if (heap_books_check(h, 1) < 0) {
+		h->fenced = 1;
+		DK_ERR("heap \"%s\" is fenced off: every call on it fails with ENOTRECOVERABLE; restart the instance (primary and secondaries) to use it again",
+		       h->name);
+	}
+	dk__intent_end(&h->intent);
+}
+
+int dk__heap_lock(struct dk__heap *h)
+{
+	int rc = dk__pmutex_lock(&h->lock);
+	if (rc == DK__PLOCK_REPAIR) {
+		heap_repair(h);
+		dk__pmutex_consistent(&h->lock);
+	} else if (rc < 0) {
+		return -ENOTRECOVERABLE;
+	}
+	if (h->fenced) {
+		pthread_mutex_unlock(&h->lock);
+		DK_ERR("heap \"%s\" is fenced off (a process died while changing it and its books could not be repaired): restart the instance",
+		       h->name);
+		return -ENOTRECOVERABLE;
+	}
+	/* Any holder may change the books: a repair checks them. */
+	dk__intent_begin(&h->intent, 1, 0, 0, 0);
+	return 0;
+}
+
+void dk__heap_unlock(struct dk__heap *h)
+{
+	dk__intent_end(&h->intent);
+	pthread_mutex_unlock(&h->lock);
+}
+
+int dk__heap_check(int idx)
+{
+	if (idx < 0 || idx >= DK_MAX_HEAPS || !heaps_ready() || !heap_at(idx)->in_use)
+		return -ENOENT;
+	struct dk__heap *h = heap_at(idx);
+	int rc = dk__heap_lock(h);
+	if (rc < 0)
+		return rc;
+	dk__memseg_sync();
+	rc = heap_books_check(h, 0);
+	dk__heap_unlock(h);
+	return rc;
+}
+
 /* Lock a heap; in a multi-process instance, first map what other processes
  * added to the layout (a region of this heap may be in a list this process
- * has not mapped yet). */
-static void heap_lock(struct dk__heap *h)
+ * has not mapped yet). 0 or -ENOTRECOVERABLE (fenced, logged). */
+static int heap_lock(struct dk__heap *h)
 {
-	pthread_mutex_lock(&h->lock);
-	dk__memseg_sync();
+	int rc = dk__heap_lock(h);
+	if (rc == 0)
+		dk__memseg_sync();
+	return rc;
 }
 
 /* Are all chunks of external heap idx attached in this process? The scan of
@@ -376,7 +515,8 @@ static void tc_return_all(struct tcache *tc)
 			if (!b->head)
 				continue;
 			if (!locked) {
-				pthread_mutex_lock(&heap->lock);
+				if (dk__heap_lock(heap) < 0)
+					break; /* fenced: its blocks stay lost */
 				locked = 1;
 			}
 			while (b->head) {
@@ -387,7 +527,8 @@ static void tc_return_all(struct tcache *tc)
 			b->count = 0;
 		}
 		if (locked)
-			pthread_mutex_unlock(&heap->lock);
+			dk__heap_unlock(heap);
+		memset(tc->bins[h], 0, sizeof(tc->bins[h]));
 	}
 	tc->large_bytes = 0;
 }
@@ -600,9 +741,13 @@ static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsign
 	int n_held = 0, grown = 0;
 	void *p;
 
-	heap_lock(h);
+	int lrc = heap_lock(h);
+	if (lrc < 0) {
+		errno = -lrc;
+		return NULL;
+	}
 	if (h->external && !ext_chunks_here(idx)) {
-		pthread_mutex_unlock(&h->lock);
+		dk__heap_unlock(h);
 		DK_ERR("heap \"%s\": a chunk of it is not attached in this process (another process added it): map it at the same address and call dk_heap_memory_attach first",
 		       h->name);
 		errno = ENXIO;
@@ -630,7 +775,7 @@ static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsign
 	}
 	while (n_held > 0)
 		dk__tlsf_free(&h->tlsf, held[--n_held], NULL, NULL);
-	pthread_mutex_unlock(&h->lock);
+	dk__heap_unlock(h);
 	if (!p && errno != EINVAL)
 		errno = ENOMEM;
 	return p;
@@ -667,11 +812,12 @@ static int tc_refill(int idx, struct tc_bin *b, unsigned int c)
 	struct dk__heap *h = heap_at(idx);
 	void *got[DK__TC_BATCH];
 	size_t csize = tc_class_size(c);
-	heap_lock(h);
+	if (heap_lock(h) < 0)
+		return 0;
 	unsigned int n = dk__slab_alloc(&h->slab, &h->tlsf, c, csize, got, DK__TC_BATCH);
 	if (n == 0 && heap_grow(idx, h, DK__SLAB_RUN_MAX, DK__DEFAULT_ALIGN, 0, 0) == 0)
 		n = dk__slab_alloc(&h->slab, &h->tlsf, c, csize, got, DK__TC_BATCH);
-	pthread_mutex_unlock(&h->lock);
+	dk__heap_unlock(h);
 	/* Hand out in address order: the first block popped is the lowest. */
 	for (unsigned int i = n; i-- > 0;) {
 		*(void **)got[i] = b->head;
@@ -684,14 +830,15 @@ static int tc_refill(int idx, struct tc_bin *b, unsigned int c)
 /* Return half of a full bin to its heap in one lock round trip. */
 static void tc_spill(struct dk__heap *h, struct tc_bin *b)
 {
-	pthread_mutex_lock(&h->lock);
+	if (dk__heap_lock(h) < 0)
+		return; /* fenced: the bin grows past its depth, nothing is lost more */
 	for (unsigned int i = 0; i < DK__TC_DEPTH / 2 && b->head; i++) {
 		void *p = b->head;
 		b->head = *(void **)p;
 		b->count--;
 		heap_free_locked(h, p);
 	}
-	pthread_mutex_unlock(&h->lock);
+	dk__heap_unlock(h);
 }
 
 /* Everything but a thread-cache hit. */
@@ -859,9 +1006,10 @@ void dk_free(void *p)
 		}
 	}
 	struct dk__heap *h = heap_at(idx);
-	pthread_mutex_lock(&h->lock);
+	if (dk__heap_lock(h) < 0)
+		return;
 	heap_free_locked(h, p);
-	pthread_mutex_unlock(&h->lock);
+	dk__heap_unlock(h);
 }
 
 size_t dk_malloc_usable_size(const void *p)
@@ -893,9 +1041,12 @@ void *dk_realloc(void *p, size_t size, unsigned int align)
 	if (((uintptr_t)p & ((align ? align : 1) - 1)) == 0) {
 		if (size <= old && size > old / 2)
 			return p;
-		pthread_mutex_lock(&h->lock);
+		if (dk__heap_lock(h) < 0) {
+			errno = ENOTRECOVERABLE;
+			return NULL;
+		}
 		void *q = dk__tlsf_resize_inplace(&h->tlsf, p, size);
-		pthread_mutex_unlock(&h->lock);
+		dk__heap_unlock(h);
 		if (q)
 			return q;
 	}
@@ -921,7 +1072,9 @@ int dk_malloc_get_stats(int socket, struct dk_heap_stats *out)
 		return idx == -ENODEV ? -ENODEV : -ENOENT;
 	struct dk__heap *h = heap_at(idx);
 	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&h->lock);
+	int rc = dk__heap_lock(h);
+	if (rc < 0)
+		return rc;
 	snprintf(out->name, sizeof(out->name), "%s", h->name);
 	out->socket_id = h->socket_id;
 	out->heap_bytes = h->tlsf.region_bytes;
@@ -929,6 +1082,6 @@ int dk_malloc_get_stats(int socket, struct dk_heap_stats *out)
 	out->free_bytes = h->tlsf.region_bytes - out->alloc_bytes;
 	out->greatest_free = dk__tlsf_largest_free(&h->tlsf);
 	out->alloc_count = dk__heap_alloc_count(h);
-	pthread_mutex_unlock(&h->lock);
+	dk__heap_unlock(h);
 	return 0;
 }

@@ -29,7 +29,7 @@
 #include "mem/pages.h"
 
 #define DK__MEMCFG_MAGIC   0x4746434d454d4b44ull /* "DKMEMCFG" */
-#define DK__MEMCFG_VERSION 4u
+#define DK__MEMCFG_VERSION 5u
 #define DK__MEMCFG_TABLE_AREA  ((uint64_t)256 << 20) /* 32 Mi IOVAs per list */
 #define DK__MEMCFG_BITMAP_AREA ((uint64_t)4 << 20)   /* 32 Mi pages per list */
 

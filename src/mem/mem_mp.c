@@ -61,7 +61,7 @@ static void layout_sizes(uint64_t *table_off, uint64_t *bitmap_off, uint64_t *si
  * reads as VA). Heaps set up their table lock in dk__heap_init; the event
  * ring is not used. */
 static struct dk__mem_shared g_private = {
-    .layout = {.lock = PTHREAD_RWLOCK_INITIALIZER},
+    .layout = {.lock = PTHREAD_MUTEX_INITIALIZER},
     .pages = {.lock = PTHREAD_MUTEX_INITIALIZER},
     .memzones = {.lock = PTHREAD_MUTEX_INITIALIZER},
 };

@@ -42,6 +42,16 @@ static int alive(int pid)
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
+/* Lock the ring. A dead owner leaves nothing to repair: an entry counts
+ * once head moves past it and a slot once its pid is stored, both last. */
+static void xev_lock(struct dk__xev *x)
+{
+	if (dk__pmutex_lock(&x->lock) == DK__PLOCK_REPAIR) {
+		DK_WARN("a process died while appending a memory event: nothing was half-published");
+		dk__pmutex_consistent(&x->lock);
+	}
+}
+
 void dk__mem_xev_init(struct dk__xev *x)
 {
 	memset(x, 0, sizeof(*x));
@@ -100,7 +110,7 @@ int dk__mem_xev_start(void)
 	if (!x || g_running)
 		return 0;
 	int me = getpid();
-	pthread_mutex_lock(&x->lock);
+	xev_lock(x);
 	int slot = -1;
 	for (int i = 0; i < DK__XEV_PROCS && slot < 0; i++)
 		if (!x->procs[i].pid || !alive(x->procs[i].pid))
@@ -149,7 +159,7 @@ void dk__mem_xev_publish(enum dk_mem_event ev, const void *va, size_t len)
 	if (!x)
 		return;
 	int me = getpid();
-	pthread_mutex_lock(&x->lock);
+	xev_lock(x);
 	int others = 0;
 	for (int i = 0; i < DK__XEV_PROCS; i++)
 		others += x->procs[i].pid && x->procs[i].pid != me;

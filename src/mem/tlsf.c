@@ -523,6 +523,19 @@ size_t dk__tlsf_largest_free_class(const struct dk__tlsf *t)
 	return ((size_t)SL_COUNT + sl) << (fl + FL_SHIFT - DK__TLSF_SL_LOG2);
 }
 
+unsigned int dk__tlsf_regions(const struct dk__tlsf *t, void **mem, size_t *len,
+			      unsigned int max)
+{
+	unsigned int k = 0;
+	for (const struct region *r = t->regions; r && k < t->region_count; r = r->next, k++) {
+		if (k < max) {
+			mem[k] = (void *)r;
+			len[k] = (size_t)r->len;
+		}
+	}
+	return k;
+}
+
 /* Whether a free block header at q (with its links) lies inside a region. */
 static bool in_regions(const struct dk__tlsf *t, const void *q)
 {

@@ -116,6 +116,13 @@ size_t dk__tlsf_largest_free(const struct dk__tlsf *t);
 size_t dk__tlsf_largest_free_class(const struct dk__tlsf *t);
 
 /*
+ * The regions (at most region_count of them, in list order): up to max into
+ * mem[i], len[i]. Returns how many were visited (<= region_count).
+ */
+unsigned int dk__tlsf_regions(const struct dk__tlsf *t, void **mem, size_t *len,
+			      unsigned int max);
+
+/*
  * Full consistency check (walks every region and free list): for tests and
  * fuzzing. 0, or -EFAULT naming nothing (tests print the state).
  */

@@ -229,3 +229,64 @@ DK_TEST(heap_grown_by_a_secondary_outlives_it)
 	CHECK_INT_EQ(dk__mem_pages_mapped(), region2); /* every page is in a heap */
 	dk_cleanup();
 }
+
+/* Why, case 2: a secondary SIGKILLed while it holds a shared lock (stopped
+ * at a test point inside the critical section). Another secondary and the
+ * primary must go on, and the heap books come back to where they were. */
+static void killed_inside(const char *point)
+{
+	REQUIRE_INT_EQ(start_primary(), 0);
+	const struct dk_memzone *mz = dk_memzone_reserve("death_box", sizeof(struct box),
+							 DK_SOCKET_ANY, 0, 0);
+	REQUIRE(mz != NULL);
+	struct box *b = mz->addr;
+	memset(b, 0, sizeof(*b));
+	b->magic = BOX_MAGIC;
+	uint64_t region, alloc, count;
+	heap_totals(&region, &alloc, &count);
+
+	const char *env[] = {"DK_MP_STOP_AT", point, NULL};
+	pid_t victim = spawn("stop_in", env);
+	REQUIRE(victim > 0);
+	int reached = 0;
+	for (int i = 0; i < 3000 && !reached; i++) {
+		reached = __atomic_load_n(&b->stopped, __ATOMIC_ACQUIRE);
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		if (!reached)
+			nanosleep(&ts, NULL);
+	}
+	if (!reached) {
+		kill(victim, SIGKILL);
+		waitpid(victim, NULL, 0);
+	}
+	REQUIRE(reached);
+	REQUIRE_INT_EQ(kill(victim, SIGKILL), 0);
+	CHECK_INT_EQ(wait_child_for(victim, 10), 128 + SIGKILL);
+
+	/* A secondary started after the death allocates and frees. */
+	int st = wait_child_for(spawn("survive", NULL), 30);
+	CHECK_INT_EQ(st, 0);
+	if (st < 0)
+		return; /* the locks are not robust: the primary would block too */
+	/* So does the primary, and its books are where they were. */
+	unsigned char *q = dk_malloc(NULL, GROW, 0);
+	CHECK(q != NULL);
+	dk_free(q);
+	uint64_t region2, alloc2, count2;
+	heap_totals(&region2, &alloc2, &count2);
+	CHECK_INT_EQ(alloc2, alloc);
+	CHECK_INT_EQ(count2, count);
+	CHECK_INT_EQ(dk__mem_pages_mapped(), region2); /* no page lost outside the heaps */
+	CHECK_INT_EQ(dk_memzone_free(mz), 0);
+	dk_cleanup();
+}
+
+DK_TEST(secondary_killed_holding_the_page_list_lock)
+{
+	killed_inside("pages_map");
+}
+
+DK_TEST(secondary_killed_holding_a_heap_lock)
+{
+	killed_inside("heap_grow");
+}
