@@ -134,10 +134,56 @@ static void child_main(const char *scen)
 	_exit(0);
 }
 
+/* Scenarios of a process that is (or tries to be) the primary. */
+static void child_primary(const char *scen)
+{
+	g_scen = scen;
+	struct dk_init_params p;
+	dk_init_params_default(&p);
+	p.flags = DK_INIT_NO_SCAN;
+	p.proc_type = DK_PROC_PRIMARY;
+	p.huge = DK_HUGE_NEVER;
+	if (!strcmp(scen, "primary_hold")) {
+		/* A primary with memory in use, until it is killed. */
+		C_CHECK(dk_init(&p) == 0);
+		const struct dk_memzone *mz = dk_memzone_reserve("pbox", 4096, DK_SOCKET_ANY, 0, 0);
+		C_CHECK(mz != NULL);
+		unsigned char *q = dk_malloc(NULL, GROW, 0);
+		C_CHECK(q != NULL);
+		pattern_fill(q, GROW, 5);
+		*(unsigned char **)mz->addr = q;
+		for (;;)
+			pause();
+	} else if (!strcmp(scen, "primary_refused")) {
+		/* Over an instance whose primary died and whose secondary (our
+		 * parent) lives: refused, and the parent is named. */
+		C_CHECK(dk_init(&p) == -EBUSY);
+		int pids[16];
+		int n = dk_instance_procs_peek(NULL, NULL, pids, 16);
+		C_CHECK(n >= 1);
+		int found = 0;
+		for (int i = 0; i < n && i < 16; i++)
+			found += pids[i] == (int)getppid();
+		C_CHECK(found == 1);
+	} else if (!strcmp(scen, "primary_ok")) {
+		C_CHECK(dk_init(&p) == 0);
+		C_CHECK(dk_process_type() == DK_PROC_PRIMARY);
+		use_heap();
+		dk_cleanup();
+	} else {
+		fprintf(stderr, "# unknown scenario %s\n", scen);
+		_exit(99);
+	}
+	dk_cleanup();
+	_exit(0);
+}
+
 __attribute__((constructor)) static void maybe_child(void)
 {
 	const char *s = getenv("DK_MP_CHILD");
-	if (s)
+	if (s && !strncmp(s, "primary_", 8))
+		child_primary(s);
+	else if (s)
 		child_main(s);
 }
 
@@ -185,6 +231,26 @@ static int start_primary(void)
 	p.proc_type = DK_PROC_PRIMARY;
 	p.huge = DK_HUGE_NEVER;
 	return dk_init(&p);
+}
+
+/* use_heap's checks, on the test's side. */
+static void use_heap_here(void)
+{
+	unsigned char *q = dk_malloc(NULL, GROW, 0);
+	REQUIRE(q != NULL);
+	pattern_fill(q, GROW, 9);
+	void *small[64];
+	for (int i = 0; i < 64; i++)
+		REQUIRE((small[i] = dk_malloc(NULL, 16 + (size_t)i * 40, 0)) != NULL);
+	const struct dk_memzone *mz = dk_memzone_reserve("survivor", 8192, DK_SOCKET_ANY, 0, 0);
+	CHECK(mz != NULL);
+	CHECK(pattern_ok(q, GROW, 9));
+	for (int i = 0; i < 64; i++)
+		dk_free(small[i]);
+	if (mz)
+		CHECK_INT_EQ(dk_memzone_free(mz), 0);
+	dk_free(q);
+	dk_malloc_thread_flush();
 }
 
 /* Bytes of the internal heaps' regions, and what is allocated in them. */
@@ -289,4 +355,53 @@ DK_TEST(secondary_killed_holding_the_page_list_lock)
 DK_TEST(secondary_killed_holding_a_heap_lock)
 {
 	killed_inside("heap_grow");
+}
+
+/* Issue 13, item 4: the primary dies. A secondary keeps working on the
+ * instance's memory and never hangs; a new primary is refused while the
+ * secondary lives and names it; once the secondary is gone it starts. */
+DK_TEST(primary_dies_secondary_goes_on_new_primary_waits)
+{
+	pid_t prim = spawn("primary_hold", (const char *const[]){"DMAKIT_PROC_TYPE", "primary", NULL});
+	REQUIRE(prim > 0);
+	struct dk_init_params p;
+	dk_init_params_default(&p);
+	p.flags = DK_INIT_NO_SCAN;
+	p.proc_type = DK_PROC_SECONDARY;
+	int rc = -1;
+	const struct dk_memzone *mz = NULL;
+	for (int i = 0; i < 1000 && !mz; i++) {
+		dk_test_log_capture_start(); /* "start the primary first" while it starts */
+		rc = dk_init(&p);
+		dk_test_log_capture_stop();
+		if (rc == 0 && !(mz = dk_memzone_lookup("pbox"))) {
+			dk_cleanup(); /* set up, but its memzone is not there yet */
+			rc = -1;
+		}
+		if (!mz) {
+			struct timespec ts = {0, 10 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (!mz)
+		kill(prim, SIGKILL);
+	REQUIRE(mz != NULL);
+	unsigned char *q = NULL;
+	for (int i = 0; i < 1000 && !(q = *(unsigned char *volatile *)mz->addr); i++) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	REQUIRE(q != NULL);
+	CHECK(pattern_ok(q, GROW, 5));
+	REQUIRE_INT_EQ(kill(prim, SIGKILL), 0);
+	CHECK_INT_EQ(wait_child_for(prim, 10), 128 + SIGKILL);
+
+	/* The memory stays; allocation, free and memzones go on. */
+	CHECK(pattern_ok(q, GROW, 5));
+	use_heap_here();
+	dk_free(q);
+
+	CHECK_INT_EQ(wait_child_for(spawn("primary_refused", NULL), 30), 0);
+	dk_cleanup();
+	CHECK_INT_EQ(wait_child_for(spawn("primary_ok", NULL), 30), 0);
 }
