@@ -57,7 +57,18 @@ static inline uint64_t dk__heap_alloc_count(const struct dk__heap *h)
 	return (used > runs ? used - runs : 0) + h->slab.live;
 }
 
+/*
+ * Thread caches of a bound instance live in slots of the shared config
+ * (dk__mem_sh->tc_arena), owned by a pid (tc_owner: 0 free, -1 being
+ * reclaimed), so that the blocks a dead process cached go back to their
+ * heaps (dk__heap_reap_dead). Without free slots, or unbound, a cache is
+ * process-private.
+ */
+#define DK__TC_SLOTS 256
+#define DK__TC_SLOT_BYTES ((uint64_t)16 << 10)
+
 struct dk__heap_table {
+	int32_t tc_owner[DK__TC_SLOTS];
 	pthread_mutex_t lock; /* create/destroy and name lookups */
 	int next_ext_socket;  /* starts at DK_EXTERNAL_SOCKET_BASE, never reused */
 	int n_internal;       /* internal heaps are indexes 0..n_internal-1, socket = index */
@@ -70,8 +81,10 @@ struct dk__heap_table {
 int dk__heap_init(int n_nodes);
 /* Drop the books of every heap (the primary or a single process). */
 void dk__heap_cleanup(void);
-/* A secondary stops using the primary's table: every thread's cache is
- * dropped (not returned) the next time that thread uses it. */
+/* A secondary stops using the primary's table: the blocks in this
+ * process's thread-cache slots go back to their heaps and the slots are
+ * freed (no other thread may use the heaps meanwhile); a private cache of
+ * another thread is dropped the next time that thread uses it. */
 void dk__heap_detach(void);
 
 /* Heap index for a socket id (node or external), -ENOENT. */
@@ -110,6 +123,13 @@ void dk__heap_unlock(struct dk__heap *h);
  * fenced; -ENOENT no such heap.
  */
 int dk__heap_check(int idx);
+
+/*
+ * Give the blocks cached by processes that are gone back to their heaps and
+ * free their thread-cache slots (any process may call it; a slot is reaped
+ * once). Returns the number of slots reaped. Takes heap locks.
+ */
+int dk__heap_reap_dead(void);
 
 /* Drop the calling thread's cached blocks (all heaps). */
 void dk__heap_thread_flush(void);

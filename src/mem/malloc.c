@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,10 +149,6 @@ void dk__heap_cleanup(void)
 	__atomic_store_n(&t->n_internal, 0, __ATOMIC_RELEASE);
 }
 
-void dk__heap_detach(void)
-{
-	__atomic_add_fetch(&g_generation, 1, __ATOMIC_RELEASE);
-}
 
 /* Lock the heap table. A dead owner leaves nothing half-made that matters
  * (a slot is in use only once its set-up is complete, and free once its
@@ -442,11 +439,16 @@ struct tcache {
 	struct tc_bin bins[DK__TC_HEAPS][DK__TC_CLASSES];
 };
 
+_Static_assert(sizeof(struct tcache) <= DK__TC_SLOT_BYTES, "a thread cache fits its slot");
+
 struct tcache_tls {
 	struct tcache *cache;
-	int node; /* NUMA node of the thread, sampled at its first allocation; -1 unknown */
+	int node;         /* NUMA node of the thread, sampled at its first allocation; -1 unknown */
+	unsigned int gen; /* the generation cache is valid for (0: none) */
+	int slot;         /* its slot in the shared config, -1: process-private (calloc) */
 };
-static __thread struct tcache_tls t_tls __attribute__((tls_model("initial-exec"))) = { NULL, -1 };
+static __thread struct tcache_tls t_tls __attribute__((tls_model("initial-exec"))) = {
+	NULL, -1, 0, -1};
 
 static inline unsigned int log2_floor(size_t x)
 {
@@ -500,14 +502,27 @@ static pthread_once_t g_tc_once = PTHREAD_ONCE_INIT;
 
 static void heap_free_locked(struct dk__heap *h, void *p);
 
-static void tc_return_all(struct tcache *tc)
+static inline uintptr_t tc_mark(const struct tcache *tc);
+static inline uintptr_t *tc_mark_word(void *p);
+
+/* Is p a block that cache tc may hold for internal heap h? (Blocks of a
+ * dead process's cache are checked before they go back: its last push or
+ * pop may have been cut short.) Heap h's lock held. */
+static int tc_block_ok(const struct tcache *tc, int h, void *p)
 {
-	if (tc->generation != __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE) || !heaps_ready()) {
-		memset(tc->bins, 0, sizeof(tc->bins)); /* heaps are gone: drop */
-		tc->large_bytes = 0;
-		return;
-	}
-	for (int h = 0; h < DK__TC_HEAPS; h++) {
+	if (!p || ((uintptr_t)p & 15))
+		return 0;
+	const struct dk__memseg_list *l = dk__memseg_list_find(p);
+	return l && l->heap_idx == h && !(dk__tlsf_block_flags(p) & DK__TLSF_F_FREE) &&
+	       *tc_mark_word(p) == tc_mark(tc);
+}
+
+/* Give every block of cache tc back to its heap and empty it; validate:
+ * check each block first, and stop a bin at the first that fails. The heaps
+ * must be the ones tc was filled from. */
+static void tc_give_back(struct tcache *tc, int validate)
+{
+	for (int h = 0; h < DK__TC_HEAPS && h < heaps()->n_internal; h++) {
 		struct dk__heap *heap = heap_at(h);
 		int locked = 0;
 		for (int c = 0; c < DK__TC_CLASSES; c++) {
@@ -515,31 +530,124 @@ static void tc_return_all(struct tcache *tc)
 			if (!b->head)
 				continue;
 			if (!locked) {
-				if (dk__heap_lock(heap) < 0)
+				if (heap_lock(heap) < 0)
 					break; /* fenced: its blocks stay lost */
 				locked = 1;
 			}
-			while (b->head) {
-				void *p = b->head;
-				b->head = *(void **)p;
+			void *p = b->head;
+			for (int k = 0; p && k < 4096; k++) {
+				if (validate && !tc_block_ok(tc, h, p))
+					break;
+				void *next = *(void **)p;
 				heap_free_locked(heap, p);
+				p = next;
 			}
-			b->count = 0;
 		}
 		if (locked)
 			dk__heap_unlock(heap);
-		memset(tc->bins[h], 0, sizeof(tc->bins[h]));
 	}
+	memset(tc->bins, 0, sizeof(tc->bins));
 	tc->large_bytes = 0;
+}
+
+/* Does the calling thread's cache belong to the current heaps? */
+static int tc_current(void)
+{
+	return t_tls.cache && t_tls.gen == __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE) &&
+	       heaps_ready();
+}
+
+static struct tcache *tc_slot_at(int i)
+{
+	return (struct tcache *)(dk__mem_sh->tc_arena + (size_t)i * DK__TC_SLOT_BYTES);
+}
+
+static void tc_slot_release(int i)
+{
+	memset(tc_slot_at(i), 0, sizeof(struct tcache));
+	__atomic_store_n(&heaps()->tc_owner[i], 0, __ATOMIC_RELEASE);
+}
+
+/* A free thread-cache slot of the shared config, taken for this process
+ * (reaping dead processes' slots when none is free), or -1. */
+static int tc_slot_take(void)
+{
+	if (!dk__mem_sh->tc_arena)
+		return -1;
+	int32_t me = (int32_t)getpid();
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < DK__TC_SLOTS; i++) {
+			int32_t z = 0;
+			if (__atomic_compare_exchange_n(&heaps()->tc_owner[i], &z, me, 0,
+							__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+				memset(tc_slot_at(i), 0, sizeof(struct tcache));
+				return i;
+			}
+		}
+		if (dk__heap_reap_dead() == 0)
+			break;
+	}
+	return -1;
+}
+
+static int pid_alive(int pid)
+{
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+int dk__heap_reap_dead(void)
+{
+	if (!dk__mem_sh->tc_arena || !heaps_ready())
+		return 0;
+	int n = 0;
+	for (int i = 0; i < DK__TC_SLOTS; i++) {
+		int32_t pid = __atomic_load_n(&heaps()->tc_owner[i], __ATOMIC_ACQUIRE);
+		if (pid <= 0 || pid_alive(pid))
+			continue;
+		if (!__atomic_compare_exchange_n(&heaps()->tc_owner[i], &pid, -1, 0, __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			continue; /* another process reaps it */
+		tc_give_back(tc_slot_at(i), 1);
+		tc_slot_release(i);
+		n++;
+	}
+	if (n)
+		DK_INFO("gave the blocks of %d thread cache(s) of processes that are gone back to their heaps",
+			n);
+	return n;
+}
+
+void dk__heap_detach(void)
+{
+	/* This process's cache slots: their blocks go back (every thread's;
+	 * no other thread uses the heaps during dk_cleanup). */
+	int32_t me = (int32_t)getpid();
+	for (int i = 0; dk__mem_sh->tc_arena && heaps_ready() && i < DK__TC_SLOTS; i++) {
+		int32_t pid = me;
+		if (!__atomic_compare_exchange_n(&heaps()->tc_owner[i], &pid, -1, 0, __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			continue;
+		tc_give_back(tc_slot_at(i), 1);
+		tc_slot_release(i);
+	}
+	__atomic_add_fetch(&g_generation, 1, __ATOMIC_RELEASE);
 }
 
 static void tc_destroy(void *arg)
 {
 	struct tcache *tc = arg;
-	if (!tc)
+	if (!tc || tc != t_tls.cache)
 		return;
-	tc_return_all(tc);
-	free(tc);
+	if (tc_current())
+		tc_give_back(tc, 0);
+	if (t_tls.slot < 0)
+		free(tc);
+	else if (tc_current())
+		tc_slot_release(t_tls.slot);
+	/* else: a slot of heaps that are gone (dk__heap_detach reaped it) */
+	t_tls.cache = NULL;
+	t_tls.slot = -1;
+	t_tls.gen = 0;
 }
 
 static void tc_key_init(void)
@@ -607,33 +715,44 @@ static inline struct tcache *tc_valid(void)
 {
 	struct tcache *tc = t_tls.cache;
 	if (__builtin_expect(tc != NULL, 1) &&
-	    __builtin_expect(tc->generation == __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE), 1))
+	    __builtin_expect(t_tls.gen == __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE), 1))
 		return tc;
 	return NULL;
 }
 
-/* Create the calling thread's cache, or reset it for a new generation.
- * The heaps must be set up. NULL when out of memory. */
+/* Create the calling thread's cache, or reset it for a new generation:
+ * a slot of the shared config when bound and one is free (the blocks come
+ * back if the process dies), else process-private memory. A stale cache in
+ * a slot belongs to heaps that are gone: it is left alone. The heaps must
+ * be set up. NULL when out of memory. */
 static __attribute__((noinline)) struct tcache *tc_setup(void)
 {
-	struct tcache *tc = t_tls.cache;
+	struct tcache *old = t_tls.cache, *tc = NULL;
 	unsigned int gen = __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE);
-	if (!tc) {
-		pthread_once(&g_tc_once, tc_key_init);
-		tc = calloc(1, sizeof(*tc));
-		if (!tc)
-			return NULL;
-		t_tls.cache = tc;
-		pthread_setspecific(g_tc_key, tc);
-	} else {
+	int old_private = old && t_tls.slot < 0;
+	int slot = tc_slot_take();
+	if (slot >= 0) {
+		tc = tc_slot_at(slot);
+		if (old_private)
+			free(old);
+	} else if (old_private) {
+		tc = old;
 		memset(tc->bins, 0, sizeof(tc->bins)); /* stale: the heaps were rebuilt */
 		tc->large_bytes = 0;
+	} else if (!(tc = calloc(1, sizeof(*tc)))) {
+		t_tls.cache = NULL;
+		return NULL;
 	}
+	pthread_once(&g_tc_once, tc_key_init);
+	t_tls.cache = tc;
+	t_tls.slot = slot;
+	pthread_setspecific(g_tc_key, tc);
 	int n = heaps()->n_internal;
 	tc->n_heaps = (unsigned int)(n < DK__TC_HEAPS ? n : DK__TC_HEAPS);
 	int node = current_node();
 	tc->home = node >= 0 && node < n ? (unsigned int)node : 0;
 	tc->generation = gen;
+	t_tls.gen = gen;
 	return tc;
 }
 
@@ -646,8 +765,10 @@ static inline struct tcache *tc_get(void)
 
 void dk__heap_thread_flush(void)
 {
-	if (t_tls.cache)
-		tc_return_all(t_tls.cache);
+	if (tc_current())
+		tc_give_back(t_tls.cache, 0);
+	else if (t_tls.cache && t_tls.slot < 0)
+		memset(t_tls.cache->bins, 0, sizeof(t_tls.cache->bins)); /* heaps are gone: drop */
 }
 
 void dk_malloc_thread_flush(void)
@@ -819,8 +940,10 @@ static int tc_refill(int idx, struct tc_bin *b, unsigned int c)
 		n = dk__slab_alloc(&h->slab, &h->tlsf, c, csize, got, DK__TC_BATCH);
 	dk__heap_unlock(h);
 	/* Hand out in address order: the first block popped is the lowest. */
+	struct tcache *tc = t_tls.cache;
 	for (unsigned int i = n; i-- > 0;) {
 		*(void **)got[i] = b->head;
+		*tc_mark_word(got[i]) = tc_mark(tc); /* a reaper checks it */
 		b->head = got[i];
 	}
 	b->count += n;

@@ -13,6 +13,7 @@
  *                                 table, event ring
  *   table_off + i * table_area   per-page IOVA table of memseg list slot i
  *   bitmap_off + i * bitmap_area page bitmap of internal page list i
+ *   tc_off + i * DK__TC_SLOT_BYTES thread cache slot i (heap.h)
  *
  * The areas are sparse: only pages of tables in use take memory, and a
  * destroyed list's area is punched out (MADV_REMOVE).
@@ -59,6 +60,9 @@ struct dk__mem_shared {
 	uint64_t iova_area;
 	char *bm_arena;
 	uint64_t bm_area;
+	/* DK__TC_SLOTS thread caches of DK__TC_SLOT_BYTES (malloc.c; NULL in
+	 * the default: caches are process-private then). */
+	char *tc_arena;
 };
 
 extern struct dk__mem_shared *dk__mem_sh;
@@ -89,6 +93,7 @@ struct dk__mem_config {
 	char prefix[64];
 	uint64_t table_off, table_area;
 	uint64_t bitmap_off, bitmap_area;
+	uint64_t tc_off; /* thread-cache slots */
 	struct dk__mem_shared sh;
 };
 

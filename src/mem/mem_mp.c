@@ -53,6 +53,8 @@ static void layout_sizes(uint64_t *table_off, uint64_t *bitmap_off, uint64_t *si
 	*table_off = align_up(sizeof(struct dk__mem_config), (uint64_t)2 << 20);
 	*bitmap_off = *table_off + (uint64_t)DK__MAX_MEMSEG_LISTS * DK__MEMCFG_TABLE_AREA;
 	*size = *bitmap_off + (uint64_t)DK__MAX_MEMSEG_LISTS * DK__MEMCFG_BITMAP_AREA;
+	/* then the thread-cache slots (malloc.c) */
+	*size += (uint64_t)DK__TC_SLOTS * DK__TC_SLOT_BYTES;
 }
 
 /* The process-private default of the shared state (mem_config.h): what
@@ -82,6 +84,7 @@ static void shared_init(struct dk__mem_config *c)
 	sh->iova_area = c->table_area;
 	sh->bm_arena = (char *)c + c->bitmap_off;
 	sh->bm_area = c->bitmap_area;
+	sh->tc_arena = (char *)c + c->tc_off;
 	sh->bound = 1;
 }
 
@@ -219,6 +222,7 @@ static int setup_primary(const struct dk__runtime *rt)
 	c->table_area = DK__MEMCFG_TABLE_AREA;
 	c->bitmap_off = bitmap_off;
 	c->bitmap_area = DK__MEMCFG_BITMAP_AREA;
+	c->tc_off = size - (uint64_t)DK__TC_SLOTS * DK__TC_SLOT_BYTES;
 	shared_init(c);
 	shared_bind(&c->sh);
 	g_mp.cfg = c;
@@ -402,9 +406,9 @@ void dk__mem_mp_teardown(void)
 	dk__mem_xev_stop();
 	if (g_mp.active) {
 		if (g_mp.secondary) {
+			dk__heap_detach(); /* gives cached blocks back: heaps still mapped */
 			dk__mem_pages_detach();
 			dk__memseg_detach_all();
-			dk__heap_detach();
 		} else {
 			__atomic_store_n(&g_mp.cfg->ready, 0, __ATOMIC_RELEASE);
 			unlink(g_mp.cfg_path);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/pshared.h"
+#include "mem/heap.h"
 #include "mem/mem_config.h"
 #include "mem/mem_event.h"
 #include "mem/mem_xev.h"
@@ -88,6 +89,7 @@ static void *service(void *arg)
 	struct dk__xev *x = ring();
 	int me = getpid();
 	uint64_t next = __atomic_load_n(&x->procs[g_slot].acked, __ATOMIC_ACQUIRE) + 1;
+	time_t last_reap = 0;
 	while (!__atomic_load_n(&g_stop, __ATOMIC_ACQUIRE)) {
 		uint32_t w = __atomic_load_n(&x->wake, __ATOMIC_ACQUIRE);
 		uint64_t head = __atomic_load_n(&x->head, __ATOMIC_ACQUIRE);
@@ -99,7 +101,15 @@ static void *service(void *arg)
 			next++;
 			futex_wake(&x->ackwake);
 		}
-		futex_wait(&x->wake, w, -1);
+		/* Once a second at most: the thread caches of processes that
+		 * died go back to their heaps. */
+		futex_wait(&x->wake, w, 1000);
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec != last_reap) {
+			last_reap = now.tv_sec;
+			dk__heap_reap_dead();
+		}
 	}
 	return NULL;
 }

@@ -18,6 +18,7 @@
 
 #include <dmakit/dmakit.h>
 
+#include "mem/heap.h"
 #include "mem/mem_config.h"
 #include "mem/pages.h"
 #include "tap.h"
@@ -126,6 +127,24 @@ static void child_main(const char *scen)
 		C_CHECK(!"the stop point was reached");
 	} else if (!strcmp(scen, "survive")) {
 		use_heap();
+	} else if (!strcmp(scen, "cache_and_stop")) {
+		/* Blocks in this thread's cache (small and large classes), then
+		 * wait to be killed. */
+		const struct dk_memzone *mz = dk_memzone_lookup("death_box");
+		C_CHECK(mz != NULL);
+		g_box = mz->addr;
+		void *b[200];
+		for (int i = 0; i < 200; i++)
+			C_CHECK((b[i] = dk_malloc(NULL, 16 + (size_t)(i % 20) * 48, 0)) != NULL);
+		void *large = dk_malloc(NULL, 64u << 10, 0);
+		C_CHECK(large != NULL);
+		for (int i = 0; i < 200; i++)
+			dk_free(b[i]);
+		dk_free(large);
+		g_box->victim_pid = getpid();
+		__atomic_store_n(&g_box->stopped, 1, __ATOMIC_RELEASE);
+		for (;;)
+			pause();
 	} else {
 		fprintf(stderr, "# unknown scenario %s\n", scen);
 		_exit(99);
@@ -279,6 +298,10 @@ DK_TEST(heap_grown_by_a_secondary_outlives_it)
 	REQUIRE(mz != NULL);
 	unsigned char *q = *(unsigned char **)mz->addr;
 	REQUIRE(q != NULL);
+	/* Known here (the event thread attached its list; the lookup also
+	 * orders this thread after that attach, for ThreadSanitizer). */
+	struct dk_memseg ms;
+	CHECK_INT_EQ(dk_mem_virt2memseg(q, &ms), 0);
 	CHECK(pattern_ok(q, GROW, 3));
 	/* Allocations from the heap the secondary grew, then everything back. */
 	unsigned char *r = dk_malloc(NULL, BIG, 0);
@@ -404,4 +427,45 @@ DK_TEST(primary_dies_secondary_goes_on_new_primary_waits)
 	CHECK_INT_EQ(wait_child_for(spawn("primary_refused", NULL), 30), 0);
 	dk_cleanup();
 	CHECK_INT_EQ(wait_child_for(spawn("primary_ok", NULL), 30), 0);
+}
+
+/* Issue 13, item 3: the blocks in a dead process's thread caches go back to
+ * their heaps (the event thread of a live process reaps them within a
+ * second or two). */
+DK_TEST(thread_cache_of_a_killed_secondary_comes_back)
+{
+	REQUIRE_INT_EQ(start_primary(), 0);
+	const struct dk_memzone *mz = dk_memzone_reserve("death_box", sizeof(struct box),
+							 DK_SOCKET_ANY, 0, 0);
+	REQUIRE(mz != NULL);
+	struct box *b = mz->addr;
+	memset(b, 0, sizeof(*b));
+	b->magic = BOX_MAGIC;
+	uint64_t region, alloc, count;
+	heap_totals(&region, &alloc, &count);
+	pid_t victim = spawn("cache_and_stop", NULL);
+	REQUIRE(victim > 0);
+	for (int i = 0; i < 3000 && !__atomic_load_n(&b->stopped, __ATOMIC_ACQUIRE); i++) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	int reached = __atomic_load_n(&b->stopped, __ATOMIC_ACQUIRE);
+	uint64_t region2, alloc2, count2;
+	heap_totals(&region2, &alloc2, &count2);
+	CHECK(count2 > count); /* its cached blocks count as allocated */
+	kill(victim, SIGKILL);
+	CHECK_INT_EQ(wait_child_for(victim, 10), 128 + SIGKILL);
+	REQUIRE(reached);
+	for (int i = 0; i < 500; i++) {
+		heap_totals(&region2, &alloc2, &count2);
+		if (count2 == count && alloc2 == alloc)
+			break;
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	CHECK_INT_EQ(count2, count);
+	CHECK_INT_EQ(alloc2, alloc);
+	CHECK_INT_EQ(dk__heap_check(0), 0);
+	CHECK_INT_EQ(dk_memzone_free(mz), 0);
+	dk_cleanup();
 }
