@@ -114,7 +114,8 @@ struct dk__mem_config {
  *     at its shared state and maps
  *     every internal page list. Returns 1 (the caller sets up nothing else).
  * Errors (each logged with the fix): -EBUSY primary requested while another
- * primary of the prefix runs; -ENOENT secondary without a running primary;
+ * primary of the prefix runs, or while processes of an instance whose
+ * primary died still live (named; they still use its memory); -ENOENT secondary without a running primary;
  * -EADDRINUSE the config's or a page list's VA range is taken here;
  * -EPROTO the config file is of another version or damaged; -EINVAL bad
  * prefix; -ENAMETOOLONG; -errno of file operations.

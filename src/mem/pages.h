@@ -11,7 +11,10 @@
  *
  * Thread-safety: map/unmap serialise on an internal mutex and take the layout
  * lock for writing around layout changes; events are fired after the lock is
- * released.
+ * released. The mutex is robust and process-shared: its owner writes an
+ * intent record (a list being made, pages being mapped until the caller has
+ * them, pages being unmapped) that the next owner uses to repair the lists
+ * when the previous one died (pages.c: pages_repair).
  */
 #ifndef DK_MEM_PAGES_H
 #define DK_MEM_PAGES_H
