@@ -134,7 +134,21 @@ int dk__heap_init(int n_nodes)
 	return 0;
 }
 
+static void heap_cleanup_locked(void);
+
+/* Serialises reaping (dk__heap_reap_dead, on the event thread too) with
+ * this process tearing its heaps down or detaching from them. Process-
+ * private; taken before any heap lock. */
+static pthread_mutex_t g_reap_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void dk__heap_cleanup(void)
+{
+	pthread_mutex_lock(&g_reap_lock);
+	heap_cleanup_locked();
+	pthread_mutex_unlock(&g_reap_lock);
+}
+
+static void heap_cleanup_locked(void)
 {
 	struct dk__heap_table *t = heaps();
 	if (!heaps_ready())
@@ -590,6 +604,8 @@ static int tc_slot_take(void)
 	return -1;
 }
 
+static int reap_locked(void);
+
 static int pid_alive(int pid)
 {
 	return kill(pid, 0) == 0 || errno == EPERM;
@@ -597,8 +613,19 @@ static int pid_alive(int pid)
 
 int dk__heap_reap_dead(void)
 {
-	if (!dk__mem_sh->tc_arena || !heaps_ready())
-		return 0;
+	pthread_mutex_lock(&g_reap_lock);
+	int n = 0;
+	if (dk__mem_sh->tc_arena && heaps_ready())
+		n = reap_locked();
+	pthread_mutex_unlock(&g_reap_lock);
+	if (n)
+		DK_INFO("gave the blocks of %d thread cache(s) of processes that are gone back to their heaps",
+			n);
+	return n;
+}
+
+static int reap_locked(void)
+{
 	int n = 0;
 	for (int i = 0; i < DK__TC_SLOTS; i++) {
 		int32_t pid = __atomic_load_n(&heaps()->tc_owner[i], __ATOMIC_ACQUIRE);
@@ -611,9 +638,6 @@ int dk__heap_reap_dead(void)
 		tc_slot_release(i);
 		n++;
 	}
-	if (n)
-		DK_INFO("gave the blocks of %d thread cache(s) of processes that are gone back to their heaps",
-			n);
 	return n;
 }
 
@@ -622,6 +646,7 @@ void dk__heap_detach(void)
 	/* This process's cache slots: their blocks go back (every thread's;
 	 * no other thread uses the heaps during dk_cleanup). */
 	int32_t me = (int32_t)getpid();
+	pthread_mutex_lock(&g_reap_lock);
 	for (int i = 0; dk__mem_sh->tc_arena && heaps_ready() && i < DK__TC_SLOTS; i++) {
 		int32_t pid = me;
 		if (!__atomic_compare_exchange_n(&heaps()->tc_owner[i], &pid, -1, 0, __ATOMIC_ACQ_REL,
@@ -631,6 +656,7 @@ void dk__heap_detach(void)
 		tc_slot_release(i);
 	}
 	__atomic_add_fetch(&g_generation, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&g_reap_lock);
 }
 
 static void tc_destroy(void *arg)
