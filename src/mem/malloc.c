@@ -273,11 +273,17 @@ static int heap_spans(const struct dk__heap *h, struct dk__va_span **out)
 }
 
 /* Check heap h's books: 0, or -EFAULT (logged, naming what failed). Heap
- * lock held. With release, pages of an internal heap outside its regions go
- * back to the system first (a repair). */
+ * lock held. With release (a repair), the TLSF books are rebuilt from the
+ * block headers first, and pages of an internal heap outside its regions go
+ * back to the system. */
 static int heap_books_check(struct dk__heap *h, int release)
 {
 	int idx = (int)(h - heap_at(0));
+	if (release && dk__tlsf_rebuild(&h->tlsf) < 0) {
+		DK_ERR("heap \"%s\": its blocks do not chain any more: its books cannot be rebuilt",
+		       h->name);
+		return -EFAULT;
+	}
 	if (dk__tlsf_check(&h->tlsf) < 0 || dk__slab_check(&h->slab) < 0) {
 		DK_ERR("heap \"%s\": its %s books are inconsistent", h->name,
 		       dk__tlsf_check(&h->tlsf) < 0 ? "TLSF" : "small-block");
