@@ -32,6 +32,18 @@ int dk__pmutex_lock(pthread_mutex_t *m)
 	return -rc;
 }
 
+int dk__pmutex_trylock(pthread_mutex_t *m)
+{
+	int rc = pthread_mutex_trylock(m);
+	if (rc == 0 || rc == EBUSY)
+		return -rc;
+	if (rc == EOWNERDEAD)
+		return DK__PLOCK_REPAIR;
+	DK_ERR("cannot take a process-shared lock (%s): the structure it guards was left unrepaired; restart the instance (primary and secondaries)",
+	       strerror(rc));
+	return -rc;
+}
+
 void dk__pmutex_consistent(pthread_mutex_t *m)
 {
 	int rc = pthread_mutex_consistent(m);

@@ -35,6 +35,8 @@
 
 int dk__mutex_init_pshared(pthread_mutex_t *m);
 int dk__pmutex_lock(pthread_mutex_t *m);
+/* The same without waiting: -EBUSY when another thread holds m. */
+int dk__pmutex_trylock(pthread_mutex_t *m);
 void dk__pmutex_consistent(pthread_mutex_t *m);
 
 struct dk__intent {

@@ -127,9 +127,12 @@ int dk__heap_check(int idx);
 /*
  * Give the blocks cached by processes that are gone back to their heaps and
  * free their thread-cache slots (any process may call it; a slot is reaped
- * once). Returns the number of slots reaped. Takes heap locks.
+ * once). Returns the number of slots reaped. Takes heap locks; nowait: never
+ * waits for a lock (a slot whose heap is busy is finished by a later call),
+ * for the event thread, whose acknowledgements a publisher holding a heap
+ * lock waits for.
  */
-int dk__heap_reap_dead(void);
+int dk__heap_reap_dead(int nowait);
 
 /* Drop the calling thread's cached blocks (all heaps). */
 void dk__heap_thread_flush(void);

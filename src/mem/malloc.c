@@ -322,9 +322,12 @@ static void heap_repair(struct dk__heap *h)
 	dk__intent_end(&h->intent);
 }
 
-int dk__heap_lock(struct dk__heap *h)
+/* dk__heap_lock, or with nowait -EBUSY when another thread holds it. */
+static int heap_lock_mode(struct dk__heap *h, int nowait)
 {
-	int rc = dk__pmutex_lock(&h->lock);
+	int rc = nowait ? dk__pmutex_trylock(&h->lock) : dk__pmutex_lock(&h->lock);
+	if (rc == -EBUSY && nowait)
+		return -EBUSY;
 	if (rc == DK__PLOCK_REPAIR) {
 		heap_repair(h);
 		dk__pmutex_consistent(&h->lock);
@@ -340,6 +343,11 @@ int dk__heap_lock(struct dk__heap *h)
 	/* Any holder may change the books: a repair checks them. */
 	dk__intent_begin(&h->intent, 1, 0, 0, 0);
 	return 0;
+}
+
+int dk__heap_lock(struct dk__heap *h)
+{
+	return heap_lock_mode(h, 0);
 }
 
 void dk__heap_unlock(struct dk__heap *h)
@@ -538,9 +546,11 @@ static int tc_block_ok(const struct tcache *tc, int h, void *p)
 }
 
 /* Give every block of cache tc back to its heap and empty it; validate:
- * check each block first, and stop a bin at the first that fails. The heaps
- * must be the ones tc was filled from. */
-static void tc_give_back(struct tcache *tc, int validate)
+ * check each block first, and drop the rest of a bin at the first that
+ * fails. nowait: a heap lock another thread holds is not waited for:
+ * -EBUSY with the bins not given back yet left as they are (call again).
+ * The heaps must be the ones tc was filled from. 0 or -EBUSY. */
+static int tc_give_back(struct tcache *tc, int validate, int nowait)
 {
 	for (int h = 0; h < DK__TC_HEAPS && h < heaps()->n_internal; h++) {
 		struct dk__heap *heap = heap_at(h);
@@ -550,8 +560,12 @@ static void tc_give_back(struct tcache *tc, int validate)
 			if (!b->head)
 				continue;
 			if (!locked) {
-				if (heap_lock(heap) < 0)
+				int rc = heap_lock_mode(heap, nowait);
+				if (rc == -EBUSY)
+					return rc;
+				if (rc < 0)
 					break; /* fenced: its blocks stay lost */
+				dk__memseg_sync();
 				locked = 1;
 			}
 			void *p = b->head;
@@ -562,12 +576,16 @@ static void tc_give_back(struct tcache *tc, int validate)
 				heap_free_locked(heap, p);
 				p = next;
 			}
+			b->head = NULL;
+			b->count = 0;
 		}
 		if (locked)
 			dk__heap_unlock(heap);
+		memset(tc->bins[h], 0, sizeof(tc->bins[h]));
 	}
 	memset(tc->bins, 0, sizeof(tc->bins));
 	tc->large_bytes = 0;
+	return 0;
 }
 
 /* Does the calling thread's cache belong to the current heaps? */
@@ -604,25 +622,27 @@ static int tc_slot_take(void)
 				return i;
 			}
 		}
-		if (dk__heap_reap_dead() == 0)
+		if (dk__heap_reap_dead(0) == 0)
 			break;
 	}
 	return -1;
 }
 
-static int reap_locked(void);
+static int reap_locked(int nowait);
 
 static int pid_alive(int pid)
 {
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
-int dk__heap_reap_dead(void)
+int dk__heap_reap_dead(int nowait)
 {
-	pthread_mutex_lock(&g_reap_lock);
+	if (nowait ? pthread_mutex_trylock(&g_reap_lock) != 0
+		   : pthread_mutex_lock(&g_reap_lock) != 0)
+		return 0;
 	int n = 0;
 	if (dk__mem_sh->tc_arena && heaps_ready())
-		n = reap_locked();
+		n = reap_locked(nowait);
 	pthread_mutex_unlock(&g_reap_lock);
 	if (n)
 		DK_INFO("gave the blocks of %d thread cache(s) of processes that are gone back to their heaps",
@@ -630,7 +650,7 @@ int dk__heap_reap_dead(void)
 	return n;
 }
 
-static int reap_locked(void)
+static int reap_locked(int nowait)
 {
 	int n = 0;
 	for (int i = 0; i < DK__TC_SLOTS; i++) {
@@ -640,7 +660,11 @@ static int reap_locked(void)
 		if (!__atomic_compare_exchange_n(&heaps()->tc_owner[i], &pid, -1, 0, __ATOMIC_ACQ_REL,
 						 __ATOMIC_RELAXED))
 			continue; /* another process reaps it */
-		tc_give_back(tc_slot_at(i), 1);
+		if (tc_give_back(tc_slot_at(i), 1, nowait) < 0) {
+			/* a heap is busy: the next round finishes it */
+			__atomic_store_n(&heaps()->tc_owner[i], pid, __ATOMIC_RELEASE);
+			continue;
+		}
 		tc_slot_release(i);
 		n++;
 	}
@@ -658,7 +682,7 @@ void dk__heap_detach(void)
 		if (!__atomic_compare_exchange_n(&heaps()->tc_owner[i], &pid, -1, 0, __ATOMIC_ACQ_REL,
 						 __ATOMIC_RELAXED))
 			continue;
-		tc_give_back(tc_slot_at(i), 1);
+		tc_give_back(tc_slot_at(i), 1, 0);
 		tc_slot_release(i);
 	}
 	__atomic_add_fetch(&g_generation, 1, __ATOMIC_RELEASE);
@@ -671,7 +695,7 @@ static void tc_destroy(void *arg)
 	if (!tc || tc != t_tls.cache)
 		return;
 	if (tc_current())
-		tc_give_back(tc, 0);
+		tc_give_back(tc, 0, 0);
 	if (t_tls.slot < 0)
 		free(tc);
 	else if (tc_current())
@@ -798,7 +822,7 @@ static inline struct tcache *tc_get(void)
 void dk__heap_thread_flush(void)
 {
 	if (tc_current())
-		tc_give_back(t_tls.cache, 0);
+		tc_give_back(t_tls.cache, 0, 0);
 	else if (t_tls.cache && t_tls.slot < 0)
 		memset(t_tls.cache->bins, 0, sizeof(t_tls.cache->bins)); /* heaps are gone: drop */
 }

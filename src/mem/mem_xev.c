@@ -108,7 +108,7 @@ static void *service(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec != last_reap) {
 			last_reap = now.tv_sec;
-			dk__heap_reap_dead();
+			dk__heap_reap_dead(1);
 		}
 	}
 	return NULL;
