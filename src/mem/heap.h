@@ -59,8 +59,8 @@ static inline uint64_t dk__heap_alloc_count(const struct dk__heap *h)
 
 /*
  * Thread caches of a bound instance live in slots of the shared config
- * (dk__mem_sh->tc_arena), owned by a pid (tc_owner: 0 free, -1 being
- * reclaimed), so that the blocks a dead process cached go back to their
+ * (dk__mem_sh->tc_arena), owned by a pid (tc_owner: 0 free, -pid being
+ * reclaimed by pid), so that the blocks a dead process cached go back to their
  * heaps (dk__heap_reap_dead). Without free slots, or unbound, a cache is
  * process-private.
  */

@@ -240,6 +240,8 @@ int dk__heap_ext_free(int idx, const char *name)
 
 /* ---- heap locks, repair, check --------------------------------------------- */
 
+static void heap_free_locked(struct dk__heap *h, void *p);
+
 /* The heap's regions, sorted by start, in a malloc'd array (*out; NULL when
  * there is none). Count, or -ENOMEM. Heap lock held. */
 static int heap_spans(const struct dk__heap *h, struct dk__va_span **out)
@@ -306,6 +308,31 @@ static int heap_books_check(struct dk__heap *h, int release)
 	return 0;
 }
 
+/* Intent records of a heap lock: the lock is held (books may change), a
+ * block taken for a caller that has not got it yet (a: block), a block
+ * being freed (a: block, b: the freeing thread's cache slot + 1, or 0). */
+enum { HP_HELD = 1, HP_ALLOC = 2, HP_FREE = 3 };
+
+static void tc_slot_forget_freeing(int slot, const void *p);
+
+/* A block the dead owner was handing out or taking back: freed when it is
+ * still live (a handout nobody got, a free cut short). Small blocks of runs
+ * are left alone (their liveness is not known here). */
+static void repair_inflight(struct dk__heap *h)
+{
+	uint32_t op = __atomic_load_n(&h->intent.op, __ATOMIC_ACQUIRE);
+	void *p = (void *)(uintptr_t)h->intent.a;
+	if ((op != HP_ALLOC && op != HP_FREE) || !p)
+		return;
+	if (!dk__slab_owns(p) && dk__tlsf_is_live(&h->tlsf, p)) {
+		DK_INFO("heap \"%s\": block %p that process %d was %s goes back to the heap", h->name,
+			p, (int)h->intent.pid, op == HP_ALLOC ? "handing out" : "freeing");
+		heap_free_locked(h, p);
+	}
+	if (op == HP_FREE && h->intent.b)
+		tc_slot_forget_freeing((int)h->intent.b - 1, p);
+}
+
 /* The previous owner of h's lock died (EOWNERDEAD): repair or fence. */
 static void heap_repair(struct dk__heap *h)
 {
@@ -318,6 +345,8 @@ static void heap_repair(struct dk__heap *h)
 		h->fenced = 1;
 		DK_ERR("heap \"%s\" is fenced off: every call on it fails with ENOTRECOVERABLE; restart the instance (primary and secondaries) to use it again",
 		       h->name);
+	} else {
+		repair_inflight(h);
 	}
 	dk__intent_end(&h->intent);
 }
@@ -341,7 +370,7 @@ static int heap_lock_mode(struct dk__heap *h, int nowait)
 		return -ENOTRECOVERABLE;
 	}
 	/* Any holder may change the books: a repair checks them. */
-	dk__intent_begin(&h->intent, 1, 0, 0, 0);
+	dk__intent_begin(&h->intent, HP_HELD, 0, 0, 0);
 	return 0;
 }
 
@@ -465,6 +494,10 @@ struct tcache {
 	unsigned int n_heaps; /* heaps 0..n_heaps-1 are cached: min(n_internal, DK__TC_HEAPS) */
 	size_t large_bytes;   /* bytes cached in large classes */
 	struct tc_bin bins[DK__TC_HEAPS][DK__TC_CLASSES];
+	/* A block this thread is freeing to its heap (set before it waits for
+	 * the heap lock, cleared under it): a reaper of a dead process's slot
+	 * frees it if the process never got that far. */
+	void *freeing;
 };
 
 _Static_assert(sizeof(struct tcache) <= DK__TC_SLOT_BYTES, "a thread cache fits its slot");
@@ -528,7 +561,6 @@ static inline int tc_class_of_block(size_t usable)
 static pthread_key_t g_tc_key;
 static pthread_once_t g_tc_once = PTHREAD_ONCE_INIT;
 
-static void heap_free_locked(struct dk__heap *h, void *p);
 
 static inline uintptr_t tc_mark(const struct tcache *tc);
 static inline uintptr_t *tc_mark_word(void *p);
@@ -568,13 +600,17 @@ static int tc_give_back(struct tcache *tc, int validate, int nowait)
 				dk__memseg_sync();
 				locked = 1;
 			}
-			void *p = b->head;
-			for (int k = 0; p && k < 4096; k++) {
+			/* Each block leaves the bin before it goes back, with the
+			 * heap's record naming it: a death here loses nothing and
+			 * frees nothing twice. */
+			for (int k = 0; b->head && k < 4096; k++) {
+				void *p = b->head;
 				if (validate && !tc_block_ok(tc, h, p))
 					break;
-				void *next = *(void **)p;
+				b->head = *(void **)p;
+				b->count--;
+				dk__intent_begin(&heap->intent, HP_FREE, (uintptr_t)p, 0, 0);
 				heap_free_locked(heap, p);
-				p = next;
 			}
 			b->head = NULL;
 			b->count = 0;
@@ -598,6 +634,39 @@ static int tc_current(void)
 static struct tcache *tc_slot_at(int i)
 {
 	return (struct tcache *)(dk__mem_sh->tc_arena + (size_t)i * DK__TC_SLOT_BYTES);
+}
+
+static void tc_slot_forget_freeing(int slot, const void *p)
+{
+	if (dk__mem_sh->tc_arena && slot >= 0 && slot < DK__TC_SLOTS &&
+	    tc_slot_at(slot)->freeing == p)
+		tc_slot_at(slot)->freeing = NULL;
+}
+
+/* A dead process's thread was freeing tc->freeing and never took the heap
+ * lock (else the free completed, or the lock's repair finished it): free
+ * it now. 0 or -EBUSY (nowait: its heap is busy; call again). */
+static int tc_finish_free(struct tcache *tc, int nowait)
+{
+	void *p = tc->freeing;
+	if (!p)
+		return 0;
+	const struct dk__memseg_list *l = dk__memseg_list_find(p);
+	if (!l || l->heap_idx < 0 || l->heap_idx >= DK_MAX_HEAPS || !heap_at(l->heap_idx)->in_use) {
+		tc->freeing = NULL;
+		return 0;
+	}
+	struct dk__heap *h = heap_at(l->heap_idx);
+	int rc = heap_lock_mode(h, nowait);
+	if (rc == -EBUSY)
+		return rc;
+	if (rc == 0) {
+		if (tc->freeing == p) /* the lock's repair did not finish it */
+			heap_free_locked(h, p);
+		dk__heap_unlock(h);
+	}
+	tc->freeing = NULL;
+	return 0;
 }
 
 static void tc_slot_release(int i)
@@ -653,14 +722,19 @@ int dk__heap_reap_dead(int nowait)
 static int reap_locked(int nowait)
 {
 	int n = 0;
+	int32_t me = (int32_t)getpid();
 	for (int i = 0; i < DK__TC_SLOTS; i++) {
+		/* owner > 0: the process using it; < 0: the process reaping it
+		 * (a reaper that dies midway leaves it to the next one: the
+		 * bins lose each block before it goes back). */
 		int32_t pid = __atomic_load_n(&heaps()->tc_owner[i], __ATOMIC_ACQUIRE);
-		if (pid <= 0 || pid_alive(pid))
+		if (pid == 0 || pid == -me || pid_alive(pid > 0 ? pid : -pid))
 			continue;
-		if (!__atomic_compare_exchange_n(&heaps()->tc_owner[i], &pid, -1, 0, __ATOMIC_ACQ_REL,
-						 __ATOMIC_RELAXED))
+		if (!__atomic_compare_exchange_n(&heaps()->tc_owner[i], &pid, -me, 0,
+						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			continue; /* another process reaps it */
-		if (tc_give_back(tc_slot_at(i), 1, nowait) < 0) {
+		if (tc_finish_free(tc_slot_at(i), nowait) < 0 ||
+		    tc_give_back(tc_slot_at(i), 1, nowait) < 0) {
 			/* a heap is busy: the next round finishes it */
 			__atomic_store_n(&heaps()->tc_owner[i], pid, __ATOMIC_RELEASE);
 			continue;
@@ -679,7 +753,7 @@ void dk__heap_detach(void)
 	pthread_mutex_lock(&g_reap_lock);
 	for (int i = 0; dk__mem_sh->tc_arena && heaps_ready() && i < DK__TC_SLOTS; i++) {
 		int32_t pid = me;
-		if (!__atomic_compare_exchange_n(&heaps()->tc_owner[i], &pid, -1, 0, __ATOMIC_ACQ_REL,
+		if (!__atomic_compare_exchange_n(&heaps()->tc_owner[i], &pid, -me, 0, __ATOMIC_ACQ_REL,
 						 __ATOMIC_RELAXED))
 			continue;
 		tc_give_back(tc_slot_at(i), 1, 0);
@@ -952,6 +1026,8 @@ static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsign
 	}
 	while (n_held > 0)
 		dk__tlsf_free(&h->tlsf, held[--n_held], NULL, NULL);
+	if (p) /* until the caller has it (the unlock clears the record) */
+		dk__intent_begin(&h->intent, HP_ALLOC, (uintptr_t)p, 0, 0);
 	dk__heap_unlock(h);
 	if (!p && errno != EINVAL)
 		errno = ENOMEM;
@@ -1185,9 +1261,23 @@ void dk_free(void *p)
 		}
 	}
 	struct dk__heap *h = heap_at(idx);
-	if (dk__heap_lock(h) < 0)
+	/* In a cache slot of the shared config: if this process dies before
+	 * the free is done, the block is not lost (tc_finish_free, the heap's
+	 * repair). */
+	int slot = tc && t_tls.slot >= 0 && tc == t_tls.cache ? t_tls.slot : -1;
+	if (slot >= 0) {
+		__atomic_store_n(&tc->freeing, p, __ATOMIC_RELEASE);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
+	if (dk__heap_lock(h) < 0) {
+		if (slot >= 0)
+			tc->freeing = NULL;
 		return;
+	}
+	dk__intent_begin(&h->intent, HP_FREE, (uintptr_t)p, (uint64_t)(slot + 1), 0);
 	heap_free_locked(h, p);
+	if (slot >= 0)
+		__atomic_store_n(&tc->freeing, NULL, __ATOMIC_RELEASE);
 	dk__heap_unlock(h);
 }
 

@@ -569,6 +569,23 @@ static int rebuild_region(struct dk__tlsf *t, const struct region *r)
 	return 0;
 }
 
+int dk__tlsf_is_live(const struct dk__tlsf *t, const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	uint64_t k = 0;
+	for (const struct region *r = t->regions; r && k <= t->region_count; r = r->next, k++) {
+		uintptr_t last = (uintptr_t)r + (uintptr_t)r->len - HDR;
+		if (a < (uintptr_t)r || a >= last)
+			continue;
+		for (const struct blk *b = (const struct blk *)((uintptr_t)r + REGION_DESC);
+		     (uintptr_t)b < last && payload(b) <= a && bsize(b); b = next_phys(b))
+			if (payload(b) == a)
+				return !bfree(b);
+		return 0;
+	}
+	return 0;
+}
+
 int dk__tlsf_rebuild(struct dk__tlsf *t)
 {
 	uint64_t n = 0, bound = t->region_count + 1; /* one add or remove may be cut short */

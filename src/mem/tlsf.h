@@ -122,6 +122,10 @@ size_t dk__tlsf_largest_free_class(const struct dk__tlsf *t);
 unsigned int dk__tlsf_regions(const struct dk__tlsf *t, void **mem, size_t *len,
 			      unsigned int max);
 
+/* Is p the payload of a live (allocated) block of t? Walks the blocks of
+ * the region holding p: for repairs, not hot paths. */
+int dk__tlsf_is_live(const struct dk__tlsf *t, const void *p);
+
 /*
  * Rebuild the books from the block headers (a process died in the middle of
  * a call on a shared allocator): every region's blocks are walked by size,
