@@ -72,8 +72,10 @@ extern struct dk__mem_shared *dk__mem_sh;
  * critical sections of the shared state, so that a test can stop (and kill)
  * a process there: "pages_map" (pages mutex held, pages backed and in the
  * bitmap, dk__mem_pages_map), "heap_grow" (heap lock held, pages mapped and
- * not yet in the heap, malloc.c). NULL in production; never set by the
- * library.
+ * not yet in the heap, malloc.c), "layout_set_iova" / "layout_clear_iova"
+ * (layout lock held, IOVAs of pages written, memseg.c), "memzone_reserve"
+ * (memzone table lock held, the block allocated, the slot not yet in use).
+ * NULL in production; never set by the library.
  */
 extern void (*dk__mem_test_point)(const char *where);
 #define DK__MEM_TEST_POINT(where)                                                  \

@@ -676,6 +676,7 @@ void dk__memseg_set_iova(struct dk__memseg_list *l, unsigned int first, unsigned
 	for (unsigned int i = 0; i < n; i++)
 		__atomic_store_n(&l->iova[first + i], iova ? iova[i] : DK_BAD_IOVA,
 				 __ATOMIC_RELAXED);
+	DK__MEM_TEST_POINT(iova ? "layout_set_iova" : "layout_clear_iova");
 	dk__mem_layout_wrunlock();
 }
 

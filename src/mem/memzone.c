@@ -135,6 +135,7 @@ const struct dk_memzone *dk_memzone_reserve(const char *name, size_t len, int so
 	dk__intent_begin(&zt()->intent, MZ_RESERVE, (uint64_t)slot, 0, 0);
 	void *p = dk_malloc_flags(name, len, align, 0, socket, flags);
 	mz->addr = p;
+	DK__MEM_TEST_POINT("memzone_reserve");
 	if (!p) {
 		int err = errno;
 		dk__intent_end(&zt()->intent);

@@ -212,7 +212,10 @@ static void child_main(const char *scen)
 		g_stop_at = getenv("DK_MP_STOP_AT");
 		C_CHECK(g_stop_at != NULL);
 		dk__mem_test_point = stop_here;
-		(void)dk_malloc(NULL, GROW, 0); /* stops inside */
+		if (!strcmp(g_stop_at, "memzone_reserve"))
+			(void)dk_memzone_reserve("victim_mz", GROW, DK_SOCKET_ANY, 0, 0);
+		else
+			(void)dk_malloc(NULL, GROW, 0); /* stops inside */
 		C_CHECK(!"the stop point was reached");
 	} else if (!strcmp(scen, "survive")) {
 		use_heap();
@@ -460,6 +463,8 @@ static void killed_inside(const char *point)
 	CHECK_INT_EQ(alloc2, alloc);
 	CHECK_INT_EQ(count2, count);
 	CHECK_INT_EQ(dk__mem_pages_mapped(), region2); /* no page lost outside the heaps */
+	CHECK_INT_EQ(dk__heap_check(0), 0);
+	CHECK(dk_memzone_lookup("victim_mz") == NULL); /* a reservation cut short is undone */
 	CHECK_INT_EQ(dk_memzone_free(mz), 0);
 	dk_cleanup();
 }
@@ -472,6 +477,19 @@ DK_TEST(secondary_killed_holding_the_page_list_lock)
 DK_TEST(secondary_killed_holding_a_heap_lock)
 {
 	killed_inside("heap_grow");
+}
+
+/* Inside dk__memseg_set_iova of a growth: the layout lock, the page-list
+ * mutex and the heap lock are all held. */
+DK_TEST(secondary_killed_holding_the_layout_lock)
+{
+	killed_inside("layout_set_iova");
+}
+
+/* Inside dk_memzone_reserve, its block allocated: the table lock held. */
+DK_TEST(secondary_killed_holding_the_memzone_lock)
+{
+	killed_inside("memzone_reserve");
 }
 
 /* Issue 13, item 4: the primary dies. A secondary keeps working on the
@@ -695,5 +713,20 @@ DK_TEST(kill_test_workers_killed_at_random)
 	munmap(kb->ext_va, EXT_LEN);
 	close(kb->ext_fd);
 	CHECK_INT_EQ(dk_memzone_free(mz), 0);
+	dk_cleanup();
+}
+
+/* dk_instance_procs_peek's errors; the caller is never listed. */
+DK_TEST(instance_procs_peek_errors)
+{
+	int pids[4];
+	dk_test_log_capture_start();
+	CHECK_INT_EQ(dk_instance_procs_peek(NULL, NULL, pids, 4), -ENOENT);
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "no instance with prefix");
+	CHECK_INT_EQ(dk_instance_procs_peek(NULL, NULL, NULL, 1), -EINVAL);
+	CHECK_INT_EQ(dk_instance_procs_peek("bad/prefix", NULL, pids, 4), -EINVAL);
+	dk_test_log_capture_stop();
+	REQUIRE_INT_EQ(start_primary(), 0);
+	CHECK_INT_EQ(dk_instance_procs_peek(NULL, NULL, pids, 4), 0); /* only this process */
 	dk_cleanup();
 }
