@@ -100,6 +100,17 @@ DK_EXPORT int dk_malloc_get_stats(int socket, struct dk_heap_stats *out);
  */
 DK_EXPORT int dk_heap_stats_peek(const char *prefix, const char *runtime_dir,
 				 struct dk_heap_stats *out, unsigned int max);
+/*
+ * The live processes of an instance (prefix, runtime_dir as above), read
+ * like dk_heap_stats_peek from its config file, which outlives a primary
+ * that died: the primary first when it is alive, then the other processes
+ * that registered for memory events (every process of the instance, up to
+ * 16). Fills up to max pids and returns how many there are; the caller's
+ * own pid is left out. -ENOENT no instance of that prefix; -EPROTO another
+ * dmakit version; -EINVAL; -errno reading the file. Logged with the fix.
+ */
+DK_EXPORT int dk_instance_procs_peek(const char *prefix, const char *runtime_dir, int *pids,
+				     unsigned int max);
 /* Return thread-cached blocks of the calling thread to their heaps. */
 DK_EXPORT void dk_malloc_thread_flush(void);
 

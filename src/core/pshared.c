@@ -1,23 +1,68 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Process-shared locks (contract: src/core/pshared.h). */
+/* Process-shared locks and intent records (contract: src/core/pshared.h). */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "core/pshared.h"
+
+#define DK_LOG_COMPONENT "pshared"
+#include "core/log_internal.h"
 
 int dk__mutex_init_pshared(pthread_mutex_t *m)
 {
 	pthread_mutexattr_t a;
 	pthread_mutexattr_init(&a);
 	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
 	int rc = -pthread_mutex_init(m, &a);
 	pthread_mutexattr_destroy(&a);
 	return rc;
 }
 
-int dk__rwlock_init_pshared(pthread_rwlock_t *l)
+int dk__pmutex_lock(pthread_mutex_t *m)
 {
-	pthread_rwlockattr_t a;
-	pthread_rwlockattr_init(&a);
-	pthread_rwlockattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-	int rc = -pthread_rwlock_init(l, &a);
-	pthread_rwlockattr_destroy(&a);
-	return rc;
+	int rc = pthread_mutex_lock(m);
+	if (rc == 0)
+		return 0;
+	if (rc == EOWNERDEAD)
+		return DK__PLOCK_REPAIR;
+	DK_ERR("cannot take a process-shared lock (%s): the structure it guards was left unrepaired; restart the instance (primary and secondaries)",
+	       strerror(rc));
+	return -rc;
+}
+
+int dk__pmutex_trylock(pthread_mutex_t *m)
+{
+	int rc = pthread_mutex_trylock(m);
+	if (rc == 0 || rc == EBUSY)
+		return -rc;
+	if (rc == EOWNERDEAD)
+		return DK__PLOCK_REPAIR;
+	DK_ERR("cannot take a process-shared lock (%s): the structure it guards was left unrepaired; restart the instance (primary and secondaries)",
+	       strerror(rc));
+	return -rc;
+}
+
+void dk__pmutex_consistent(pthread_mutex_t *m)
+{
+	int rc = pthread_mutex_consistent(m);
+	if (rc != 0)
+		DK_DEBUG("pthread_mutex_consistent: %s", strerror(rc));
+}
+
+void dk__intent_begin(struct dk__intent *in, uint32_t op, uint64_t a, uint64_t b, uint64_t c)
+{
+	in->a = a;
+	in->b = b;
+	in->c = c;
+	in->pid = (int32_t)getpid();
+	__atomic_store_n(&in->op, op, __ATOMIC_RELEASE);
+	/* The change's stores must not reach memory before the record. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void dk__intent_end(struct dk__intent *in)
+{
+	__atomic_store_n(&in->op, 0, __ATOMIC_RELEASE);
 }

@@ -20,6 +20,7 @@
 
 #include <dmakit/malloc.h>
 
+#include "core/pshared.h"
 #include "mem/slab.h"
 #include "mem/tlsf.h"
 
@@ -28,7 +29,9 @@ struct dk__heap {
 	int external;
 	int socket_id;
 	char name[DK_HEAP_NAME_MAX];
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;     /* robust, process-shared when bound */
+	struct dk__intent intent; /* what the lock's owner is changing (malloc.c) */
+	int fenced;               /* a dead owner's change could not be repaired */
 	struct dk__tlsf tlsf;
 	struct dk__slab slab;  /* internal heaps: runs of small blocks for the thread caches */
 	unsigned int n_chunks; /* external: chunks added */
@@ -54,7 +57,18 @@ static inline uint64_t dk__heap_alloc_count(const struct dk__heap *h)
 	return (used > runs ? used - runs : 0) + h->slab.live;
 }
 
+/*
+ * Thread caches of a bound instance live in slots of the shared config
+ * (dk__mem_sh->tc_arena), owned by a pid (tc_owner: 0 free, -pid being
+ * reclaimed by pid), so that the blocks a dead process cached go back to their
+ * heaps (dk__heap_reap_dead). Without free slots, or unbound, a cache is
+ * process-private.
+ */
+#define DK__TC_SLOTS 256
+#define DK__TC_SLOT_BYTES ((uint64_t)16 << 10)
+
 struct dk__heap_table {
+	int32_t tc_owner[DK__TC_SLOTS];
 	pthread_mutex_t lock; /* create/destroy and name lookups */
 	int next_ext_socket;  /* starts at DK_EXTERNAL_SOCKET_BASE, never reused */
 	int n_internal;       /* internal heaps are indexes 0..n_internal-1, socket = index */
@@ -67,8 +81,10 @@ struct dk__heap_table {
 int dk__heap_init(int n_nodes);
 /* Drop the books of every heap (the primary or a single process). */
 void dk__heap_cleanup(void);
-/* A secondary stops using the primary's table: every thread's cache is
- * dropped (not returned) the next time that thread uses it. */
+/* A secondary stops using the primary's table: the blocks in this
+ * process's thread-cache slots go back to their heaps and the slots are
+ * freed (no other thread may use the heaps meanwhile); a private cache of
+ * another thread is dropped the next time that thread uses it. */
 void dk__heap_detach(void);
 
 /* Heap index for a socket id (node or external), -ENOENT. */
@@ -86,6 +102,37 @@ int dk__heap_ext_new(const char *name);
  * or allocations: 0, -EBUSY (logged). Takes the table lock, then the
  * heap's. */
 int dk__heap_ext_free(int idx, const char *name);
+
+/*
+ * Lock heap h (an in-use slot). 0: locked. -ENOTRECOVERABLE: the heap is
+ * fenced (a process died while changing it and its books failed the
+ * consistency check); not locked; logged with what to do. When the previous
+ * owner died, the heap is repaired first: its TLSF and small-block books are
+ * checked (fenced when they fail), and pages of an internal heap that no
+ * region covers (a growth or give-back cut short) go back to the system.
+ * dk__heap_unlock releases it.
+ */
+int dk__heap_lock(struct dk__heap *h);
+void dk__heap_unlock(struct dk__heap *h);
+
+/*
+ * Consistency check of heap idx (debugging, the kill tests): takes its lock,
+ * checks the TLSF and small-block books, and for an internal heap that
+ * every mapped page of its lists lies in one of its regions and the other
+ * way round. 0; -EFAULT inconsistent (logged, naming what); -ENOTRECOVERABLE
+ * fenced; -ENOENT no such heap.
+ */
+int dk__heap_check(int idx);
+
+/*
+ * Give the blocks cached by processes that are gone back to their heaps and
+ * free their thread-cache slots (any process may call it; a slot is reaped
+ * once). Returns the number of slots reaped. Takes heap locks; nowait: never
+ * waits for a lock (a slot whose heap is busy is finished by a later call),
+ * for the event thread, whose acknowledgements a publisher holding a heap
+ * lock waits for.
+ */
+int dk__heap_reap_dead(int nowait);
 
 /* Drop the calling thread's cached blocks (all heaps). */
 void dk__heap_thread_flush(void);

@@ -60,7 +60,8 @@ int dk_heap_memory_add(const char *name, void *va, size_t len, const dk_iova_t i
 	if (rc < 0)
 		return rc;
 	struct dk__heap *h = dk__heap_at(idx);
-	pthread_mutex_lock(&h->lock);
+	if ((rc = dk__heap_lock(h)) < 0)
+		return rc;
 	struct dk__memseg_list *l;
 	/* The list first: it refuses memory that overlaps known memory, which
 	 * must never be zeroed. Nothing can allocate from the chunk before it
@@ -78,7 +79,7 @@ int dk_heap_memory_add(const char *name, void *va, size_t len, const dk_iova_t i
 			h->n_chunks++;
 		}
 	}
-	pthread_mutex_unlock(&h->lock);
+	dk__heap_unlock(h);
 	return rc;
 }
 
@@ -105,7 +106,9 @@ int dk_heap_memory_remove(const char *name, void *va, size_t len)
 		return -EINVAL;
 	}
 	struct dk__heap *h = dk__heap_at(idx);
-	pthread_mutex_lock(&h->lock);
+	int lrc = dk__heap_lock(h);
+	if (lrc < 0)
+		return lrc;
 	struct dk__memseg_list *l = heap_chunk(idx, name, va, len, "dk_heap_memory_remove");
 	int rc = -ENOENT;
 	if (l) {
@@ -118,7 +121,7 @@ int dk_heap_memory_remove(const char *name, void *va, size_t len)
 			h->n_chunks--;
 		}
 	}
-	pthread_mutex_unlock(&h->lock);
+	dk__heap_unlock(h);
 	return rc;
 }
 

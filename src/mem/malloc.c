@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +134,21 @@ int dk__heap_init(int n_nodes)
 	return 0;
 }
 
+static void heap_cleanup_locked(void);
+
+/* Serialises reaping (dk__heap_reap_dead, on the event thread too) with
+ * this process tearing its heaps down or detaching from them. Process-
+ * private; taken before any heap lock. */
+static pthread_mutex_t g_reap_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void dk__heap_cleanup(void)
+{
+	pthread_mutex_lock(&g_reap_lock);
+	heap_cleanup_locked();
+	pthread_mutex_unlock(&g_reap_lock);
+}
+
+static void heap_cleanup_locked(void)
 {
 	struct dk__heap_table *t = heaps();
 	if (!heaps_ready())
@@ -148,9 +163,20 @@ void dk__heap_cleanup(void)
 	__atomic_store_n(&t->n_internal, 0, __ATOMIC_RELEASE);
 }
 
-void dk__heap_detach(void)
+
+/* Lock the heap table. A dead owner leaves nothing half-made that matters
+ * (a slot is in use only once its set-up is complete, and free once its
+ * mutex is gone) but possibly the external socket counter behind a slot it
+ * just took: that is put past every socket in use. */
+static void table_lock(struct dk__heap_table *t)
 {
-	__atomic_add_fetch(&g_generation, 1, __ATOMIC_RELEASE);
+	if (dk__pmutex_lock(&t->lock) != DK__PLOCK_REPAIR)
+		return;
+	for (int i = t->n_internal; i < DK_MAX_HEAPS; i++)
+		if (t->heaps[i].in_use && t->heaps[i].socket_id >= t->next_ext_socket)
+			t->next_ext_socket = t->heaps[i].socket_id + 1;
+	DK_WARN("a process died while changing the heap table: repaired");
+	dk__pmutex_consistent(&t->lock);
 }
 
 /* Is a heap named name in the table? Table lock held. */
@@ -166,7 +192,7 @@ static int name_taken(const char *name)
 int dk__heap_ext_new(const char *name)
 {
 	struct dk__heap_table *t = heaps();
-	pthread_mutex_lock(&t->lock);
+	table_lock(t);
 	if (name_taken(name)) {
 		pthread_mutex_unlock(&t->lock);
 		DK_ERR("dk_heap_create: a heap named \"%s\" exists: pick another name", name);
@@ -193,10 +219,14 @@ int dk__heap_ext_free(int idx, const char *name)
 {
 	struct dk__heap_table *t = heaps();
 	struct dk__heap *h = heap_at(idx);
-	pthread_mutex_lock(&t->lock);
-	pthread_mutex_lock(&h->lock);
-	int busy = h->n_chunks > 0 || dk__heap_alloc_count(h) > 0;
-	pthread_mutex_unlock(&h->lock);
+	table_lock(t);
+	int busy = 1;
+	if (dk__heap_lock(h) == 0) {
+		busy = h->n_chunks > 0 || dk__heap_alloc_count(h) > 0;
+		dk__heap_unlock(h);
+	} else {
+		busy = 0; /* fenced: its books are lost, the slot can go */
+	}
 	if (busy) {
 		pthread_mutex_unlock(&t->lock);
 		DK_ERR("dk_heap_destroy(\"%s\"): it still holds %u chunk(s) and %llu allocation(s): free them and remove its memory first",
@@ -208,13 +238,176 @@ int dk__heap_ext_free(int idx, const char *name)
 	return 0;
 }
 
+/* ---- heap locks, repair, check --------------------------------------------- */
+
+static void heap_free_locked(struct dk__heap *h, void *p);
+
+/* The heap's regions, sorted by start, in a malloc'd array (*out; NULL when
+ * there is none). Count, or -ENOMEM. Heap lock held. */
+static int heap_spans(const struct dk__heap *h, struct dk__va_span **out)
+{
+	*out = NULL;
+	unsigned int n = (unsigned int)h->tlsf.region_count;
+	if (n == 0)
+		return 0;
+	void **mem = calloc(n, sizeof(*mem));
+	size_t *len = calloc(n, sizeof(*len));
+	struct dk__va_span *v = calloc(n, sizeof(*v));
+	int rc = mem && len && v ? 0 : -ENOMEM;
+	if (rc == 0) {
+		n = dk__tlsf_regions(&h->tlsf, mem, len, n);
+		for (unsigned int i = 0; i < n; i++) { /* insertion sort: regions are few */
+			unsigned int j = i;
+			while (j > 0 && v[j - 1].start > (uintptr_t)mem[i]) {
+				v[j] = v[j - 1];
+				j--;
+			}
+			v[j] = (struct dk__va_span){(uintptr_t)mem[i], len[i]};
+		}
+		*out = v;
+		rc = (int)n;
+	} else {
+		free(v);
+	}
+	free(mem);
+	free(len);
+	return rc;
+}
+
+/* Check heap h's books: 0, or -EFAULT (logged, naming what failed). Heap
+ * lock held. With release (a repair), the TLSF books are rebuilt from the
+ * block headers first, and pages of an internal heap outside its regions go
+ * back to the system. */
+static int heap_books_check(struct dk__heap *h, int release)
+{
+	int idx = (int)(h - heap_at(0));
+	if (release && dk__tlsf_rebuild(&h->tlsf) < 0) {
+		DK_ERR("heap \"%s\": its blocks do not chain any more: its books cannot be rebuilt",
+		       h->name);
+		return -EFAULT;
+	}
+	if (dk__tlsf_check(&h->tlsf) < 0 || dk__slab_check(&h->slab) < 0) {
+		DK_ERR("heap \"%s\": its %s books are inconsistent", h->name,
+		       dk__tlsf_check(&h->tlsf) < 0 ? "TLSF" : "small-block");
+		return -EFAULT;
+	}
+	if (h->external)
+		return 0;
+	struct dk__va_span *v;
+	int n = heap_spans(h, &v);
+	if (n < 0)
+		return 0; /* no memory to check with: not an inconsistency */
+	uint64_t outside = 0, missing = 0;
+	dk__mem_pages_heap_diff(idx, v, (unsigned int)n, release, &outside, &missing);
+	free(v);
+	if (missing || (outside && !release)) {
+		DK_ERR("heap \"%s\": %llu bytes of its regions have no pages, %llu bytes of its pages are in no region",
+		       h->name, (unsigned long long)missing, (unsigned long long)outside);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+/* Intent records of a heap lock: the lock is held (books may change), a
+ * block taken for a caller that has not got it yet (a: block), a block
+ * being freed (a: block, b: the freeing thread's cache slot + 1, or 0). */
+enum { HP_HELD = 1, HP_ALLOC = 2, HP_FREE = 3 };
+
+static void tc_slot_forget_freeing(int slot, const void *p);
+
+/* A block the dead owner was handing out or taking back: freed when it is
+ * still live (a handout nobody got, a free cut short). Small blocks of runs
+ * are left alone (their liveness is not known here). */
+static void repair_inflight(struct dk__heap *h)
+{
+	uint32_t op = __atomic_load_n(&h->intent.op, __ATOMIC_ACQUIRE);
+	void *p = (void *)(uintptr_t)h->intent.a;
+	if ((op != HP_ALLOC && op != HP_FREE) || !p)
+		return;
+	if (!dk__slab_owns(p) && dk__tlsf_is_live(&h->tlsf, p)) {
+		DK_INFO("heap \"%s\": block %p that process %d was %s goes back to the heap", h->name,
+			p, (int)h->intent.pid, op == HP_ALLOC ? "handing out" : "freeing");
+		heap_free_locked(h, p);
+	}
+	if (op == HP_FREE && h->intent.b)
+		tc_slot_forget_freeing((int)h->intent.b - 1, p);
+}
+
+/* The previous owner of h's lock died (EOWNERDEAD): repair or fence. */
+static void heap_repair(struct dk__heap *h)
+{
+	DK_WARN("heap \"%s\": process %d died while changing it: checking and repairing its books",
+		h->name, (int)h->intent.pid);
+	dk__memseg_sync(); /* the regions it added may be in lists not mapped here */
+	if (h->external)
+		h->n_chunks = (unsigned int)h->tlsf.region_count; /* one region per chunk */
+	if (heap_books_check(h, 1) < 0) {
+		h->fenced = 1;
+		DK_ERR("heap \"%s\" is fenced off: every call on it fails with ENOTRECOVERABLE; restart the instance (primary and secondaries) to use it again",
+		       h->name);
+	} else {
+		repair_inflight(h);
+	}
+	dk__intent_end(&h->intent);
+}
+
+/* dk__heap_lock, or with nowait -EBUSY when another thread holds it. */
+static int heap_lock_mode(struct dk__heap *h, int nowait)
+{
+	int rc = nowait ? dk__pmutex_trylock(&h->lock) : dk__pmutex_lock(&h->lock);
+	if (rc == -EBUSY && nowait)
+		return -EBUSY;
+	if (rc == DK__PLOCK_REPAIR) {
+		heap_repair(h);
+		dk__pmutex_consistent(&h->lock);
+	} else if (rc < 0) {
+		return -ENOTRECOVERABLE;
+	}
+	if (h->fenced) {
+		pthread_mutex_unlock(&h->lock);
+		DK_ERR("heap \"%s\" is fenced off (a process died while changing it and its books could not be repaired): restart the instance",
+		       h->name);
+		return -ENOTRECOVERABLE;
+	}
+	/* Any holder may change the books: a repair checks them. */
+	dk__intent_begin(&h->intent, HP_HELD, 0, 0, 0);
+	return 0;
+}
+
+int dk__heap_lock(struct dk__heap *h)
+{
+	return heap_lock_mode(h, 0);
+}
+
+void dk__heap_unlock(struct dk__heap *h)
+{
+	dk__intent_end(&h->intent);
+	pthread_mutex_unlock(&h->lock);
+}
+
+int dk__heap_check(int idx)
+{
+	if (idx < 0 || idx >= DK_MAX_HEAPS || !heaps_ready() || !heap_at(idx)->in_use)
+		return -ENOENT;
+	struct dk__heap *h = heap_at(idx);
+	int rc = dk__heap_lock(h);
+	if (rc < 0)
+		return rc;
+	dk__memseg_sync();
+	rc = heap_books_check(h, 0);
+	dk__heap_unlock(h);
+	return rc;
+}
+
 /* Lock a heap; in a multi-process instance, first map what other processes
  * added to the layout (a region of this heap may be in a list this process
- * has not mapped yet). */
-static void heap_lock(struct dk__heap *h)
+ * has not mapped yet). 0 or -ENOTRECOVERABLE (fenced, logged). */
+static int heap_lock(struct dk__heap *h)
 {
-	pthread_mutex_lock(&h->lock);
-	dk__memseg_sync();
+	int rc = dk__heap_lock(h);
+	if (rc == 0)
+		dk__memseg_sync();
+	return rc;
 }
 
 /* Are all chunks of external heap idx attached in this process? The scan of
@@ -301,13 +494,22 @@ struct tcache {
 	unsigned int n_heaps; /* heaps 0..n_heaps-1 are cached: min(n_internal, DK__TC_HEAPS) */
 	size_t large_bytes;   /* bytes cached in large classes */
 	struct tc_bin bins[DK__TC_HEAPS][DK__TC_CLASSES];
+	/* A block this thread is freeing to its heap (set before it waits for
+	 * the heap lock, cleared under it): a reaper of a dead process's slot
+	 * frees it if the process never got that far. */
+	void *freeing;
 };
+
+_Static_assert(sizeof(struct tcache) <= DK__TC_SLOT_BYTES, "a thread cache fits its slot");
 
 struct tcache_tls {
 	struct tcache *cache;
-	int node; /* NUMA node of the thread, sampled at its first allocation; -1 unknown */
+	int node;         /* NUMA node of the thread, sampled at its first allocation; -1 unknown */
+	unsigned int gen; /* the generation cache is valid for (0: none) */
+	int slot;         /* its slot in the shared config, -1: process-private (calloc) */
 };
-static __thread struct tcache_tls t_tls __attribute__((tls_model("initial-exec"))) = { NULL, -1 };
+static __thread struct tcache_tls t_tls __attribute__((tls_model("initial-exec"))) = {
+	NULL, -1, 0, -1};
 
 static inline unsigned int log2_floor(size_t x)
 {
@@ -359,16 +561,30 @@ static inline int tc_class_of_block(size_t usable)
 static pthread_key_t g_tc_key;
 static pthread_once_t g_tc_once = PTHREAD_ONCE_INIT;
 
-static void heap_free_locked(struct dk__heap *h, void *p);
 
-static void tc_return_all(struct tcache *tc)
+static inline uintptr_t tc_mark(const struct tcache *tc);
+static inline uintptr_t *tc_mark_word(void *p);
+
+/* Is p a block that cache tc may hold for internal heap h? (Blocks of a
+ * dead process's cache are checked before they go back: its last push or
+ * pop may have been cut short.) Heap h's lock held. */
+static int tc_block_ok(const struct tcache *tc, int h, void *p)
 {
-	if (tc->generation != __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE) || !heaps_ready()) {
-		memset(tc->bins, 0, sizeof(tc->bins)); /* heaps are gone: drop */
-		tc->large_bytes = 0;
-		return;
-	}
-	for (int h = 0; h < DK__TC_HEAPS; h++) {
+	if (!p || ((uintptr_t)p & 15))
+		return 0;
+	const struct dk__memseg_list *l = dk__memseg_list_find(p);
+	return l && l->heap_idx == h && !(dk__tlsf_block_flags(p) & DK__TLSF_F_FREE) &&
+	       *tc_mark_word(p) == tc_mark(tc);
+}
+
+/* Give every block of cache tc back to its heap and empty it; validate:
+ * check each block first, and drop the rest of a bin at the first that
+ * fails. nowait: a heap lock another thread holds is not waited for:
+ * -EBUSY with the bins not given back yet left as they are (call again).
+ * The heaps must be the ones tc was filled from. 0 or -EBUSY. */
+static int tc_give_back(struct tcache *tc, int validate, int nowait)
+{
+	for (int h = 0; h < DK__TC_HEAPS && h < heaps()->n_internal; h++) {
 		struct dk__heap *heap = heap_at(h);
 		int locked = 0;
 		for (int c = 0; c < DK__TC_CLASSES; c++) {
@@ -376,29 +592,192 @@ static void tc_return_all(struct tcache *tc)
 			if (!b->head)
 				continue;
 			if (!locked) {
-				pthread_mutex_lock(&heap->lock);
+				int rc = heap_lock_mode(heap, nowait);
+				if (rc == -EBUSY)
+					return rc;
+				if (rc < 0)
+					break; /* fenced: its blocks stay lost */
+				dk__memseg_sync();
 				locked = 1;
 			}
-			while (b->head) {
+			/* Each block leaves the bin before it goes back, with the
+			 * heap's record naming it: a death here loses nothing and
+			 * frees nothing twice. */
+			for (int k = 0; b->head && k < 4096; k++) {
 				void *p = b->head;
+				if (validate && !tc_block_ok(tc, h, p))
+					break;
 				b->head = *(void **)p;
+				b->count--;
+				dk__intent_begin(&heap->intent, HP_FREE, (uintptr_t)p, 0, 0);
 				heap_free_locked(heap, p);
 			}
+			b->head = NULL;
 			b->count = 0;
 		}
 		if (locked)
-			pthread_mutex_unlock(&heap->lock);
+			dk__heap_unlock(heap);
+		memset(tc->bins[h], 0, sizeof(tc->bins[h]));
 	}
+	memset(tc->bins, 0, sizeof(tc->bins));
 	tc->large_bytes = 0;
+	return 0;
+}
+
+/* Does the calling thread's cache belong to the current heaps? */
+static int tc_current(void)
+{
+	return t_tls.cache && t_tls.gen == __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE) &&
+	       heaps_ready();
+}
+
+static struct tcache *tc_slot_at(int i)
+{
+	return (struct tcache *)(dk__mem_sh->tc_arena + (size_t)i * DK__TC_SLOT_BYTES);
+}
+
+static void tc_slot_forget_freeing(int slot, const void *p)
+{
+	if (dk__mem_sh->tc_arena && slot >= 0 && slot < DK__TC_SLOTS &&
+	    tc_slot_at(slot)->freeing == p)
+		tc_slot_at(slot)->freeing = NULL;
+}
+
+/* A dead process's thread was freeing tc->freeing and never took the heap
+ * lock (else the free completed, or the lock's repair finished it): free
+ * it now. 0 or -EBUSY (nowait: its heap is busy; call again). */
+static int tc_finish_free(struct tcache *tc, int nowait)
+{
+	void *p = tc->freeing;
+	if (!p)
+		return 0;
+	const struct dk__memseg_list *l = dk__memseg_list_find(p);
+	if (!l || l->heap_idx < 0 || l->heap_idx >= DK_MAX_HEAPS || !heap_at(l->heap_idx)->in_use) {
+		tc->freeing = NULL;
+		return 0;
+	}
+	struct dk__heap *h = heap_at(l->heap_idx);
+	int rc = heap_lock_mode(h, nowait);
+	if (rc == -EBUSY)
+		return rc;
+	if (rc == 0) {
+		if (tc->freeing == p) /* the lock's repair did not finish it */
+			heap_free_locked(h, p);
+		dk__heap_unlock(h);
+	}
+	tc->freeing = NULL;
+	return 0;
+}
+
+static void tc_slot_release(int i)
+{
+	memset(tc_slot_at(i), 0, sizeof(struct tcache));
+	__atomic_store_n(&heaps()->tc_owner[i], 0, __ATOMIC_RELEASE);
+}
+
+/* A free thread-cache slot of the shared config, taken for this process
+ * (reaping dead processes' slots when none is free), or -1. */
+static int tc_slot_take(void)
+{
+	if (!dk__mem_sh->tc_arena)
+		return -1;
+	int32_t me = (int32_t)getpid();
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < DK__TC_SLOTS; i++) {
+			int32_t z = 0;
+			if (__atomic_compare_exchange_n(&heaps()->tc_owner[i], &z, me, 0,
+							__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+				memset(tc_slot_at(i), 0, sizeof(struct tcache));
+				return i;
+			}
+		}
+		if (dk__heap_reap_dead(0) == 0)
+			break;
+	}
+	return -1;
+}
+
+static int reap_locked(int nowait);
+
+static int pid_alive(int pid)
+{
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+int dk__heap_reap_dead(int nowait)
+{
+	if (nowait ? pthread_mutex_trylock(&g_reap_lock) != 0
+		   : pthread_mutex_lock(&g_reap_lock) != 0)
+		return 0;
+	int n = 0;
+	if (dk__mem_sh->tc_arena && heaps_ready())
+		n = reap_locked(nowait);
+	pthread_mutex_unlock(&g_reap_lock);
+	if (n)
+		DK_INFO("gave the blocks of %d thread cache(s) of processes that are gone back to their heaps",
+			n);
+	return n;
+}
+
+static int reap_locked(int nowait)
+{
+	int n = 0;
+	int32_t me = (int32_t)getpid();
+	for (int i = 0; i < DK__TC_SLOTS; i++) {
+		/* owner > 0: the process using it; < 0: the process reaping it
+		 * (a reaper that dies midway leaves it to the next one: the
+		 * bins lose each block before it goes back). */
+		int32_t pid = __atomic_load_n(&heaps()->tc_owner[i], __ATOMIC_ACQUIRE);
+		if (pid == 0 || pid == -me || pid_alive(pid > 0 ? pid : -pid))
+			continue;
+		if (!__atomic_compare_exchange_n(&heaps()->tc_owner[i], &pid, -me, 0,
+						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			continue; /* another process reaps it */
+		if (tc_finish_free(tc_slot_at(i), nowait) < 0 ||
+		    tc_give_back(tc_slot_at(i), 1, nowait) < 0) {
+			/* a heap is busy: the next round finishes it */
+			__atomic_store_n(&heaps()->tc_owner[i], pid, __ATOMIC_RELEASE);
+			continue;
+		}
+		tc_slot_release(i);
+		n++;
+	}
+	return n;
+}
+
+void dk__heap_detach(void)
+{
+	/* This process's cache slots: their blocks go back (every thread's;
+	 * no other thread uses the heaps during dk_cleanup). */
+	int32_t me = (int32_t)getpid();
+	pthread_mutex_lock(&g_reap_lock);
+	for (int i = 0; dk__mem_sh->tc_arena && heaps_ready() && i < DK__TC_SLOTS; i++) {
+		int32_t pid = me;
+		if (!__atomic_compare_exchange_n(&heaps()->tc_owner[i], &pid, -me, 0, __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			continue;
+		tc_give_back(tc_slot_at(i), 1, 0);
+		tc_slot_release(i);
+	}
+	__atomic_add_fetch(&g_generation, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&g_reap_lock);
 }
 
 static void tc_destroy(void *arg)
 {
 	struct tcache *tc = arg;
-	if (!tc)
+	if (!tc || tc != t_tls.cache)
 		return;
-	tc_return_all(tc);
-	free(tc);
+	if (tc_current())
+		tc_give_back(tc, 0, 0);
+	if (t_tls.slot < 0)
+		free(tc);
+	else if (tc_current())
+		tc_slot_release(t_tls.slot);
+	/* else: a slot of heaps that are gone (dk__heap_detach reaped it) */
+	t_tls.cache = NULL;
+	t_tls.slot = -1;
+	t_tls.gen = 0;
 }
 
 static void tc_key_init(void)
@@ -466,33 +845,44 @@ static inline struct tcache *tc_valid(void)
 {
 	struct tcache *tc = t_tls.cache;
 	if (__builtin_expect(tc != NULL, 1) &&
-	    __builtin_expect(tc->generation == __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE), 1))
+	    __builtin_expect(t_tls.gen == __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE), 1))
 		return tc;
 	return NULL;
 }
 
-/* Create the calling thread's cache, or reset it for a new generation.
- * The heaps must be set up. NULL when out of memory. */
+/* Create the calling thread's cache, or reset it for a new generation:
+ * a slot of the shared config when bound and one is free (the blocks come
+ * back if the process dies), else process-private memory. A stale cache in
+ * a slot belongs to heaps that are gone: it is left alone. The heaps must
+ * be set up. NULL when out of memory. */
 static __attribute__((noinline)) struct tcache *tc_setup(void)
 {
-	struct tcache *tc = t_tls.cache;
+	struct tcache *old = t_tls.cache, *tc = NULL;
 	unsigned int gen = __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE);
-	if (!tc) {
-		pthread_once(&g_tc_once, tc_key_init);
-		tc = calloc(1, sizeof(*tc));
-		if (!tc)
-			return NULL;
-		t_tls.cache = tc;
-		pthread_setspecific(g_tc_key, tc);
-	} else {
+	int old_private = old && t_tls.slot < 0;
+	int slot = tc_slot_take();
+	if (slot >= 0) {
+		tc = tc_slot_at(slot);
+		if (old_private)
+			free(old);
+	} else if (old_private) {
+		tc = old;
 		memset(tc->bins, 0, sizeof(tc->bins)); /* stale: the heaps were rebuilt */
 		tc->large_bytes = 0;
+	} else if (!(tc = calloc(1, sizeof(*tc)))) {
+		t_tls.cache = NULL;
+		return NULL;
 	}
+	pthread_once(&g_tc_once, tc_key_init);
+	t_tls.cache = tc;
+	t_tls.slot = slot;
+	pthread_setspecific(g_tc_key, tc);
 	int n = heaps()->n_internal;
 	tc->n_heaps = (unsigned int)(n < DK__TC_HEAPS ? n : DK__TC_HEAPS);
 	int node = current_node();
 	tc->home = node >= 0 && node < n ? (unsigned int)node : 0;
 	tc->generation = gen;
+	t_tls.gen = gen;
 	return tc;
 }
 
@@ -505,8 +895,10 @@ static inline struct tcache *tc_get(void)
 
 void dk__heap_thread_flush(void)
 {
-	if (t_tls.cache)
-		tc_return_all(t_tls.cache);
+	if (tc_current())
+		tc_give_back(t_tls.cache, 0, 0);
+	else if (t_tls.cache && t_tls.slot < 0)
+		memset(t_tls.cache->bins, 0, sizeof(t_tls.cache->bins)); /* heaps are gone: drop */
 }
 
 void dk_malloc_thread_flush(void)
@@ -571,6 +963,7 @@ static int heap_grow(int idx, struct dk__heap *h, size_t size, size_t align, siz
 	int rc = dk__mem_pages_map(idx, h->socket_id, want, contig, &va, &mapped);
 	if (rc < 0)
 		return rc;
+	DK__MEM_TEST_POINT("heap_grow");
 	rc = dk__tlsf_add_region(&h->tlsf, va, mapped);
 	if (rc < 0) {
 		dk__mem_pages_unmap(va, mapped);
@@ -599,9 +992,13 @@ static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsign
 	int n_held = 0, grown = 0;
 	void *p;
 
-	heap_lock(h);
+	int lrc = heap_lock(h);
+	if (lrc < 0) {
+		errno = -lrc;
+		return NULL;
+	}
 	if (h->external && !ext_chunks_here(idx)) {
-		pthread_mutex_unlock(&h->lock);
+		dk__heap_unlock(h);
 		DK_ERR("heap \"%s\": a chunk of it is not attached in this process (another process added it): map it at the same address and call dk_heap_memory_attach first",
 		       h->name);
 		errno = ENXIO;
@@ -629,7 +1026,9 @@ static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsign
 	}
 	while (n_held > 0)
 		dk__tlsf_free(&h->tlsf, held[--n_held], NULL, NULL);
-	pthread_mutex_unlock(&h->lock);
+	if (p) /* until the caller has it (the unlock clears the record) */
+		dk__intent_begin(&h->intent, HP_ALLOC, (uintptr_t)p, 0, 0);
+	dk__heap_unlock(h);
 	if (!p && errno != EINVAL)
 		errno = ENOMEM;
 	return p;
@@ -666,14 +1065,17 @@ static int tc_refill(int idx, struct tc_bin *b, unsigned int c)
 	struct dk__heap *h = heap_at(idx);
 	void *got[DK__TC_BATCH];
 	size_t csize = tc_class_size(c);
-	heap_lock(h);
+	if (heap_lock(h) < 0)
+		return 0;
 	unsigned int n = dk__slab_alloc(&h->slab, &h->tlsf, c, csize, got, DK__TC_BATCH);
 	if (n == 0 && heap_grow(idx, h, DK__SLAB_RUN_MAX, DK__DEFAULT_ALIGN, 0, 0) == 0)
 		n = dk__slab_alloc(&h->slab, &h->tlsf, c, csize, got, DK__TC_BATCH);
-	pthread_mutex_unlock(&h->lock);
+	dk__heap_unlock(h);
 	/* Hand out in address order: the first block popped is the lowest. */
+	struct tcache *tc = t_tls.cache;
 	for (unsigned int i = n; i-- > 0;) {
 		*(void **)got[i] = b->head;
+		*tc_mark_word(got[i]) = tc_mark(tc); /* a reaper checks it */
 		b->head = got[i];
 	}
 	b->count += n;
@@ -683,14 +1085,15 @@ static int tc_refill(int idx, struct tc_bin *b, unsigned int c)
 /* Return half of a full bin to its heap in one lock round trip. */
 static void tc_spill(struct dk__heap *h, struct tc_bin *b)
 {
-	pthread_mutex_lock(&h->lock);
+	if (dk__heap_lock(h) < 0)
+		return; /* fenced: the bin grows past its depth, nothing is lost more */
 	for (unsigned int i = 0; i < DK__TC_DEPTH / 2 && b->head; i++) {
 		void *p = b->head;
 		b->head = *(void **)p;
 		b->count--;
 		heap_free_locked(h, p);
 	}
-	pthread_mutex_unlock(&h->lock);
+	dk__heap_unlock(h);
 }
 
 /* Everything but a thread-cache hit. */
@@ -858,9 +1261,24 @@ void dk_free(void *p)
 		}
 	}
 	struct dk__heap *h = heap_at(idx);
-	pthread_mutex_lock(&h->lock);
+	/* In a cache slot of the shared config: if this process dies before
+	 * the free is done, the block is not lost (tc_finish_free, the heap's
+	 * repair). */
+	int slot = tc && t_tls.slot >= 0 && tc == t_tls.cache ? t_tls.slot : -1;
+	if (slot >= 0) {
+		__atomic_store_n(&tc->freeing, p, __ATOMIC_RELEASE);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
+	if (dk__heap_lock(h) < 0) {
+		if (slot >= 0)
+			tc->freeing = NULL;
+		return;
+	}
+	dk__intent_begin(&h->intent, HP_FREE, (uintptr_t)p, (uint64_t)(slot + 1), 0);
 	heap_free_locked(h, p);
-	pthread_mutex_unlock(&h->lock);
+	if (slot >= 0)
+		__atomic_store_n(&tc->freeing, NULL, __ATOMIC_RELEASE);
+	dk__heap_unlock(h);
 }
 
 size_t dk_malloc_usable_size(const void *p)
@@ -892,9 +1310,12 @@ void *dk_realloc(void *p, size_t size, unsigned int align)
 	if (((uintptr_t)p & ((align ? align : 1) - 1)) == 0) {
 		if (size <= old && size > old / 2)
 			return p;
-		pthread_mutex_lock(&h->lock);
+		if (dk__heap_lock(h) < 0) {
+			errno = ENOTRECOVERABLE;
+			return NULL;
+		}
 		void *q = dk__tlsf_resize_inplace(&h->tlsf, p, size);
-		pthread_mutex_unlock(&h->lock);
+		dk__heap_unlock(h);
 		if (q)
 			return q;
 	}
@@ -920,7 +1341,9 @@ int dk_malloc_get_stats(int socket, struct dk_heap_stats *out)
 		return idx == -ENODEV ? -ENODEV : -ENOENT;
 	struct dk__heap *h = heap_at(idx);
 	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&h->lock);
+	int rc = dk__heap_lock(h);
+	if (rc < 0)
+		return rc;
 	snprintf(out->name, sizeof(out->name), "%s", h->name);
 	out->socket_id = h->socket_id;
 	out->heap_bytes = h->tlsf.region_bytes;
@@ -928,6 +1351,6 @@ int dk_malloc_get_stats(int socket, struct dk_heap_stats *out)
 	out->free_bytes = h->tlsf.region_bytes - out->alloc_bytes;
 	out->greatest_free = dk__tlsf_largest_free(&h->tlsf);
 	out->alloc_count = dk__heap_alloc_count(h);
-	pthread_mutex_unlock(&h->lock);
+	dk__heap_unlock(h);
 	return 0;
 }

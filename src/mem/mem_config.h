@@ -13,6 +13,7 @@
  *                                 table, event ring
  *   table_off + i * table_area   per-page IOVA table of memseg list slot i
  *   bitmap_off + i * bitmap_area page bitmap of internal page list i
+ *   tc_off + i * DK__TC_SLOT_BYTES thread cache slot i (heap.h)
  *
  * The areas are sparse: only pages of tables in use take memory, and a
  * destroyed list's area is punched out (MADV_REMOVE).
@@ -29,7 +30,7 @@
 #include "mem/pages.h"
 
 #define DK__MEMCFG_MAGIC   0x4746434d454d4b44ull /* "DKMEMCFG" */
-#define DK__MEMCFG_VERSION 4u
+#define DK__MEMCFG_VERSION 5u
 #define DK__MEMCFG_TABLE_AREA  ((uint64_t)256 << 20) /* 32 Mi IOVAs per list */
 #define DK__MEMCFG_BITMAP_AREA ((uint64_t)4 << 20)   /* 32 Mi pages per list */
 
@@ -59,9 +60,29 @@ struct dk__mem_shared {
 	uint64_t iova_area;
 	char *bm_arena;
 	uint64_t bm_area;
+	/* DK__TC_SLOTS thread caches of DK__TC_SLOT_BYTES (malloc.c; NULL in
+	 * the default: caches are process-private then). */
+	char *tc_arena;
 };
 
 extern struct dk__mem_shared *dk__mem_sh;
+
+/*
+ * Test-only stop points: when set, called with a name at points inside the
+ * critical sections of the shared state, so that a test can stop (and kill)
+ * a process there: "pages_map" (pages mutex held, pages backed and in the
+ * bitmap, dk__mem_pages_map), "heap_grow" (heap lock held, pages mapped and
+ * not yet in the heap, malloc.c), "layout_set_iova" / "layout_clear_iova"
+ * (layout lock held, IOVAs of pages written, memseg.c), "memzone_reserve"
+ * (memzone table lock held, the block allocated, the slot not yet in use).
+ * NULL in production; never set by the library.
+ */
+extern void (*dk__mem_test_point)(const char *where);
+#define DK__MEM_TEST_POINT(where)                                                  \
+	do {                                                                       \
+		if (__builtin_expect(dk__mem_test_point != NULL, 0))                \
+			dk__mem_test_point(where);                                 \
+	} while (0)
 
 struct dk__mem_config {
 	uint64_t magic;
@@ -74,6 +95,7 @@ struct dk__mem_config {
 	char prefix[64];
 	uint64_t table_off, table_area;
 	uint64_t bitmap_off, bitmap_area;
+	uint64_t tc_off; /* thread-cache slots */
 	struct dk__mem_shared sh;
 };
 
@@ -94,7 +116,8 @@ struct dk__mem_config {
  *     at its shared state and maps
  *     every internal page list. Returns 1 (the caller sets up nothing else).
  * Errors (each logged with the fix): -EBUSY primary requested while another
- * primary of the prefix runs; -ENOENT secondary without a running primary;
+ * primary of the prefix runs, or while processes of an instance whose
+ * primary died still live (named; they still use its memory); -ENOENT secondary without a running primary;
  * -EADDRINUSE the config's or a page list's VA range is taken here;
  * -EPROTO the config file is of another version or damaged; -EINVAL bad
  * prefix; -ENAMETOOLONG; -errno of file operations.

@@ -71,11 +71,14 @@ void dk__mem_detach(void);
 
 #include <pthread.h>
 
+#include "core/pshared.h"
+
 #include <dmakit/memzone.h>
 
 /* The memzone table (part of the memory layer's shared state, mem_config.h). */
 struct dk__memzone_table {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;     /* robust, process-shared when bound */
+	struct dk__intent intent; /* what the lock's owner is changing (memzone.c) */
 	unsigned int n;
 	struct dk_memzone zones[DK_MAX_MEMZONES];
 	unsigned char used[DK_MAX_MEMZONES];

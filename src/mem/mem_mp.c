@@ -53,6 +53,8 @@ static void layout_sizes(uint64_t *table_off, uint64_t *bitmap_off, uint64_t *si
 	*table_off = align_up(sizeof(struct dk__mem_config), (uint64_t)2 << 20);
 	*bitmap_off = *table_off + (uint64_t)DK__MAX_MEMSEG_LISTS * DK__MEMCFG_TABLE_AREA;
 	*size = *bitmap_off + (uint64_t)DK__MAX_MEMSEG_LISTS * DK__MEMCFG_BITMAP_AREA;
+	/* then the thread-cache slots (malloc.c) */
+	*size += (uint64_t)DK__TC_SLOTS * DK__TC_SLOT_BYTES;
 }
 
 /* The process-private default of the shared state (mem_config.h): what
@@ -61,11 +63,12 @@ static void layout_sizes(uint64_t *table_off, uint64_t *bitmap_off, uint64_t *si
  * reads as VA). Heaps set up their table lock in dk__heap_init; the event
  * ring is not used. */
 static struct dk__mem_shared g_private = {
-    .layout = {.lock = PTHREAD_RWLOCK_INITIALIZER},
+    .layout = {.lock = PTHREAD_MUTEX_INITIALIZER},
     .pages = {.lock = PTHREAD_MUTEX_INITIALIZER},
     .memzones = {.lock = PTHREAD_MUTEX_INITIALIZER},
 };
 struct dk__mem_shared *dk__mem_sh = &g_private;
+void (*dk__mem_test_point)(const char *where);
 
 /* The primary: initialise the shared state of a new config file. */
 static void shared_init(struct dk__mem_config *c)
@@ -81,6 +84,7 @@ static void shared_init(struct dk__mem_config *c)
 	sh->iova_area = c->table_area;
 	sh->bm_arena = (char *)c + c->bitmap_off;
 	sh->bm_area = c->bitmap_area;
+	sh->tc_arena = (char *)c + c->tc_off;
 	sh->bound = 1;
 }
 
@@ -111,11 +115,68 @@ static int lock_owner(int fd)
 	return sscanf(buf, "%d", &pid) == 1 ? pid : 0;
 }
 
+/* Live processes of the instance whose config is open at fd (header h
+ * checked): the primary first when alive, then every process in a listener
+ * slot of the event ring (every process registers there). Up to max pids,
+ * skipping the caller; returns how many there are. */
+static int config_procs(int fd, const struct dk__mem_config *h, int *pids, unsigned int max)
+{
+	struct dk__xev x;
+	if (pread(fd, &x, sizeof(x), (off_t)offsetof(struct dk__mem_config, sh.xev)) !=
+	    (ssize_t)sizeof(x))
+		return 0;
+	int n = 0, me = getpid();
+	if (h->primary_pid != me && pid_alive(h->primary_pid)) {
+		if ((unsigned int)n < max)
+			pids[n] = h->primary_pid;
+		n++;
+	}
+	for (int i = 0; i < DK__XEV_PROCS; i++) {
+		int pid = x.procs[i].pid;
+		if (pid == me || pid == h->primary_pid || !pid_alive(pid))
+			continue;
+		if ((unsigned int)n < max)
+			pids[n] = pid;
+		n++;
+	}
+	return n;
+}
+
+/* A new primary holds the lock: a config left behind belongs to a primary
+ * that died. Refuse while processes of that instance live (they still use
+ * its memory). 0 or -EBUSY (logged, naming them). */
+static int refuse_live_instance(const struct dk__runtime *rt)
+{
+	int fd = open(g_mp.cfg_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct dk__mem_config h;
+	int pids[DK__XEV_PROCS + 1], n = 0;
+	ssize_t got = pread(fd, &h, offsetof(struct dk__mem_config, sh), 0);
+	if (got == (ssize_t)offsetof(struct dk__mem_config, sh) && h.magic == DK__MEMCFG_MAGIC &&
+	    h.version == DK__MEMCFG_VERSION && h.hdr_size == sizeof(struct dk__mem_config))
+		n = config_procs(fd, &h, pids, DK__XEV_PROCS + 1);
+	close(fd);
+	if (n == 0)
+		return 0;
+	char list[256] = "";
+	size_t off = 0;
+	for (int i = 0; i < n && i < DK__XEV_PROCS + 1 && off < sizeof(list); i++)
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%d", i ? ", " : "", pids[i]);
+	DK_ERR("the instance of prefix \"%s\" in %s is still used by process(es) %s (its primary, pid %d, is gone): stop them first (`dmakit heaps %s` lists them), or use another DMAKIT_PREFIX",
+	       rt->prefix, rt->dir, list, h.primary_pid, rt->prefix);
+	return -EBUSY;
+}
+
 static int setup_primary(const struct dk__runtime *rt)
 {
 	uint64_t table_off, bitmap_off, size;
 	layout_sizes(&table_off, &bitmap_off, &size);
-	/* A config left by a primary that died is stale: we hold the lock. */
+	/* A config left by a primary that died is stale once its processes are
+	 * gone: we hold the lock. */
+	int rc = refuse_live_instance(rt);
+	if (rc < 0)
+		return rc;
 	unlink(g_mp.cfg_path);
 	int fd = open(g_mp.cfg_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -161,6 +222,7 @@ static int setup_primary(const struct dk__runtime *rt)
 	c->table_area = DK__MEMCFG_TABLE_AREA;
 	c->bitmap_off = bitmap_off;
 	c->bitmap_area = DK__MEMCFG_BITMAP_AREA;
+	c->tc_off = size - (uint64_t)DK__TC_SLOTS * DK__TC_SLOT_BYTES;
 	shared_init(c);
 	shared_bind(&c->sh);
 	g_mp.cfg = c;
@@ -344,9 +406,9 @@ void dk__mem_mp_teardown(void)
 	dk__mem_xev_stop();
 	if (g_mp.active) {
 		if (g_mp.secondary) {
+			dk__heap_detach(); /* gives cached blocks back: heaps still mapped */
 			dk__mem_pages_detach();
 			dk__memseg_detach_all();
-			dk__heap_detach();
 		} else {
 			__atomic_store_n(&g_mp.cfg->ready, 0, __ATOMIC_RELEASE);
 			unlink(g_mp.cfg_path);
@@ -363,6 +425,38 @@ void dk__mem_mp_teardown(void)
 		close(g_mp.lock_fd); /* releases the lock */
 		g_mp.lock_fd = -1;
 	}
+}
+
+int dk_instance_procs_peek(const char *prefix, const char *runtime_dir, int *pids,
+			   unsigned int max)
+{
+	if (!pids && max) {
+		DK_ERR("dk_instance_procs_peek: NULL output with max %u: pass an array or max 0", max);
+		return -EINVAL;
+	}
+	struct dk__runtime rt;
+	int rc = dk__runtime_resolve(runtime_dir, prefix, &rt);
+	if (rc < 0)
+		return rc;
+	char path[DK__RUNTIME_PATH_MAX];
+	if (dk__runtime_path(&rt, "config", path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			DK_ERR("no instance with prefix \"%s\" in %s: start a primary, or name its instance (DMAKIT_PREFIX, DMAKIT_RUNTIME_DIR)",
+			       rt.prefix, rt.dir);
+		else
+			DK_ERR("cannot read %s (%s): run as the user of the primary", path, strerror(e));
+		return -e;
+	}
+	struct dk__mem_config h;
+	rc = read_header(fd, path, &h);
+	if (rc == 0)
+		rc = config_procs(fd, &h, pids, max);
+	close(fd);
+	return rc;
 }
 
 int dk_heap_stats_peek(const char *prefix, const char *runtime_dir, struct dk_heap_stats *out,
@@ -392,8 +486,19 @@ int dk_heap_stats_peek(const char *prefix, const char *runtime_dir, struct dk_he
 	struct dk__mem_config h;
 	rc = read_header(fd, path, &h);
 	if (rc == 0 && (!h.ready || !pid_alive(h.primary_pid))) {
-		DK_ERR("the primary of prefix \"%s\" (pid %d) is %s: start one, or wait for its dk_init to return",
-		       rt.prefix, h.primary_pid, pid_alive(h.primary_pid) ? "still setting up" : "gone");
+		int pids[8], n = pid_alive(h.primary_pid) ? 0 : config_procs(fd, &h, pids, 8);
+		char list[128] = "";
+		size_t off = 0;
+		for (int i = 0; i < n && i < 8 && off < sizeof(list); i++)
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%d", i ? ", " : "",
+						pids[i]);
+		if (n > 0)
+			DK_ERR("the primary of prefix \"%s\" (pid %d) is gone and %d process(es) still hold its instance (%s%s): stop them before starting a new primary",
+			       rt.prefix, h.primary_pid, n, list, n > 8 ? ", ..." : "");
+		else
+			DK_ERR("the primary of prefix \"%s\" (pid %d) is %s: start one, or wait for its dk_init to return",
+			       rt.prefix, h.primary_pid,
+			       pid_alive(h.primary_pid) ? "still setting up" : "gone");
 		rc = -ENOENT;
 	}
 	struct dk__heap_table *t = NULL;

@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include "core/pshared.h"
+#include "mem/heap.h"
 #include "mem/mem_config.h"
 #include "mem/mem_event.h"
 #include "mem/mem_xev.h"
+#include "mem/pages.h"
 
 #define DK_LOG_COMPONENT "mem"
 #include "core/log_internal.h"
@@ -41,6 +43,16 @@ static int alive(int pid)
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
+/* Lock the ring. A dead owner leaves nothing to repair: an entry counts
+ * once head moves past it and a slot once its pid is stored, both last. */
+static void xev_lock(struct dk__xev *x)
+{
+	if (dk__pmutex_lock(&x->lock) == DK__PLOCK_REPAIR) {
+		DK_WARN("a process died while appending a memory event: nothing was half-published");
+		dk__pmutex_consistent(&x->lock);
+	}
+}
+
 void dk__mem_xev_init(struct dk__xev *x)
 {
 	memset(x, 0, sizeof(*x));
@@ -54,25 +66,50 @@ static struct dk__xev *ring(void)
 	return dk__mem_sh->bound ? &dk__mem_sh->xev : NULL;
 }
 
+/* One event of another process: an ALLOC first attaches the page lists
+ * this process lacks, so that it holds their backing files before the
+ * publisher goes on (the memory outlives the publisher), then the local
+ * callbacks run. */
+static void deliver(const struct dk__xev_entry *e)
+{
+	if (e->type == DK_MEM_EVENT_ALLOC) {
+		int rc = dk__mem_pages_attach_all();
+		if (rc < 0)
+			DK_WARN("memory event of process %d: cannot attach its pages [%#llx, +%llu) here (%s)",
+				(int)e->origin, (unsigned long long)e->va, (unsigned long long)e->len,
+				strerror(-rc));
+	}
+	dk__mem_event_fire((enum dk_mem_event)e->type, (const void *)(uintptr_t)e->va,
+			   (size_t)e->len);
+}
+
 static void *service(void *arg)
 {
 	(void)arg;
 	struct dk__xev *x = ring();
 	int me = getpid();
 	uint64_t next = __atomic_load_n(&x->procs[g_slot].acked, __ATOMIC_ACQUIRE) + 1;
+	time_t last_reap = 0;
 	while (!__atomic_load_n(&g_stop, __ATOMIC_ACQUIRE)) {
 		uint32_t w = __atomic_load_n(&x->wake, __ATOMIC_ACQUIRE);
 		uint64_t head = __atomic_load_n(&x->head, __ATOMIC_ACQUIRE);
 		while (next < head) {
 			struct dk__xev_entry e = x->ring[next % DK__XEV_RING];
 			if (e.seq == next && e.origin != me)
-				dk__mem_event_fire((enum dk_mem_event)e.type, (const void *)(uintptr_t)e.va,
-						   (size_t)e.len);
+				deliver(&e);
 			__atomic_store_n(&x->procs[g_slot].acked, next, __ATOMIC_RELEASE);
 			next++;
 			futex_wake(&x->ackwake);
 		}
-		futex_wait(&x->wake, w, -1);
+		/* Once a second at most: the thread caches of processes that
+		 * died go back to their heaps. */
+		futex_wait(&x->wake, w, 1000);
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec != last_reap) {
+			last_reap = now.tv_sec;
+			dk__heap_reap_dead(1);
+		}
 	}
 	return NULL;
 }
@@ -83,7 +120,7 @@ int dk__mem_xev_start(void)
 	if (!x || g_running)
 		return 0;
 	int me = getpid();
-	pthread_mutex_lock(&x->lock);
+	xev_lock(x);
 	int slot = -1;
 	for (int i = 0; i < DK__XEV_PROCS && slot < 0; i++)
 		if (!x->procs[i].pid || !alive(x->procs[i].pid))
@@ -132,7 +169,7 @@ void dk__mem_xev_publish(enum dk_mem_event ev, const void *va, size_t len)
 	if (!x)
 		return;
 	int me = getpid();
-	pthread_mutex_lock(&x->lock);
+	xev_lock(x);
 	int others = 0;
 	for (int i = 0; i < DK__XEV_PROCS; i++)
 		others += x->procs[i].pid && x->procs[i].pid != me;

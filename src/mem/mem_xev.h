@@ -14,9 +14,19 @@
  * process): ALLOC returns only when the other processes' callbacks ran,
  * FREE before the pages go.
  *
+ * Before delivering an ALLOC, the service thread attaches the page lists
+ * this process lacks: every listening process (the primary first) holds a
+ * new list's backing file before the publisher goes on, so the list
+ * outlives its creator. A listener that died is skipped (its slot freed) as
+ * soon as a publisher sees it dead. Once a second the service thread also
+ * gives the thread caches of dead processes back to their heaps
+ * (dk__heap_reap_dead, heap.h).
+ *
  * Publishers must not hold locks a listener's callbacks need: the page-list
  * lock is released before publishing (pages.c). Callbacks of events from
- * other processes run on the service thread ("dmakit-mem-ev").
+ * other processes run on the service thread ("dmakit-mem-ev"). The ring's
+ * lock is robust: nothing is half-published when its owner dies (an entry
+ * counts once head moves past it).
  */
 #ifndef DK_MEM_MEM_XEV_H
 #define DK_MEM_MEM_XEV_H

@@ -26,10 +26,11 @@
  * never written cost nothing. Large tables of lists created without a given
  * table are filled in 1 GiB steps of VA (see iova_init in memseg.h).
  *
- * Locking: the layout rwlock (writers: create, destroy, attach, detach,
- * set_iova, cleanup; readers: walks, slow lookups, find's slow part). No
- * callback into user code runs under the write side; walk callbacks run
- * under the read side. dk_mem_virt2iova and find's fast part take no lock.
+ * Locking: the layout lock, a robust process-shared mutex that a thread may
+ * take again while holding it (writers: create, destroy, attach, detach,
+ * set_iova, cleanup; readers: walks, slow lookups, find's slow part; the
+ * read and write calls take the same mutex). No callback into user code
+ * runs under the write side; walk callbacks run under the read side. dk_mem_virt2iova and find's fast part take no lock.
  */
 #include <assert.h>
 #include <errno.h>
@@ -95,24 +96,61 @@ static int (*g_sync_hook)(void);
 
 /* ---- lock --------------------------------------------------------------- */
 
+/* The layout lock is a robust process-shared mutex (a shared rwlock cannot
+ * be robust): readers are serialised too, which costs only the slow paths.
+ * A thread may take it again while it holds it (a walk callback that looks
+ * an address up): the depth counts that. */
+static __thread unsigned int t_layout_depth;
+
+/* A process died holding the layout lock: what it may have left half-done
+ * is a slot claimed but not committed (in_use still 0: free again), a list
+ * destroyed but not counted, or a per-page table partly written (the page
+ * lists' own repair rewrites their IOVAs). Recount, and bump the generation
+ * so that every process syncs its publications. */
+static void layout_repair(void)
+{
+	unsigned int n = 0;
+	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++)
+		n += layout()->lists[i].in_use != 0;
+	DK_WARN("a process died while changing the memory layout: repaired (%u lists in use)", n);
+	layout()->n_lists = n;
+	__atomic_add_fetch(&layout()->generation, 1, __ATOMIC_RELEASE);
+}
+
+static void layout_lock(void)
+{
+	if (t_layout_depth++ > 0)
+		return;
+	if (dk__pmutex_lock(&layout()->lock) == DK__PLOCK_REPAIR) {
+		layout_repair();
+		dk__pmutex_consistent(&layout()->lock);
+	}
+}
+
+static void layout_unlock(void)
+{
+	if (--t_layout_depth == 0)
+		pthread_mutex_unlock(&layout()->lock);
+}
+
 void dk__mem_layout_rdlock(void)
 {
-	pthread_rwlock_rdlock(&layout()->lock);
+	layout_lock();
 }
 
 void dk__mem_layout_rdunlock(void)
 {
-	pthread_rwlock_unlock(&layout()->lock);
+	layout_unlock();
 }
 
 void dk__mem_layout_wrlock(void)
 {
-	pthread_rwlock_wrlock(&layout()->lock);
+	layout_lock();
 }
 
 void dk__mem_layout_wrunlock(void)
 {
-	pthread_rwlock_unlock(&layout()->lock);
+	layout_unlock();
 }
 
 /* ---- IOVA mode ---------------------------------------------------------- */
@@ -133,7 +171,7 @@ void dk__memseg_set_iova_mode(enum dk_iova_mode mode)
 void dk__memseg_layout_init(struct dk__mem_layout *ml)
 {
 	memset(ml, 0, sizeof(*ml));
-	dk__rwlock_init_pshared(&ml->lock);
+	dk__mutex_init_pshared(&ml->lock);
 	ml->iova_mode = DK_IOVA_MODE_VA;
 }
 
@@ -259,7 +297,7 @@ static void l1_store(size_t w, const struct dk__iova_slot *s)
 
 static void publish(struct dk__memseg_list *l)
 {
-	DK__ASSERT_WRLOCKED(&layout()->lock);
+	DK__ASSERT_LOCKED(&layout()->lock);
 	unsigned int i = dk__memseg_list_index(l);
 	size_t w0 = l->base >> DK__IOVA_L1_SHIFT;
 	size_t w1 = (l->base + l->len - 1) >> DK__IOVA_L1_SHIFT;
@@ -287,7 +325,7 @@ static struct dk__memseg_list *window_owner(size_t w)
 /* Drop the publication of slot i (whatever list it was). */
 static void unpublish_idx(unsigned int i)
 {
-	DK__ASSERT_WRLOCKED(&layout()->lock);
+	DK__ASSERT_LOCKED(&layout()->lock);
 	if (!g_pub[i].serial)
 		return;
 	__atomic_add_fetch(&g_pub_epoch, 1, __ATOMIC_RELEASE);
@@ -439,7 +477,7 @@ static int check_geometry(uintptr_t base, size_t len, size_t page_sz)
 /* Overlap or table full: the message and -EEXIST / -ENOSPC. Lock held. */
 static int claim_slot(const struct dk__memseg_spec *s, struct dk__memseg_list **slot)
 {
-	DK__ASSERT_WRLOCKED(&layout()->lock);
+	DK__ASSERT_LOCKED(&layout()->lock);
 	*slot = NULL;
 	for (unsigned int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
 		struct dk__memseg_list *l = &layout()->lists[i];
@@ -638,6 +676,7 @@ void dk__memseg_set_iova(struct dk__memseg_list *l, unsigned int first, unsigned
 	for (unsigned int i = 0; i < n; i++)
 		__atomic_store_n(&l->iova[first + i], iova ? iova[i] : DK_BAD_IOVA,
 				 __ATOMIC_RELAXED);
+	DK__MEM_TEST_POINT(iova ? "layout_set_iova" : "layout_clear_iova");
 	dk__mem_layout_wrunlock();
 }
 

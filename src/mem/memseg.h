@@ -21,9 +21,13 @@
  * searches the table). Slots are written before they are published with a
  * release store, and cleared before a list goes away.
  *
- * Locking: one process-wide rwlock (the layout lock). Create/destroy/
- * set_iova take it for writing; walks and slow lookups for reading;
- * dk_mem_virt2iova takes none.
+ * Locking: one lock (the layout lock): a robust process-shared mutex, since
+ * a shared rwlock cannot be robust; the "read" and "write" calls below take
+ * the same mutex, and a thread may take it again while it holds it (a walk
+ * callback that looks an address up). Create/destroy/set_iova take it as
+ * writers; walks and slow lookups as readers; dk_mem_virt2iova takes none.
+ * A process that finds its owner dead recounts the lists and bumps the
+ * generation (memseg.c).
  */
 #ifndef DK_MEM_MEMSEG_H
 #define DK_MEM_MEMSEG_H
@@ -64,7 +68,7 @@ struct dk__memseg_list {
 };
 
 struct dk__mem_layout {
-	pthread_rwlock_t lock; /* process-shared when bound to the config file */
+	pthread_mutex_t lock; /* robust, process-shared when bound to the config file */
 	enum dk_iova_mode iova_mode; /* AUTO (0, a zeroed layout) reads as VA */
 	unsigned int n_lists;
 	uint64_t generation; /* bumped by every create and destroy */

@@ -32,6 +32,50 @@ void dk__memzone_table_init(struct dk__memzone_table *t)
 	dk__mutex_init_pshared(&t->lock);
 }
 
+/* Intent records of the table lock: a reservation into slot a; a free of
+ * slot a whose block is b (c: 1 once the block went back to its heap). */
+enum { MZ_RESERVE = 1, MZ_FREE = 2 };
+
+/*
+ * The previous owner of the table lock died. A reservation it made is
+ * undone unless the slot was marked used (its block, when it got one, goes
+ * back); a free it made is finished (its block goes back unless it already
+ * did). A block between dk_malloc returning and the slot recording it is
+ * lost (a few instructions' window).
+ */
+static void zt_repair(void)
+{
+	struct dk__intent *in = &zt()->intent;
+	uint32_t op = __atomic_load_n(&in->op, __ATOMIC_ACQUIRE);
+	DK_WARN("process %d died while changing the memzone table: repairing it", (int)in->pid);
+	if (in->a < DK_MAX_MEMZONES) {
+		struct dk_memzone *mz = &zt()->zones[in->a];
+		if (op == MZ_RESERVE && !zt()->used[in->a]) {
+			if (mz->addr)
+				dk_free(mz->addr);
+			memset(mz, 0, sizeof(*mz));
+		} else if (op == MZ_FREE) {
+			if (!in->c && in->b)
+				dk_free((void *)(uintptr_t)in->b);
+			zt()->used[in->a] = 0;
+			memset(mz, 0, sizeof(*mz));
+		}
+	}
+	unsigned int n = 0;
+	for (unsigned int i = 0; i < DK_MAX_MEMZONES; i++)
+		n += zt()->used[i] != 0;
+	zt()->n = n;
+	dk__intent_end(in);
+}
+
+static void zt_lock(void)
+{
+	if (dk__pmutex_lock(&zt()->lock) == DK__PLOCK_REPAIR) {
+		zt_repair();
+		dk__pmutex_consistent(&zt()->lock);
+	}
+}
+
 static int check_name(const char *name, const char *what)
 {
 	size_t len = name ? strnlen(name, DK_MEMZONE_NAME_MAX) : 0;
@@ -67,7 +111,7 @@ const struct dk_memzone *dk_memzone_reserve(const char *name, size_t len, int so
 	}
 	if (!align)
 		align = DK__MEMZONE_DEFAULT_ALIGN;
-	pthread_mutex_lock(&zt()->lock);
+	zt_lock();
 	if (find_locked(name) >= 0) {
 		pthread_mutex_unlock(&zt()->lock);
 		DK_ERR("dk_memzone_reserve: memzone \"%s\" exists: look it up with dk_memzone_lookup",
@@ -86,19 +130,22 @@ const struct dk_memzone *dk_memzone_reserve(const char *name, size_t len, int so
 		errno = ENOSPC;
 		return NULL;
 	}
+	struct dk_memzone *mz = &zt()->zones[slot];
+	memset(mz, 0, sizeof(*mz));
+	dk__intent_begin(&zt()->intent, MZ_RESERVE, (uint64_t)slot, 0, 0);
 	void *p = dk_malloc_flags(name, len, align, 0, socket, flags);
+	mz->addr = p;
+	DK__MEM_TEST_POINT("memzone_reserve");
 	if (!p) {
 		int err = errno;
+		dk__intent_end(&zt()->intent);
 		pthread_mutex_unlock(&zt()->lock);
 		DK_ERR("dk_memzone_reserve(\"%s\"): cannot allocate %zu bytes on socket %d: %s", name,
 		       len, socket, strerror(err));
 		errno = err;
 		return NULL;
 	}
-	struct dk_memzone *mz = &zt()->zones[slot];
-	memset(mz, 0, sizeof(*mz));
 	snprintf(mz->name, sizeof(mz->name), "%s", name);
-	mz->addr = p;
 	mz->iova = dk_malloc_virt2iova(p);
 	mz->len = len;
 	struct dk_memseg ms;
@@ -106,6 +153,7 @@ const struct dk_memzone *dk_memzone_reserve(const char *name, size_t len, int so
 	mz->flags = flags;
 	zt()->used[slot] = 1;
 	zt()->n++;
+	dk__intent_end(&zt()->intent);
 	pthread_mutex_unlock(&zt()->lock);
 	return mz;
 }
@@ -116,7 +164,7 @@ const struct dk_memzone *dk_memzone_lookup(const char *name)
 		errno = EINVAL;
 		return NULL;
 	}
-	pthread_mutex_lock(&zt()->lock);
+	zt_lock();
 	int i = find_locked(name);
 	pthread_mutex_unlock(&zt()->lock);
 	if (i < 0) {
@@ -133,19 +181,24 @@ int dk_memzone_free(const struct dk_memzone *mz)
 	/* Compare addresses, not element indexes: mz may point anywhere. */
 	uintptr_t off = (uintptr_t)mz - (uintptr_t)zt()->zones;
 	size_t i = off / sizeof(zt()->zones[0]);
-	pthread_mutex_lock(&zt()->lock);
+	zt_lock();
 	if ((uintptr_t)mz < (uintptr_t)zt()->zones || off % sizeof(zt()->zones[0]) ||
 	    i >= DK_MAX_MEMZONES || !zt()->used[i]) {
 		pthread_mutex_unlock(&zt()->lock);
 		DK_ERR("dk_memzone_free(%p): not a live memzone (freed twice?)", (const void *)mz);
 		return -ENOENT;
 	}
+	/* The block goes back under the lock (table lock -> heap lock, as in
+	 * reserve), so a repair knows whether it did. */
 	void *p = zt()->zones[i].addr;
+	dk__intent_begin(&zt()->intent, MZ_FREE, i, (uintptr_t)p, 0);
+	dk_free(p);
+	__atomic_store_n(&zt()->intent.c, 1, __ATOMIC_RELEASE);
 	zt()->used[i] = 0;
 	zt()->n--;
 	memset(&zt()->zones[i], 0, sizeof(zt()->zones[i]));
+	dk__intent_end(&zt()->intent);
 	pthread_mutex_unlock(&zt()->lock);
-	dk_free(p);
 	return 0;
 }
 
@@ -157,7 +210,7 @@ int dk_memzone_walk(int (*fn)(const struct dk_memzone *mz, void *arg), void *arg
 	 * free, or walk again. */
 	unsigned short idx[DK_MAX_MEMZONES];
 	unsigned int n = 0;
-	pthread_mutex_lock(&zt()->lock);
+	zt_lock();
 	for (unsigned int i = 0; i < DK_MAX_MEMZONES; i++)
 		if (zt()->used[i])
 			idx[n++] = (unsigned short)i;
@@ -171,7 +224,7 @@ int dk_memzone_walk(int (*fn)(const struct dk_memzone *mz, void *arg), void *arg
 
 void dk__memzone_cleanup(void)
 {
-	pthread_mutex_lock(&zt()->lock);
+	zt_lock();
 	memset(zt()->zones, 0, sizeof(zt()->zones));
 	memset(zt()->used, 0, sizeof(zt()->used));
 	zt()->n = 0;

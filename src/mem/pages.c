@@ -132,6 +132,103 @@ static const char *size_name(size_t sz, char *buf, size_t n)
 	return buf;
 }
 
+/* ---- the pages mutex and its repair ------------------------------------- */
+
+/* Intent records of the pages mutex (struct dk__pages_shared.intent): a
+ * list slot being made (a: slot), pages being mapped or unmapped (a: slot,
+ * b: first page, c: page count). */
+enum { PG_NEW = 1, PG_MAP = 2, PG_UNMAP = 3 };
+
+static void plist_free(struct dk__pages_list *pl);
+static int plist_open(const struct dk__pages_list *pl);
+static int bit_get(const uint64_t *bm, unsigned int i);
+static void bits_set(uint64_t *bm, unsigned int first, unsigned int n, int on);
+
+/* Take pages [first, first+n) of pl out of use whatever was done of a map
+ * or an unmap: IOVAs cleared, file range punched, bits cleared. */
+static void repair_pages_off(struct dk__pages_list *pl, unsigned int first, unsigned int n)
+{
+	if (!pl->in_use || !pl->bitmap || first > pl->n_pages || n > pl->n_pages - first)
+		return;
+	if (pl->ml_idx >= 0)
+		dk__memseg_set_iova(dk__memseg_list_at((unsigned int)pl->ml_idx), first, n, NULL);
+	int fd = pl_local(pl)->fd >= 0 ? pl_local(pl)->fd : plist_open(pl);
+	if (fd >= 0) {
+		dk__os_file_punch(fd, (size_t)first * pl->page_sz, (size_t)n * pl->page_sz);
+		if (fd != pl_local(pl)->fd)
+			close(fd);
+	}
+	bits_set(pl->bitmap, first, n, 0);
+}
+
+/* Does a live process hold pl's backing file? */
+static int plist_held(const struct dk__pages_list *pl)
+{
+	int fd = pl_local(pl)->fd >= 0 ? pl_local(pl)->fd : plist_open(pl);
+	if (fd >= 0 && fd != pl_local(pl)->fd)
+		close(fd);
+	return fd >= 0;
+}
+
+/* Counters from the bitmaps; lists nobody holds any more freed (their
+ * creator died before another process attached them). */
+static void repair_recount(void)
+{
+	uint64_t mapped = 0;
+	for (int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
+		struct dk__pages_list *pl = &pg()->lists[i];
+		if (!pl->in_use || !pl->bitmap)
+			continue;
+		unsigned int n = 0;
+		for (unsigned int k = 0; k < pl->n_pages; k += 64) {
+			uint64_t w = pl->bitmap[k / 64];
+			n += w ? (unsigned int)__builtin_popcountll(w) : 0;
+		}
+		pl->n_mapped = n;
+		if (!plist_held(pl)) {
+			if (n)
+				DK_ERR("page list [%#lx, +%zu): no live process holds its backing file: its %u pages are lost to the instance (restart it to get them back)",
+				       (unsigned long)pl->base, pl->len, n);
+			else
+				plist_free(pl);
+			continue;
+		}
+		mapped += (uint64_t)n * pl->page_sz;
+	}
+	__atomic_store_n(&pg()->mapped, mapped, __ATOMIC_RELAXED);
+}
+
+/*
+ * The previous owner of the pages mutex died. A list it was making is freed
+ * (in_use is set last); pages it was mapping (the map did not return: the
+ * record is cleared once the caller has the range) or unmapping go out of
+ * use; the counters are rebuilt from the bitmaps.
+ */
+static void pages_repair(void)
+{
+	struct dk__intent *in = &pg()->intent;
+	uint32_t op = __atomic_load_n(&in->op, __ATOMIC_ACQUIRE);
+	struct dk__pages_list *pl = in->a < DK__MAX_MEMSEG_LISTS ? &pg()->lists[in->a] : NULL;
+	DK_WARN("process %d died while changing the page lists (%s): repairing them", (int)in->pid,
+		op == PG_NEW ? "making a list" : op == PG_MAP ? "mapping pages"
+		: op == PG_UNMAP ? "unmapping pages" : "nothing in flight");
+	loc_init();
+	if (op == PG_NEW && pl && !pl->in_use)
+		plist_free(pl);
+	else if ((op == PG_MAP || op == PG_UNMAP) && pl)
+		repair_pages_off(pl, (unsigned int)in->b, (unsigned int)in->c);
+	dk__intent_end(in);
+	repair_recount();
+}
+
+static void pages_lock(void)
+{
+	if (dk__pmutex_lock(&pg()->lock) == DK__PLOCK_REPAIR) {
+		pages_repair();
+		dk__pmutex_consistent(&pg()->lock);
+	}
+}
+
 /* ---- configuration ------------------------------------------------------ */
 
 /* Check a configuration's values. 0 or -EINVAL (logged). */
@@ -197,7 +294,7 @@ static int remap_ready_locked(const char *what)
 
 int dk__mem_pages_iova_take(uint64_t len, uint64_t align, uint64_t *iova)
 {
-	pthread_mutex_lock(&pg()->lock);
+	pages_lock();
 	int rc = remap_ready_locked("IOVA space");
 	if (rc == 0 && (rc = dk__iova_alloc_get(&pg()->iova, len, align, iova)) == -ENOSPC)
 		DK_ERR("IOVA mode remap: no room for %" PRIu64 " KiB more IOVA space (%" PRIu64
@@ -209,7 +306,7 @@ int dk__mem_pages_iova_take(uint64_t len, uint64_t align, uint64_t *iova)
 
 int dk__mem_pages_iova_give(uint64_t iova, uint64_t len)
 {
-	pthread_mutex_lock(&pg()->lock);
+	pages_lock();
 	int rc = remap_ready_locked("IOVA space");
 	if (rc == 0 && (rc = dk__iova_alloc_put(&pg()->iova, iova, len)) < 0)
 		DK_ERR("IOVA space %#" PRIx64 "+%#" PRIx64 " given back but %s", iova, len,
@@ -232,7 +329,7 @@ int dk__mem_pages_init(const struct dk__pages_config *cfg)
 	if (rc < 0)
 		return rc;
 	loc_init();
-	pthread_mutex_lock(&pg()->lock);
+	pages_lock();
 	if (pg()->ready) {
 		pthread_mutex_unlock(&pg()->lock);
 		DK_ERR("page backing is set up already: clean it up (dk_cleanup) before setting it up again");
@@ -533,6 +630,7 @@ static int plist_new(const struct map_req *rq, struct dk__pages_list **out)
 	int rc = plist_slot(rq, &pl);
 	if (rc < 0)
 		return rc;
+	dk__intent_begin(&pg()->intent, PG_NEW, (uint64_t)pl_index(pl), 0, 0);
 	rc = plist_bitmap(pl);
 	if (rc < 0)
 		goto err_free;
@@ -549,6 +647,7 @@ static int plist_new(const struct map_req *rq, struct dk__pages_list **out)
 	if (rc < 0)
 		goto err_free; /* the fd is the list's now */
 	pl->in_use = 1;
+	dk__intent_end(&pg()->intent);
 	*out = pl;
 	return 0;
 
@@ -556,6 +655,7 @@ err_close:
 	close(fd);
 err_free:
 	plist_free(pl);
+	dk__intent_end(&pg()->intent);
 	return rc;
 }
 
@@ -801,20 +901,24 @@ static int map_pages(const struct map_req *rq, void **va, size_t *mapped_len)
 	int rc = map_check(rq, bytes);
 	if (rc == 0)
 		rc = find_room(rq, n, &pl, &first);
-	if (rc == 0)
-		rc = back_range(pl, (size_t)first * rq->page_sz, bytes);
 	if (rc < 0)
 		return rc;
-	rc = set_iovas(rq, pl, first, n);
-	if (rc < 0) {
+	/* Until the caller has the range, a repair takes these pages back. */
+	dk__intent_begin(&pg()->intent, PG_MAP, (uint64_t)pl_index(pl), first, n);
+	rc = back_range(pl, (size_t)first * rq->page_sz, bytes);
+	if (rc == 0 && (rc = set_iovas(rq, pl, first, n)) < 0)
 		unback(pl, first, n);
+	if (rc < 0) {
+		dk__intent_end(&pg()->intent);
 		return rc;
 	}
 	bits_set(pl->bitmap, first, n, 1);
 	pl->n_mapped += n;
 	__atomic_store_n(&pg()->mapped, pg()->mapped + bytes, __ATOMIC_RELAXED);
+	DK__MEM_TEST_POINT("pages_map");
 	*va = (void *)(pl->base + (size_t)first * rq->page_sz);
 	*mapped_len = bytes;
+	dk__intent_end(&pg()->intent);
 	return 0;
 }
 
@@ -849,7 +953,7 @@ int dk__mem_pages_map(int heap_idx, int socket, size_t len, int iova_contig, voi
 		DK_ERR("dk__mem_pages_map: %s", !len ? "zero length" : "NULL output");
 		return -EINVAL;
 	}
-	pthread_mutex_lock(&pg()->lock);
+	pages_lock();
 	if (!pg()->ready) {
 		pthread_mutex_unlock(&pg()->lock);
 		DK_ERR("memory is not set up: call dk_init first");
@@ -890,7 +994,7 @@ int dk__mem_pages_unmap(void *va, size_t len)
 		DK_ERR("dk__mem_pages_unmap: %s", !va ? "NULL address" : "zero length");
 		return -EINVAL;
 	}
-	pthread_mutex_lock(&pg()->lock);
+	pages_lock();
 	struct dk__pages_list *pl = NULL;
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS && !pl; i++) {
 		struct dk__pages_list *c = &pg()->lists[i];
@@ -922,23 +1026,122 @@ int dk__mem_pages_unmap(void *va, size_t len)
 	pthread_mutex_unlock(&pg()->lock);
 	dk__mem_event_fire(DK_MEM_EVENT_FREE, va, len);
 	dk__mem_xev_publish(DK_MEM_EVENT_FREE, va, len);
-	pthread_mutex_lock(&pg()->lock);
+	pages_lock();
+	dk__intent_begin(&pg()->intent, PG_UNMAP, (uint64_t)pl_index(pl), first, n);
 	/* IOVAs go first: no lookup may hand out the IOVA of a freed page. */
 	dk__memseg_set_iova(dk__memseg_list_at((unsigned int)pl->ml_idx), first, n, NULL);
 	unback(pl, first, n);
 	bits_set(pl->bitmap, first, n, 0);
 	pl->n_mapped -= n;
 	__atomic_store_n(&pg()->mapped, pg()->mapped - len, __ATOMIC_RELAXED);
+	dk__intent_end(&pg()->intent);
 	rc = 0;
 out:
 	pthread_mutex_unlock(&pg()->lock);
 	return rc;
 }
 
+/* Is [a, a + 1) inside one of keep[0..n) (sorted)? */
+static int span_covers(const struct dk__va_span *keep, unsigned int n, uintptr_t a)
+{
+	unsigned int lo = 0, hi = n;
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+		if (a < keep[mid].start)
+			hi = mid;
+		else if (a - keep[mid].start >= keep[mid].len)
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+#define DIFF_RUNS 32
+
+/* Mapped runs of heap_idx's lists outside keep: up to DIFF_RUNS of them in
+ * run[] (*n_runs), their bytes added to *outside. Pages mutex held. */
+static void diff_outside(int heap_idx, const struct dk__va_span *keep, unsigned int n,
+			 struct dk__va_span *run, unsigned int *n_runs, uint64_t *outside)
+{
+	for (int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
+		const struct dk__pages_list *pl = &pg()->lists[i];
+		if (!pl->in_use || pl->heap_idx != heap_idx || !pl->bitmap)
+			continue;
+		unsigned int first_run = *n_runs; /* runs never span two lists */
+		for (unsigned int p = 0; p < pl->n_pages; p++) {
+			if (p % 64 == 0 && pl->bitmap[p / 64] == 0) {
+				p += 63;
+				continue;
+			}
+			uintptr_t a = pl->base + (uintptr_t)p * pl->page_sz;
+			if (!bit_get(pl->bitmap, p) || span_covers(keep, n, a))
+				continue;
+			*outside += pl->page_sz;
+			struct dk__va_span *last = *n_runs > first_run ? &run[*n_runs - 1] : NULL;
+			if (last && last->start + last->len == a)
+				last->len += pl->page_sz;
+			else if (*n_runs < DIFF_RUNS)
+				run[(*n_runs)++] = (struct dk__va_span){a, pl->page_sz};
+		}
+	}
+}
+
+/* Bytes of keep[0..n) whose pages are not mapped. Pages mutex held. */
+static uint64_t diff_missing(const struct dk__va_span *keep, unsigned int n)
+{
+	uint64_t miss = 0;
+	for (unsigned int k = 0; k < n; k++) {
+		const struct dk__pages_list *pl = NULL;
+		for (int i = 0; i < DK__MAX_MEMSEG_LISTS && !pl; i++) {
+			const struct dk__pages_list *c = &pg()->lists[i];
+			if (c->in_use && keep[k].start >= c->base && keep[k].start - c->base < c->len)
+				pl = c;
+		}
+		if (!pl) {
+			miss += keep[k].len;
+			continue;
+		}
+		for (uintptr_t a = keep[k].start; a < keep[k].start + keep[k].len; a += pl->page_sz)
+			if (a - pl->base >= pl->len ||
+			    !bit_get(pl->bitmap, (unsigned int)((a - pl->base) / pl->page_sz)))
+				miss += pl->page_sz;
+	}
+	return miss;
+}
+
+int dk__mem_pages_heap_diff(int heap_idx, const struct dk__va_span *keep, unsigned int n,
+			    int release, uint64_t *outside, uint64_t *missing)
+{
+	struct dk__va_span run[DIFF_RUNS];
+	uint64_t out = 0;
+	for (int round = 0; round < 64; round++) {
+		unsigned int n_runs = 0;
+		uint64_t bytes = 0;
+		pages_lock();
+		diff_outside(heap_idx, keep, n, run, &n_runs, &bytes);
+		if (round == 0 && missing)
+			*missing = diff_missing(keep, n);
+		pthread_mutex_unlock(&pg()->lock);
+		if (round == 0)
+			out = bytes;
+		if (!release || n_runs == 0)
+			break;
+		for (unsigned int r = 0; r < n_runs; r++) {
+			DK_WARN("heap %d: pages [%#lx, +%zu) are in no region of the heap (a growth or give-back was cut short): giving them back",
+				heap_idx, (unsigned long)run[r].start, run[r].len);
+			dk__mem_pages_unmap((void *)run[r].start, run[r].len);
+		}
+	}
+	if (outside)
+		*outside = out;
+	return 0;
+}
+
 size_t dk__mem_pages_size(int socket)
 {
 	(void)socket;
-	pthread_mutex_lock(&pg()->lock);
+	pages_lock();
 	size_t sz = 0;
 	if (pg()->ready) {
 		if (pg()->cfg.huge == DK__HUGE_NEVER)
@@ -960,7 +1163,7 @@ uint64_t dk__mem_pages_mapped(void)
 
 void dk__mem_pages_cleanup(void)
 {
-	pthread_mutex_lock(&pg()->lock);
+	pages_lock();
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
 		struct dk__pages_list *pl = &pg()->lists[i];
 		if (!pl->in_use)
@@ -1001,7 +1204,7 @@ int dk__mem_pages_attach_all(void)
 {
 	int rc = 0;
 	loc_init();
-	pthread_mutex_lock(&pg()->lock);
+	pages_lock();
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS; i++) {
 		struct dk__pages_list *pl = &pg()->lists[i];
 		if (!pl->in_use || g_loc[i].mapped)
@@ -1017,7 +1220,7 @@ int dk__mem_pages_attach_all(void)
 void dk__mem_pages_detach(void)
 {
 	loc_init();
-	pthread_mutex_lock(&pg()->lock);
+	pages_lock();
 	for (int i = 0; i < DK__MAX_MEMSEG_LISTS; i++)
 		if (g_loc[i].mapped || g_loc[i].fd >= 0)
 			plist_unmap_local(&pg()->lists[i]);

@@ -11,7 +11,10 @@
  *
  * Thread-safety: map/unmap serialise on an internal mutex and take the layout
  * lock for writing around layout changes; events are fired after the lock is
- * released.
+ * released. The mutex is robust and process-shared: its owner writes an
+ * intent record (a list being made, pages being mapped until the caller has
+ * them, pages being unmapped) that the next owner uses to repair the lists
+ * when the previous one died (pages.c: pages_repair).
  */
 #ifndef DK_MEM_PAGES_H
 #define DK_MEM_PAGES_H
@@ -22,6 +25,7 @@
 
 #include <dmakit/memory.h>
 
+#include "core/pshared.h"
 #include "mem/iova_alloc.h"
 #include "mem/memseg.h"
 
@@ -96,7 +100,8 @@ struct dk__pages_list {
 };
 
 struct dk__pages_shared {
-	pthread_mutex_t lock; /* process-shared when bound */
+	pthread_mutex_t lock; /* robust, process-shared when bound */
+	struct dk__intent intent; /* what the lock's owner is changing (pages.c) */
 	int ready;
 	struct dk__pages_config cfg; /* huge_page_sz and va_per_list resolved */
 	uint64_t mapped;
@@ -144,6 +149,23 @@ int dk__mem_pages_map(int heap_idx, int socket, size_t len, int iova_contig, voi
  * layout lock held (the caller's heap lock may be held): callbacks must not
  * map or unmap pages. */
 int dk__mem_pages_unmap(void *va, size_t len);
+/* A VA range. */
+struct dk__va_span {
+	uintptr_t start;
+	size_t len;
+};
+
+/*
+ * The mapped pages of heap heap_idx's lists against keep[0..n) (that heap's
+ * regions, sorted by start, each whole pages of one list): *outside gets the
+ * bytes mapped outside keep, *missing the bytes of keep not mapped (either
+ * may be NULL). With release, the pages outside keep are unmapped (FREE
+ * fired; nobody else owns them: the caller holds the heap's lock, under
+ * which every growth and give-back of that heap happens). 0 or -ENOMEM.
+ */
+int dk__mem_pages_heap_diff(int heap_idx, const struct dk__va_span *keep, unsigned int n,
+			    int release, uint64_t *outside, uint64_t *missing);
+
 /* Page size the next map for this socket will use (AUTO: the hugepage size
  * while free hugepages exist); 0 before dk__mem_pages_init. */
 size_t dk__mem_pages_size(int socket);

@@ -292,7 +292,6 @@ int dk__tlsf_add_region(struct dk__tlsf *t, void *mem, size_t len)
 	struct region *reg = mem;
 	reg->len = len;
 	reg->next = t->regions;
-	t->regions = reg;
 
 	struct blk *b = (struct blk *)(base + REGION_DESC);
 	struct blk *end = (struct blk *)(base + len - HDR);
@@ -300,6 +299,9 @@ int dk__tlsf_add_region(struct dk__tlsf *t, void *mem, size_t len)
 	b->sf = (uint64_t)(len - REGION_OVERHEAD) | F_FREE;
 	end->prev = b;
 	end->sf = 0;
+	/* Published once its blocks are written: a rebuild (a process died
+	 * here) never walks a region without them. */
+	__atomic_store_n(&t->regions, (void *)reg, __ATOMIC_RELEASE);
 	list_insert(t, b);
 	t->region_bytes += len;
 	t->region_count++;
@@ -521,6 +523,90 @@ size_t dk__tlsf_largest_free_class(const struct dk__tlsf *t)
 	if (fl == 0)
 		return (size_t)sl << 4;
 	return ((size_t)SL_COUNT + sl) << (fl + FL_SHIFT - DK__TLSF_SL_LOG2);
+}
+
+unsigned int dk__tlsf_regions(const struct dk__tlsf *t, void **mem, size_t *len,
+			      unsigned int max)
+{
+	unsigned int k = 0;
+	for (const struct region *r = t->regions; r && k < t->region_count; r = r->next, k++) {
+		if (k < max) {
+			mem[k] = (void *)r;
+			len[k] = (size_t)r->len;
+		}
+	}
+	return k;
+}
+
+/* Walk one region by block sizes: fix the prev links, merge free
+ * neighbours, count live blocks. 0, or -EFAULT when the sizes do not chain
+ * to the region's sentinel. */
+static int rebuild_region(struct dk__tlsf *t, const struct region *r)
+{
+	uintptr_t base = (uintptr_t)r, last = base + (uintptr_t)r->len - HDR;
+	if ((base & 15) || r->len < DK__TLSF_MIN_REGION || (r->len & 15))
+		return -EFAULT;
+	struct blk *b = (struct blk *)(base + REGION_DESC), *prev = NULL;
+	while ((uintptr_t)b < last) {
+		size_t size = bsize(b);
+		if (size < MIN_PAYLOAD || (b->sf & F_FOREIGN) || payload(b) + size > last)
+			return -EFAULT;
+		struct blk *next = next_phys(b);
+		b->prev = prev;
+		if (bfree(b) && prev && bfree(prev)) {
+			prev->sf = (uint64_t)(bsize(prev) + HDR + size) | F_FREE;
+			b = prev;
+		} else if (!bfree(b)) {
+			t->used_bytes += HDR + size;
+			t->used_count++;
+		}
+		prev = b;
+		b = next;
+	}
+	if ((uintptr_t)b != last || bsize(b) != 0)
+		return -EFAULT;
+	b->prev = prev;
+	return 0;
+}
+
+int dk__tlsf_is_live(const struct dk__tlsf *t, const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	uint64_t k = 0;
+	for (const struct region *r = t->regions; r && k <= t->region_count; r = r->next, k++) {
+		uintptr_t last = (uintptr_t)r + (uintptr_t)r->len - HDR;
+		if (a < (uintptr_t)r || a >= last)
+			continue;
+		for (const struct blk *b = (const struct blk *)((uintptr_t)r + REGION_DESC);
+		     (uintptr_t)b < last && payload(b) <= a && bsize(b); b = next_phys(b))
+			if (payload(b) == a)
+				return !bfree(b);
+		return 0;
+	}
+	return 0;
+}
+
+int dk__tlsf_rebuild(struct dk__tlsf *t)
+{
+	uint64_t n = 0, bound = t->region_count + 1; /* one add or remove may be cut short */
+	memset(t->sl_bitmap, 0, sizeof(t->sl_bitmap));
+	memset(t->free, 0, sizeof(t->free));
+	t->fl_bitmap = 0;
+	t->used_bytes = t->used_count = t->region_bytes = 0;
+	for (const struct region *r = t->regions; r; r = r->next) {
+		if (n++ >= bound || rebuild_region(t, r) < 0)
+			return -EFAULT;
+		t->region_bytes += r->len;
+	}
+	t->region_count = n;
+	for (const struct region *r = t->regions; r; r = r->next) {
+		uintptr_t last = (uintptr_t)r + (uintptr_t)r->len - HDR;
+		for (struct blk *b = (struct blk *)((uintptr_t)r + REGION_DESC); (uintptr_t)b < last;
+		     b = next_phys(b))
+			if (bfree(b))
+				list_insert(t, b);
+	}
+	return dk__tlsf_check(t);
 }
 
 /* Whether a free block header at q (with its links) lies inside a region. */

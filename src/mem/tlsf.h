@@ -116,6 +116,28 @@ size_t dk__tlsf_largest_free(const struct dk__tlsf *t);
 size_t dk__tlsf_largest_free_class(const struct dk__tlsf *t);
 
 /*
+ * The regions (at most region_count of them, in list order): up to max into
+ * mem[i], len[i]. Returns how many were visited (<= region_count).
+ */
+unsigned int dk__tlsf_regions(const struct dk__tlsf *t, void **mem, size_t *len,
+			      unsigned int max);
+
+/* Is p the payload of a live (allocated) block of t? Walks the blocks of
+ * the region holding p: for repairs, not hot paths. */
+int dk__tlsf_is_live(const struct dk__tlsf *t, const void *p);
+
+/*
+ * Rebuild the books from the block headers (a process died in the middle of
+ * a call on a shared allocator): every region's blocks are walked by size,
+ * their links fixed, free neighbours merged, the free lists, bitmaps and
+ * statistics made again. Every call leaves the block sizes chained at every
+ * store, so a call cut short loses at most the block it was handing out or
+ * taking back. 0, or -EFAULT when a region's blocks do not chain (then the
+ * allocator must not be used).
+ */
+int dk__tlsf_rebuild(struct dk__tlsf *t);
+
+/*
  * Full consistency check (walks every region and free list): for tests and
  * fuzzing. 0, or -EFAULT naming nothing (tests print the state).
  */

@@ -527,6 +527,10 @@ DK_TEST(heap_stats_peek_reads_a_running_primary)
 		char want[64];
 		snprintf(want, sizeof(want), "\"heap_bytes\": %llu", (unsigned long long)mine.heap_bytes);
 		CHECK_STR_CONTAINS(out, want);
+		/* The processes of the instance: this one, the primary. */
+		snprintf(want, sizeof(want), "\"pid\": %d", (int)getpid());
+		CHECK_STR_CONTAINS(out, want);
+		CHECK_STR_CONTAINS(out, "\"primary\": true");
 	}
 	dk_free(p);
 	CHECK_INT_EQ(dk_heap_destroy("peeked"), 0);

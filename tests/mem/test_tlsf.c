@@ -1079,3 +1079,61 @@ DK_TEST(random_stress)
 	CHECK_INT_EQ(dk__tlsf_check(&t), 0);
 	CHECK_INT_EQ(t.region_count, 0);
 }
+
+/* A process that dies inside a call on a shared allocator leaves its lists
+ * and statistics half-changed: the rebuild makes them again from the block
+ * headers (issue 13). Here the books are wiped, a take is cut short before
+ * the block's size was written, and a free before its merge. */
+DK_TEST(rebuild_from_block_headers)
+{
+	struct dk__tlsf t;
+	dk__tlsf_init(&t);
+	void *r1 = region_new(1 << 20), *r2 = region_new(1 << 18);
+	REQUIRE(r1 && r2);
+	REQUIRE_INT_EQ(dk__tlsf_add_region(&t, r1, 1 << 20), 0);
+	REQUIRE_INT_EQ(dk__tlsf_add_region(&t, r2, 1 << 18), 0);
+	void *p[200];
+	g_rng = 13;
+	for (int i = 0; i < 200; i++) {
+		p[i] = dk__tlsf_alloc(&t, 16 + rnd_below(3000), 0, 0);
+		REQUIRE(p[i] != NULL);
+	}
+	for (int i = 0; i < 200; i += 3)
+		dk__tlsf_free(&t, p[i], NULL, NULL);
+	struct dk__tlsf before = t;
+
+	/* Lists, bitmaps and statistics gone. */
+	memset(t.free, 0, sizeof(t.free));
+	memset(t.sl_bitmap, 0, sizeof(t.sl_bitmap));
+	t.fl_bitmap = 0;
+	t.used_bytes = 12345;
+	t.used_count = 7;
+	CHECK_INT_EQ(dk__tlsf_rebuild(&t), 0);
+	CHECK_INT_EQ(t.used_bytes, before.used_bytes);
+	CHECK_INT_EQ(t.used_count, before.used_count);
+	CHECK_INT_EQ(t.region_bytes, before.region_bytes);
+	CHECK_INT_EQ(t.region_count, before.region_count);
+	CHECK_INT_EQ(dk__tlsf_largest_free(&t), dk__tlsf_largest_free(&before));
+
+	/* A free cut short after its block was marked free, before the merge
+	 * with its free neighbour and before the lists: p[1]'s neighbour p[0]
+	 * is free. */
+	uint64_t *hdr = (uint64_t *)p[1] - 1;
+	*hdr |= 1; /* DK__TLSF_F_FREE */
+	CHECK_INT_EQ(dk__tlsf_rebuild(&t), 0);
+	CHECK_INT_EQ(t.used_count, before.used_count - 1);
+	CHECK_INT_EQ(dk__tlsf_check(&t), 0);
+
+	/* Still a working allocator. */
+	void *q = dk__tlsf_alloc(&t, 5000, 0, 0);
+	CHECK(q != NULL);
+	dk__tlsf_free(&t, q, NULL, NULL);
+	CHECK_INT_EQ(dk__tlsf_check(&t), 0);
+
+	/* A size that does not chain: refused. */
+	uint64_t saved = ((uint64_t *)p[4])[-1];
+	((uint64_t *)p[4])[-1] = (saved & 15) | ((uint64_t)1 << 30);
+	CHECK_INT_EQ(dk__tlsf_rebuild(&t), -EFAULT);
+	free(r1);
+	free(r2);
+}

@@ -4,8 +4,10 @@
  * running primary process (instance PREFIX, else $DMAKIT_PREFIX, else
  * "dmakit"; runtime directory $DMAKIT_RUNTIME_DIR, else the default).
  *
- * Uses dk_heap_stats_peek: reads the primary's shared config without
- * locking or mapping its memory, so the primary is not disturbed. The tool
+ * Uses dk_heap_stats_peek and dk_instance_procs_peek: reads the primary's
+ * shared config without locking or mapping its memory, so the primary is
+ * not disturbed. Then the processes that hold the instance, the primary
+ * first. The tool
  * does not call dk_init for this command.
  */
 #include <inttypes.h>
@@ -15,6 +17,7 @@
 #include "commands.h"
 
 #define MAX_SHOWN DK_MAX_HEAPS
+#define MAX_PROCS 64
 
 int cli_cmd_heaps(const struct cli_command *cmd, int argc, char **argv)
 {
@@ -33,6 +36,11 @@ int cli_cmd_heaps(const struct cli_command *cmd, int argc, char **argv)
 		return CLI_EXIT_ERROR;
 	}
 	unsigned int count = (unsigned int)rc < MAX_SHOWN ? (unsigned int)rc : MAX_SHOWN;
+	/* The processes holding the instance: the primary first. */
+	int pids[MAX_PROCS];
+	int np = dk_instance_procs_peek(pos[0], NULL, pids, MAX_PROCS);
+	if (np > MAX_PROCS)
+		np = MAX_PROCS;
 	if (json) {
 		struct cli_json j;
 		cli_json_init(&j, stdout);
@@ -53,6 +61,15 @@ int cli_cmd_heaps(const struct cli_command *cmd, int argc, char **argv)
 			cli_json_obj_end(&j);
 		}
 		cli_json_arr_end(&j);
+		cli_json_key(&j, "processes");
+		cli_json_arr_begin(&j);
+		for (int i = 0; i < np; i++) {
+			cli_json_obj_begin(&j);
+			cli_json_kv_int(&j, "pid", pids[i]);
+			cli_json_kv_bool(&j, "primary", i == 0);
+			cli_json_obj_end(&j);
+		}
+		cli_json_arr_end(&j);
 		cli_json_obj_end(&j);
 		return cli_json_done(&j);
 	}
@@ -63,5 +80,9 @@ int cli_cmd_heaps(const struct cli_command *cmd, int argc, char **argv)
 		       " %10" PRIu64 "\n",
 		       st[i].name, st[i].socket_id, st[i].heap_bytes, st[i].alloc_bytes,
 		       st[i].free_bytes, st[i].greatest_free, st[i].alloc_count);
+	printf("PROCESSES:");
+	for (int i = 0; i < np; i++)
+		printf(" %d%s", pids[i], i == 0 ? " (primary)" : "");
+	printf("\n");
 	return CLI_EXIT_OK;
 }
