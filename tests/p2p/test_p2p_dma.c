@@ -6,7 +6,9 @@
  * dk_mem_virt2iova answers: the VA in IOVA mode va, the bus address in mode
  * pa), dk_p2p_dma_addr gives a client without VFIO the bus address, refuses
  * a client that cannot reach the provider (-EXDEV with the reason) and
- * memory that is no provider's.
+ * memory that is no provider's; an MR cache resolves a P2P buffer like
+ * other registered memory (one registration of the resource's run, the
+ * IOVA of its memory) and drops it when the provider goes.
  *
  *   00:00.0 host bridge 8086:1237 (not whitelisted); the CPU file says Intel
  *   00:1c.0 root port -> 01:00.0 switch upstream port
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include <dmakit/dmakit.h>
+#include <dmakit/mr.h>
 
 #include "fixture.h"
 #include "tap.h"
@@ -214,5 +217,64 @@ DK_TEST(dma_addr_refuses_bad_input_and_unreachable_clients)
 	dk_test_log_capture_start();
 	CHECK_INT_EQ(dk_p2p_dma_addr(dev(C), buf, &dma), -EINVAL);
 	dk_test_log_capture_stop();
+	teardown();
+}
+
+/* A device context's way: memory with IOVAs is registered at its own IOVAs. */
+struct mr_dev {
+	unsigned int regs, deregs;
+	size_t reg_len, dereg_len;
+};
+
+static int mr_reg(void *ctx, void *va, size_t len, uint32_t *key, dk_iova_t *iova)
+{
+	struct mr_dev *d = ctx;
+	d->regs++;
+	d->reg_len = len;
+	*key = 42;
+	*iova = dk_mem_virt2iova(va);
+	return *iova == DK_BAD_IOVA ? -EFAULT : 0;
+}
+
+static void mr_dereg(void *ctx, void *va, size_t len, uint32_t key)
+{
+	(void)va;
+	(void)key;
+	struct mr_dev *d = ctx;
+	d->deregs++;
+	d->dereg_len += len;
+}
+
+DK_TEST(mr_cache_resolves_p2p_buffers)
+{
+	setup(DK_IOVA_MODE_VA);
+	struct mr_dev d = {0};
+	const struct dk_mr_ops ops = {mr_reg, mr_dereg};
+	struct dk_mr_cache *c = dk_mr_cache_create(&ops, &d);
+	REQUIRE(c != NULL);
+	struct dk_mr_ctrl q;
+	REQUIRE_INT_EQ(dk_mr_ctrl_init(&q, c), 0);
+	REQUIRE_INT_EQ(dk_p2p_add_resource(dev(P), 2, 0, 0), 0);
+	uint8_t *a = dk_p2p_alloc(dev(P), 4096), *b = dk_p2p_alloc(dev(P), 4096);
+	REQUIRE(a && b);
+	uint32_t key = 0;
+	dk_iova_t io = 0;
+	CHECK_INT_EQ(dk_mr_lookup(&q, a + 8, 100, &key, &io), 0);
+	CHECK_INT_EQ(key, 42);
+	CHECK_INT_EQ(io, dk_mem_virt2iova(a + 8));
+	CHECK_INT_EQ(dk_mr_lookup(&q, b, 4096, &key, &io), 0); /* the same run: a hit */
+	CHECK_INT_EQ(io, dk_mem_virt2iova(b));
+	CHECK_INT_EQ(d.regs, 1);
+	CHECK_INT_EQ(d.reg_len, BAR_LEN); /* the resource's whole run */
+	CHECK_INT_EQ(dk_p2p_free(dev(P), a, 4096), 0);
+	CHECK_INT_EQ(dk_p2p_free(dev(P), b, 4096), 0);
+	CHECK_INT_EQ(dk_p2p_remove(dev(P)), 0);
+	CHECK_INT_EQ(d.deregs, 1);
+	CHECK_INT_EQ(d.dereg_len, BAR_LEN);
+	dk_test_log_capture_start();
+	CHECK_INT_EQ(dk_mr_lookup(&q, a, 100, &key, &io), -ENOENT);
+	dk_test_log_capture_stop();
+	dk_mr_ctrl_fini(&q);
+	dk_mr_cache_destroy(c);
 	teardown();
 }
