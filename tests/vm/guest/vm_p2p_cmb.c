@@ -11,7 +11,8 @@
  * the data checked through the CMB mapping, and back CMB -> host memory;
  * edu's dk_edu_dma_va resolves CMB addresses like any other registered
  * memory; `available` goes down and back up. Runs in mode va (aw-bits 48)
- * and remap (39). edu moves less than 4096 bytes per transfer.
+ * and remap (39). edu moves less than 4096 bytes per transfer. At the end
+ * the NVMe goes back to the kernel's nvme driver and edu to none.
  */
 #include <dmakit/edu.h>
 #include <dmakit/nvme_cmb.h>
@@ -160,4 +161,15 @@ DK_TEST(removed_provider_leaves_the_container)
 	/* probed again: the CMB is back */
 	CHECK_INT_EQ(dk_pci_probe_device(g_nvme_dev), 0);
 	CHECK(dk_p2p_find_many(cl, 1) == g_nvme_dev);
+}
+
+/* Later programs expect the NVMe on the kernel's nvme driver and edu on none. */
+DK_TEST(give_the_devices_back)
+{
+	if (!getenv("DK_VM"))
+		SKIP("not in the dmakit test VM (run it with tests/vm/run.sh)");
+	if (dk_initialized())
+		dk_cleanup();
+	CHECK_INT_EQ(dk_pci_bind(VM_NVME, "nvme"), 0);
+	CHECK_INT_EQ(dk_pci_unbind(VM_EDU), 0);
 }
