@@ -18,9 +18,12 @@
 #define PCI_COMMAND_MEMORY 0x2u
 
 /* Memory decode must be on for peers (and the CPU) to reach the BAR. vfio-pci
- * may leave it off; through VFIO we turn it on, otherwise we only report. */
+ * may leave it off; through VFIO we turn it on, otherwise we only report. A
+ * VF has no such bit (its PF's SR-IOV control decodes its BARs). */
 static int memory_decode_on(struct dk_pci_device *dev)
 {
+	if (dev->physfn)
+		return 0;
 	uint16_t cmd = 0;
 	int rc = dk_pci_config_read(dev, &cmd, sizeof(cmd), PCI_COMMAND);
 	if (rc != (int)sizeof(cmd) || (cmd & PCI_COMMAND_MEMORY))

@@ -278,3 +278,27 @@ DK_TEST(mr_cache_resolves_p2p_buffers)
 	dk_mr_cache_destroy(c);
 	teardown();
 }
+
+DK_TEST(memory_decode_off_without_vfio_is_reported)
+{
+	setup(DK_IOVA_MODE_VA);
+	/* the provider's command register with memory decode off (its driver did not enable it) */
+	uint8_t cfg[256];
+	struct dk_pci_device *p = dev(P);
+	uint16_t cmd = 0;
+	REQUIRE_INT_EQ(dk_pci_config_read(p, &cmd, 2, 4), 2);
+	REQUIRE(cmd & 2);
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/config", dk_fx_root(g_fx), P);
+	int fd = open(path, O_RDWR);
+	REQUIRE(fd >= 0);
+	REQUIRE(pread(fd, cfg, sizeof(cfg), 0) >= 64);
+	cfg[4] &= (uint8_t)~2u;
+	REQUIRE(pwrite(fd, cfg, 64, 0) == 64);
+	close(fd);
+	dk_test_log_capture_start();
+	CHECK_INT_EQ(dk_p2p_add_resource(p, 2, 0, 0), 0); /* not ours to change: a warning */
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "memory decode is off");
+	dk_test_log_capture_stop();
+	teardown();
+}
