@@ -11,20 +11,24 @@
  *   3. open NVMe through VFIO and look at its CMB (BAR2);
  *   4. the edu driver probed edu: registers, a factorial;
  *   5. DMA round trip through edu from internal heap memory (dk_malloc);
- *   6. an external heap over memory of our own, with an IOVA table, and a
+ *   6. peer-to-peer: the NVMe's CMB becomes a P2P provider (drivers/nvme_cmb),
+ *      dk_p2p_find_many picks it for edu (distance and map type shown), and
+ *      edu copies host memory into CMB memory and back, the data checked
+ *      through the CMB mapping;
+ *   7. an external heap over memory of our own, with an IOVA table, and a
  *      DMA round trip from it;
- *   7. heap statistics;
- *   8. a mediated device: create an instance of the kernel's mtty sample, the
+ *   8. heap statistics;
+ *   9. a mediated device: create an instance of the kernel's mtty sample, the
  *      mdev bus finds it, plugs it into the PCI bus, the mtty driver probes
  *      it; bytes through its serial port and back, with the receive interrupt;
  *      remove it (skipped with a note when the mtty module is not loaded);
- *   9. two driver classes on one device context: the library restarted with
+ *  10. two driver classes on one device context: the library restarted with
  *      edu's "dma" and "compute" class drivers and the allow-list devarg
  *      class=dma:compute; both classes share one context, one engine and one
  *      MR cache: a factorial, DMA through two queues of the dma class, one
  *      registration for both;
- *  10. clean up and give the devices back to their drivers (steps 1-8's
- *      memory and heap were released by step 9's restart).
+ *  11. clean up and give the devices back to their drivers (steps 1-9's
+ *      memory and heap were released by step 10's restart).
  *
  * Usage: demo [EDU_ADDR [NVME_ADDR]]   (default: the first edu and NVMe found)
  * Runs as root on a machine with both devices; scripts/demo.sh boots the VM
@@ -43,13 +47,14 @@
 #include <dmakit/dmakit.h>
 #include <dmakit/edu.h>
 #include <dmakit/mtty.h>
+#include <dmakit/nvme_cmb.h>
 
-#define NSTEPS         10
+#define NSTEPS         11
 #define TMO_MS         5000
 #define DMA_LEN        3000u      /* bytes per transfer (the edu buffer holds 4 KiB) */
 #define EXT_LEN        (2u << 20) /* the external heap's memory */
 #define EXT_PAGE       4096u
-#define REMAP_EXT_IOVA 0x7000000000ull /* external IOVAs when IOVA != VA (see step 6) */
+#define REMAP_EXT_IOVA 0x7000000000ull /* external IOVAs when IOVA != VA (see step 7) */
 #define NVME_CLASS     0x010802u
 
 struct demo {
@@ -66,8 +71,10 @@ struct demo {
 	int heap_created, ext_added, ext_socket;
 	unsigned char *xa, *xb; /* external heap blocks */
 	int classes_registered;
-	struct dk_edu_dmaq *q1, *q2; /* step 9's dma queues */
-	unsigned char *ca, *cb;     /* step 9's blocks */
+	int cmb_attached;     /* step 6: the CMB is a P2P resource */
+	unsigned char *cmb; /* step 6's CMB block */
+	struct dk_edu_dmaq *q1, *q2; /* step 10's dma queues */
+	unsigned char *ca, *cb;     /* step 10's blocks */
 };
 
 static int g_step;
@@ -382,7 +389,7 @@ static int step_nvme(struct demo *st)
 	if (back != pat)
 		return fail("the CMB did not keep a written word", 0);
 	say("wrote 0x%016" PRIx64 " at CMB offset 0 and read it back: it is memory", back);
-	say("(later issues route edu DMA peer-to-peer into this CMB)");
+	say("(step 6 routes edu DMA peer-to-peer into this CMB)");
 	return 0;
 }
 
@@ -465,6 +472,114 @@ static int step_dma_internal(struct demo *st)
 	say("(the heap's memory was mapped into the container when it joined the heap: "
 	    "a memory event)");
 	return round_trip(st, st->a, st->b, 1);
+}
+
+/* ---- 6. peer-to-peer: edu -> the NVMe CMB -> host --------------------------- */
+
+#define CMB_LEN 8192u
+
+static int p2p_show_provider(struct demo *st)
+{
+	struct dk_nvme_cmb_layout l;
+	int rc = dk_nvme_cmb_attach(st->nvme_dev, NULL, &l);
+	if (rc < 0)
+		return fail("dk_nvme_cmb_attach", rc);
+	st->cmb_attached = 1;
+	char sz[24];
+	size_text(l.size, sz, sizeof(sz));
+	say("dk_nvme_cmb_attach: CAP.CMBS %s, CMBSZ 0x%08x, CMBLOC 0x%08x: %s at BAR %u + 0x%" PRIx64
+	    "; reads and writes of data: %s",
+	    l.cmbs ? "set (CMBMSC.CRE written first)" : "clear", l.cmbsz, l.cmbloc, sz, l.bar,
+	    l.offset, l.publish ? "yes, so it is published" : "no, so it stays private");
+	const struct dk_pci_device *clients[1] = {st->edu_dev};
+	struct dk_pci_device *p = dk_p2p_find_many(clients, 1);
+	if (p != st->nvme_dev)
+		return fail("dk_p2p_find_many did not pick the NVMe for edu", errno);
+	struct dk_p2p_path path;
+	if ((rc = dk_p2p_path(p, st->edu_dev, &path)) < 0)
+		return fail("dk_p2p_path", rc);
+	say("dk_p2p_find_many({edu}) -> %s: distance %d, map type %s (two ports of one switch)",
+	    p->device.name, path.distance, dk_p2p_map_type_name(path.map_type));
+	return 0;
+}
+
+/* CPU writes in src reach dst through edu: src -> edu buffer -> dst. */
+static int edu_copy(struct demo *st, uint64_t src, uint64_t dst)
+{
+	int rc = dk_edu_dma(st->edu, 1, src, 0, DMA_LEN, TMO_MS);
+	if (rc == 0)
+		rc = dk_edu_dma(st->edu, 0, dst, 0, DMA_LEN, TMO_MS);
+	return rc < 0 ? fail("dk_edu_dma", rc) : 0;
+}
+
+static int p2p_copy(struct demo *st)
+{
+	uint64_t cmb_dma;
+	int how = dk_p2p_dma_addr(st->edu_dev, st->cmb, &cmb_dma);
+	if (how < 0)
+		return fail("dk_p2p_dma_addr", how);
+	say("CMB block %p: edu reaches it at 0x%" PRIx64 " (%s; bus address 0x%" PRIx64 ")",
+	    (void *)st->cmb, cmb_dma,
+	    how == DK_P2P_DMA_IOVA ? "its IOVA in the container" : "the bus address",
+	    dk_p2p_virt_to_bus(st->nvme_dev, st->cmb));
+	for (uint32_t i = 0; i < DMA_LEN; i++)
+		st->a[i] = (unsigned char)(i * 11 + 5);
+	memset(st->cmb, 0, DMA_LEN);
+	if (edu_copy(st, dk_mem_virt2iova(st->a), cmb_dma) < 0)
+		return -1;
+	if (memcmp(st->cmb, st->a, DMA_LEN) != 0)
+		return fail("the CMB does not hold A after the DMA", 0);
+	say("DMA %u bytes  A -> edu buffer -> CMB: read through the CMB mapping, equal to A",
+	    DMA_LEN);
+	memset(st->b, 0, DMA_LEN);
+	if (edu_copy(st, cmb_dma, dk_mem_virt2iova(st->b)) < 0)
+		return -1;
+	if (memcmp(st->b, st->cmb, DMA_LEN) != 0)
+		return fail("B differs from the CMB after the DMA", 0);
+	say("DMA %u bytes  CMB -> edu buffer -> B: B == CMB == A", DMA_LEN);
+	return 0;
+}
+
+/* Free the CMB block and drop the provider; safe after a failure at any point. */
+static int p2p_release(struct demo *st, int verbose)
+{
+	int status = 0, rc;
+	if (st->cmb) {
+		if ((rc = dk_p2p_free(st->nvme_dev, st->cmb, CMB_LEN)) < 0)
+			status = fail("dk_p2p_free", rc);
+		st->cmb = NULL;
+		struct dk_p2p_stats s;
+		if (verbose && status == 0 && dk_p2p_stats(st->nvme_dev, &s) == 0)
+			say("dk_p2p_free: available back to 0x%" PRIx64 " of 0x%" PRIx64, s.available,
+			    s.size);
+	}
+	if (st->cmb_attached) {
+		if ((rc = dk_p2p_remove(st->nvme_dev)) < 0)
+			status = fail("dk_p2p_remove", rc);
+		else if (verbose)
+			say("dk_p2p_remove: the CMB leaves the container and the provider list");
+		st->cmb_attached = 0;
+	}
+	return status;
+}
+
+static int step_p2p(struct demo *st)
+{
+	step("peer-to-peer DMA: edu copies host memory into the NVMe's CMB and back");
+	if (p2p_show_provider(st) < 0)
+		return -1;
+	st->cmb = dk_p2p_alloc(st->nvme_dev, CMB_LEN);
+	if (!st->cmb)
+		return fail("dk_p2p_alloc", errno);
+	struct dk_p2p_stats s;
+	int rc = dk_p2p_stats(st->nvme_dev, &s);
+	if (rc < 0)
+		return fail("dk_p2p_stats", rc);
+	say("dk_p2p_alloc(%u): available 0x%" PRIx64 " of 0x%" PRIx64, CMB_LEN, s.available,
+	    s.size);
+	if (p2p_copy(st) < 0)
+		return -1;
+	return p2p_release(st, 1);
 }
 
 /* 1 when [iova, iova + len) lies inside one usable IOVA range. */
@@ -648,7 +763,7 @@ static int give_back(const char *addr, const char *was)
 	return rc < 0 ? fail(was[0] ? "dk_pci_bind (back)" : "dk_pci_unbind", rc) : 0;
 }
 
-/* Undo what step 9 set up (before dk_cleanup). */
+/* Undo what step 10 set up (before dk_cleanup). */
 static void release_classes(struct demo *st, int verbose)
 {
 	if (verbose && (st->q1 || st->q2 || st->ca || st->cb))
@@ -666,7 +781,7 @@ static void release_classes(struct demo *st, int verbose)
  * failure at any point. The devices stay bound to vfio-pci. */
 static int release_library(struct demo *st, int verbose)
 {
-	int status = 0, rc;
+	int status = p2p_release(st, verbose), rc;
 	release_classes(st, verbose);
 	if (st->xa || st->xb || st->a || st->b) {
 		dk_free(st->xa);
@@ -856,7 +971,7 @@ int main(int argc, char **argv)
 	       dk_version());
 
 	if (step_scan(&st) < 0 || step_bind(&st) < 0 || step_nvme(&st) < 0 || step_edu(&st) < 0 ||
-	    step_dma_internal(&st) < 0 || step_dma_external(&st) < 0 || step_stats(&st) < 0 ||
+	    step_dma_internal(&st) < 0 || step_p2p(&st) < 0 || step_dma_external(&st) < 0 || step_stats(&st) < 0 ||
 	    step_mdev(&st) < 0 || step_classes(&st) < 0) {
 		cleanup(&st, 0);
 		fprintf(stderr, "demo: FAILED (step %d of %d)\n", g_step, NSTEPS);

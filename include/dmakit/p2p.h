@@ -296,6 +296,38 @@ DK_EXPORT int dk_p2p_free_sgl(struct dk_pci_device *dev, struct dk_p2p_sg *sgl,
  */
 DK_EXPORT uint64_t dk_p2p_virt_to_bus(const struct dk_pci_device *dev, const void *addr);
 
+/* ---- DMA addresses for clients ----------------------------------------------
+ * Each resource's CPU mapping is, from dk_p2p_add_resource to its removal,
+ * registered memory with IOVAs (as dk_extmem_register with a table): the
+ * DMA domains map it into every VFIO container through the memory events,
+ * dk_mem_virt2iova answers for any of its addresses, and the MR cache
+ * resolves P2P buffers like other registered memory. Its IOVAs are picked
+ * as dk_dev_dma_map_auto picks them: the VA in IOVA mode va, IOVA space of
+ * the layout's in mode remap; in mode pa, the bus address. When the
+ * provider is open through VFIO, dk_p2p_add_resource turns memory decode
+ * on in its command register first. Add resources after dk_init (the
+ * memory layer must be up for the IOVAs to reach the containers).
+ */
+
+/* dk_p2p_dma_addr's answer: which address the client got */
+#define DK_P2P_DMA_IOVA 1 /* the client is open through VFIO: the IOVA in its container */
+#define DK_P2P_DMA_BUS 2  /* no VFIO container (no IOMMU in the way): the bus address */
+
+/*
+ * The address client puts on the bus to reach addr, any address of a
+ * resource of a provider of this process: its IOVA when client is open
+ * through VFIO (dk_pci_vfio_open), else the bus address
+ * (dk_p2p_virt_to_bus). *dma set and DK_P2P_DMA_IOVA or DK_P2P_DMA_BUS
+ * returned, or:
+ *   -EINVAL  NULL argument, or addr in no resource of this process
+ *   -EXDEV   client cannot reach the provider (not_supported: the reason
+ *            is logged with its fix)
+ *   -ENOENT  addr has no IOVA (the resource was added before dk_init)
+ * Every failure is logged. Thread-safe.
+ */
+DK_EXPORT int dk_p2p_dma_addr(const struct dk_pci_device *client, const void *addr,
+			      uint64_t *dma);
+
 /* ---- memory the kernel publishes (p2pmem) ---------------------------------
  * Kernels with CONFIG_PCI_P2PDMA list a provider's pool in
  * <sysfs>/bus/pci/devices/<dev>/p2pmem/ (size, available, published, and

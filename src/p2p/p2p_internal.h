@@ -34,6 +34,26 @@ void dk__p2p_each_published(void (*fn)(const char *name, void *arg), void *arg);
  * when no provider. (p2p_provider.c) */
 int dk__p2p_published(const char *name);
 
+/*
+ * Make a resource's CPU mapping [va, va + size) known memory with IOVAs
+ * (dk_extmem_register), so the DMA domains map it into every VFIO
+ * container through the memory events and dk_mem_virt2iova answers for
+ * it: the IOVAs are picked as dk_dev_dma_map_auto does (mode va: the VA,
+ * remap: taken from the heaps' IOVA space) or, in mode pa, the bus
+ * address bus. Turns memory decode on first when dev is open through
+ * VFIO. 0 and *iova (of va), or a negative errno (logged; nothing left
+ * registered or taken). (p2p_dma.c)
+ */
+int dk__p2p_dma_register(struct dk_pci_device *dev, void *va, uint64_t size, uint64_t bus,
+			 uint64_t *iova);
+/* Undo dk__p2p_dma_register (FREE fires: the domains unmap it). */
+void dk__p2p_dma_unregister(void *va, uint64_t size, uint64_t iova);
+
+/* The provider of this process whose resource holds addr: its name and the
+ * bus address of addr. 0, or -ENOENT (no resource holds it; not logged).
+ * (p2p_provider.c) */
+int dk__p2p_lookup(const void *addr, char *name, size_t name_len, uint64_t *bus);
+
 /* The system page size (a power of two). */
 uint64_t dk__p2p_page(void);
 

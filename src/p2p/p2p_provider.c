@@ -26,6 +26,7 @@ struct p2p_res {
 	uint64_t size;
 	uint8_t *va;     /* dmakit's own mapping of [offset, offset + size) */
 	uint64_t bus;    /* bus address of va */
+	uint64_t iova;   /* IOVA of va in every container (dk__p2p_dma_register) */
 	struct dk__p2p_pool pool;
 };
 
@@ -257,8 +258,15 @@ static int res_init(struct p2p_res *r, struct dk_pci_device *dev, unsigned int b
 	r->size = size;
 	r->va = va;
 	r->bus = bar_bus_addr(dev, bar) + offset;
+	rc = dk__p2p_dma_register(dev, va, size, r->bus, &r->iova);
+	if (rc < 0)
+		goto err_fini_pool;
 	return 0;
 
+err_fini_pool:
+	dk__p2p_pool_fini(&r->pool);
+	munmap(va, size);
+	return rc;
 err_unmap:
 	DK_ERR("%s: no memory for the pool of 0x%" PRIx64 " bytes (%" PRIu64 " bytes of bookkeeping a page): add a smaller range",
 	       dev->device.name, size, (uint64_t)13);
@@ -362,6 +370,7 @@ int dk_p2p_stats(const struct dk_pci_device *dev, struct dk_p2p_stats *out)
 static void provider_free(struct p2p_provider *p)
 {
 	for (unsigned int i = 0; i < p->nr_res; i++) {
+		dk__p2p_dma_unregister(p->res[i].va, p->res[i].size, p->res[i].iova);
 		munmap(p->res[i].va, p->res[i].size);
 		dk__p2p_pool_fini(&p->res[i].pool);
 	}
@@ -415,6 +424,8 @@ static void fence(struct p2p_provider *p, const struct dk_p2p_stats *st)
 	DK_ERR("%s: %" PRIu64 " P2P allocations still outstanding at dk_cleanup: their memory is fenced (any access faults); free P2P memory before dk_cleanup",
 	       p->name, st->nr_allocs);
 	for (unsigned int i = 0; i < p->nr_res; i++) {
+		/* out of every container first: the devices cannot reach it either */
+		dk__p2p_dma_unregister(p->res[i].va, p->res[i].size, p->res[i].iova);
 		if (mmap(p->res[i].va, p->res[i].size, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
 			DK_ERR("%s: fencing BAR %u range failed (%s): it stays mapped", p->name,
@@ -609,6 +620,24 @@ int dk_p2p_free_sgl(struct dk_pci_device *dev, struct dk_p2p_sg *sgl, unsigned i
 	}
 	free(sgl);
 	return first;
+}
+
+int dk__p2p_lookup(const void *addr, char *name, size_t name_len, uint64_t *bus)
+{
+	int rc = -ENOENT;
+	pthread_mutex_lock(&g_lock);
+	for (struct p2p_provider *p = g_providers; p && rc < 0; p = p->next) {
+		pthread_mutex_lock(&p->lock);
+		const struct p2p_res *r = res_of(p, addr);
+		if (r) {
+			snprintf(name, name_len, "%s", p->name);
+			*bus = r->bus + (uint64_t)((const uint8_t *)addr - r->va);
+			rc = 0;
+		}
+		pthread_mutex_unlock(&p->lock);
+	}
+	pthread_mutex_unlock(&g_lock);
+	return rc;
 }
 
 uint64_t dk_p2p_virt_to_bus(const struct dk_pci_device *dev, const void *addr)

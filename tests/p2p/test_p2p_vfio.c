@@ -7,13 +7,17 @@
  * is dmakit's own mapping of the region at fd_offset + offset (it stays
  * after the PCI layer unmaps its BARs), that a range outside the region's
  * mmappable areas (a sparse hole, a region without MMAP) is refused with
- * the message, and the bus address from the 64-bit BAR register.
+ * the message, and the bus address from the 64-bit BAR register. Memory
+ * decode is turned on in the command register when it is off, and the
+ * resource is registered memory whose IOVA (mode va) is its VA.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include <dmakit/memory.h>
 
 #include "bus/pci/pci_internal.h"
 #include "p2p/p2p_internal.h"
@@ -38,7 +42,19 @@ static int cfg_read(struct dk__pci_dev *d, void *buf, size_t len, size_t off)
 	return (int)len;
 }
 
-static const struct dk__pci_config_ops g_cfg_ops = {"fake", cfg_read, NULL};
+static int g_cfg_writes;
+
+static int cfg_write(struct dk__pci_dev *d, const void *buf, size_t len, size_t off)
+{
+	(void)d;
+	if (off + len > sizeof(g_cfg))
+		return -EIO;
+	memcpy(g_cfg + off, buf, len);
+	g_cfg_writes++;
+	return (int)len;
+}
+
+static const struct dk__pci_config_ops g_cfg_ops = {"fake", cfg_read, cfg_write};
 
 struct fake {
 	struct dk__pci_dev d;
@@ -89,6 +105,8 @@ static struct fake *fake_dev(void)
 	uint32_t lo = 0x23400000u | 0x4, hi = 0x1;
 	memcpy(g_cfg + 0x10, &lo, 4);
 	memcpy(g_cfg + 0x14, &hi, 4);
+	g_cfg[0x04] = 0; /* command: memory decode off, as vfio-pci may leave it */
+	g_cfg_writes = 0;
 	return f;
 }
 
@@ -113,6 +131,10 @@ DK_TEST(resource_is_an_own_mapping_of_the_region)
 	CHECK_INT_EQ(b, 0x77);
 	CHECK(a != (uint8_t *)f->regions[0].pub.base + 0x8000); /* not the PCI layer's mapping */
 	CHECK_INT_EQ(dk_p2p_virt_to_bus(dev, a + 3), 0x123400000ull + 0x8000 + 3);
+	/* memory decode was turned on, once; the range is known memory with IOVAs */
+	CHECK_INT_EQ(g_cfg[0x04] & 0x2, 0x2);
+	CHECK_INT_EQ(g_cfg_writes, 1);
+	CHECK_INT_EQ(dk_mem_virt2iova(a + 3), (uint64_t)(uintptr_t)(a + 3));
 	/* the PCI layer closes the device: dmakit's mapping stays */
 	dk__pci_region_unmap(&f->regions[0]);
 	a[1] = 0x78;
@@ -120,6 +142,7 @@ DK_TEST(resource_is_an_own_mapping_of_the_region)
 	CHECK_INT_EQ(b, 0x78);
 	CHECK_INT_EQ(dk_p2p_free(dev, a, PG), 0);
 	CHECK_INT_EQ(dk_p2p_remove(dev), 0);
+	CHECK_INT_EQ(dk_mem_virt2iova(a), DK_BAD_IOVA);
 	fake_free(f);
 }
 
