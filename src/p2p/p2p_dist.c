@@ -28,6 +28,7 @@
 struct pair {
 	const struct dk_pci_device *provider, *client; /* provider NULL: empty */
 	size_t idx;                                     /* into g_pairs.res */
+	int dist; /* the distance, -1 when not supported: res without touching it */
 };
 
 static struct {
@@ -58,14 +59,22 @@ static struct pair *pair_slot(struct pair *slots, size_t cap, const struct dk_pc
 	return &slots[i];
 }
 
-/* The cached result of (p, c) at gen, or NULL. Under g_cache_lock. */
-static const struct dk__p2p_res *cache_find_locked(const struct dk_pci_device *p,
-						   const struct dk_pci_device *c, uint64_t gen)
+/* The cached pair (p, c) at gen, or NULL. Under g_cache_lock. */
+static const struct pair *pair_find_locked(const struct dk_pci_device *p,
+					   const struct dk_pci_device *c, uint64_t gen)
 {
 	if (g_pairs.gen != gen || !g_pairs.count)
 		return NULL;
 	const struct pair *s = pair_slot(g_pairs.slots, g_pairs.cap, p, c);
-	return s->provider ? &g_pairs.res[s->idx] : NULL;
+	return s->provider ? s : NULL;
+}
+
+/* The cached result of (p, c) at gen, or NULL. Under g_cache_lock. */
+static const struct dk__p2p_res *cache_find_locked(const struct dk_pci_device *p,
+						   const struct dk_pci_device *c, uint64_t gen)
+{
+	const struct pair *s = pair_find_locked(p, c, gen);
+	return s ? &g_pairs.res[s->idx] : NULL;
 }
 
 static int cache_find(const struct dk_pci_device *p, const struct dk_pci_device *c, uint64_t gen,
@@ -129,6 +138,7 @@ static size_t cache_put_locked(const struct dk_pci_device *p, const struct dk_pc
 	s->provider = p;
 	s->client = c;
 	s->idx = g_pairs.count++;
+	s->dist = res->map_type == DK_P2P_MAP_NOT_SUPPORTED ? -1 : res->distance;
 	g_pairs.res[s->idx] = *res;
 	return 0;
 }
@@ -326,13 +336,13 @@ static int sum_cached(const struct dk_pci_device *p, const struct dk_pci_device 
 	int total = 0;
 	pthread_mutex_lock(&g_cache_lock);
 	for (size_t i = 0; i < n && total >= 0; i++) {
-		const struct dk__p2p_res *r = cache_find_locked(p, clients[i], gen);
-		if (!r)
+		const struct pair *s = pair_find_locked(p, clients[i], gen);
+		if (!s)
 			total = -2;
-		else if (r->map_type == DK_P2P_MAP_NOT_SUPPORTED)
+		else if (s->dist < 0)
 			total = -1;
 		else
-			total += r->distance;
+			total += s->dist;
 	}
 	pthread_mutex_unlock(&g_cache_lock);
 	return total;
