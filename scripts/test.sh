@@ -143,6 +143,26 @@ if [ "${DK_SKIP_VM:-0}" != 1 ]; then
       fi
       echo "== VM suite aw-bits $aw: $((SECONDS - t0)) s"
     done
+    # A second CPU for the P2P rule through the host bridge (AMD family 0x17): one short
+    # boot with the one program that depends on it.
+    step "VM suite: -cpu EPYC (vm_p2p_acs)"
+    tap=$out/vm-epyc.tap
+    log=build/vm/run-epyc.log
+    t0=$SECONDS
+    vrc=0
+    tests/vm/run.sh --cpu EPYC --timeout 240 build/vm-static/tests/vm/vm_p2p_acs \
+      >"$tap" 2>"$log" || vrc=$?
+    if [ $vrc -eq 77 ]; then
+      cat "$log"
+      echo "ok 1 - vm cpu EPYC # SKIP packages missing (see above)" >"$tap"
+    elif ! grep -qE '^(ok|not ok)\b' "$tap"; then
+      vm_fail "$tap" "$log" "vm cpu EPYC: tests/vm/run.sh failed (status $vrc) before the guest ran (its messages follow)"
+      status=1
+    else
+      cat "$tap"
+      [ $vrc -eq 0 ] || { status=1; cat "$log"; }
+    fi
+    echo "== VM suite cpu EPYC: $((SECONDS - t0)) s"
   fi
 fi
 

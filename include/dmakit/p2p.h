@@ -63,8 +63,10 @@ enum dk_p2p_map_type {
  *   are the provider's chain from the provider up to and including the
  *   common device, and the client's chain from the client up to but
  *   excluding it; any device with an ACS capability counts, endpoints too.
- *   ACS Control is read from config space when computed (falling back to
- *   caps.acs.ctrl when the read fails).
+ *   ACS Control is read from config space when a pair is computed (falling
+ *   back to caps.acs.ctrl when the read fails), once per device per call:
+ *   the pairs one call computes (dk_p2p_distance_many, dk_p2p_find_many
+ *   over all providers) share each device's read and the CPU answer.
  * - No common upstream device (different root ports, host bridges or
  *   domains): through the host bridge, distance = the length of both chains
  *   (each counts the function itself).
@@ -82,10 +84,13 @@ enum dk_p2p_map_type {
  * DMAKIT_CPUINFO (tests, other machines' files). A file without them (not
  * x86) answers "no", as the kernel does off x86.
  *
- * Cache: results are kept per (provider, client) and computed again after
- * any config write through dk_pci_config_write, dk_pci_device_refresh or a
- * rescan (dk_pci_scan, dk_init). Changes made outside dmakit (setpci, the
- * kernel) are seen after dk_pci_device_refresh of the device changed.
+ * Cache: every pair asked is kept, per (provider, client), without a limit
+ * on their number (a few hundred bytes each; out of memory, a pair is
+ * computed each time), until a config write through dk_pci_config_write,
+ * dk_pci_device_refresh or a rescan (dk_pci_scan, dk_init) starts a new
+ * topology generation, which empties it; dk_cleanup frees it. Changes made
+ * outside dmakit (setpci, the kernel) are seen by pairs computed after them;
+ * pairs kept see them after dk_pci_device_refresh of the device changed.
  *
  * Devices: PCI functions of the last scan (kind DK_PCI_KIND_FUNCTION);
  * mdevs have no place in the topology and are rejected (-EINVAL).

@@ -11,6 +11,7 @@
 #include <dmakit/log.h>
 
 #include "p2p/p2p_internal.h"
+#include "p2p/p2p_topo.h"
 
 /* ---- dk_p2p_find_many ---------------------------------------------------------- */
 
@@ -21,6 +22,7 @@ struct find {
 	struct dk_pci_device **ties; /* the providers at best */
 	size_t nties, cap;
 	int oom;
+	struct dk__p2p_memo *memo; /* ACS Control etc. read once for the whole call */
 };
 
 static void consider(const char *name, void *arg)
@@ -29,7 +31,9 @@ static void consider(const char *name, void *arg)
 	struct dk_pci_device *dev = dk_pci_find(name);
 	if (!dev || f->oom)
 		return;
-	int d = dk_p2p_distance_many(dev, f->clients, f->n, false);
+	if (dev->kind != DK_PCI_KIND_FUNCTION || !dev->has_addr)
+		return;
+	int d = dk__p2p_distance_sum(dev, f->clients, f->n, false, f->memo);
 	if (d < 0 || (f->best >= 0 && d > f->best))
 		return;
 	if (d < f->best || f->best < 0) {
@@ -88,8 +92,11 @@ struct dk_pci_device *dk_p2p_find_many(const struct dk_pci_device *const *client
 		return NULL;
 	}
 	struct find f = {.clients = clients, .n = n, .best = -1};
-	if (n)
+	if (n) {
+		f.memo = dk__p2p_memo_new(); /* NULL: each pair reads for itself */
 		dk__p2p_each_published(consider, &f);
+		dk__p2p_memo_free(f.memo);
+	}
 	struct dk_pci_device *dev = f.nties ? f.ties[pick(f.nties)] : NULL;
 	free(f.ties);
 	if (f.oom) {

@@ -54,6 +54,19 @@ void dk__p2p_dma_unregister(void *va, uint64_t size, uint64_t iova);
  * (p2p_provider.c) */
 int dk__p2p_lookup(const void *addr, char *name, size_t name_len, uint64_t *bus);
 
+struct dk__p2p_memo; /* p2p/p2p_topo.h */
+
+/* dk_p2p_distance_many without the argument checks (the caller made them:
+ * provider and every client PCI functions of the last scan): every pair
+ * cached is a lookup, all under one lock; the missing ones are computed
+ * sharing memo (NULL: one for this call). (p2p_dist.c) */
+int dk__p2p_distance_sum(const struct dk_pci_device *provider,
+			 const struct dk_pci_device *const *clients, size_t n, bool verbose,
+			 struct dk__p2p_memo *memo);
+
+/* dk_cleanup: free the distance cache. (p2p_dist.c) */
+void dk__p2p_dist_forget(void);
+
 /* The system page size (a power of two). */
 uint64_t dk__p2p_page(void);
 

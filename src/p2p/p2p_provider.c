@@ -448,6 +448,7 @@ void dk__p2p_cleanup(void)
 		provider_free(p);
 	}
 	pthread_mutex_unlock(&g_lock);
+	dk__p2p_dist_forget();
 	dk__p2p_kernel_forget();
 }
 

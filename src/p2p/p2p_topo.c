@@ -80,9 +80,105 @@ static uint16_t acs_ctrl(const struct dk_pci_device *d)
 	return d->caps.acs.ctrl;
 }
 
-static int acs_redirects(const struct dk_pci_device *d)
+/* ---- the memo (contract: p2p/p2p_topo.h) ------------------------------------ */
+
+#define MEMO_FIRST_CAP 64u /* device slots, a power of two */
+#define MEMO_HOSTS 8       /* root buses remembered; more are looked up each time */
+
+struct memo_dev {
+	const struct dk_pci_device *dev; /* NULL: empty slot */
+	int redirects;
+};
+
+struct memo_host {
+	const struct dk_pci_device *of; /* a device of that root bus (domain, host_bridge) */
+	const struct dk_pci_device *hb;
+};
+
+struct dk__p2p_memo {
+	struct memo_dev *devs; /* open addressing, linear probing, at most half full */
+	size_t cap, count;
+	int cpu; /* -1: not read yet */
+	struct memo_host hosts[MEMO_HOSTS];
+	unsigned int nhosts;
+};
+
+struct dk__p2p_memo *dk__p2p_memo_new(void)
 {
-	return d->caps.acs.offset && (acs_ctrl(d) & ACS_REDIRECT_BITS);
+	struct dk__p2p_memo *m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->cpu = -1;
+	return m;
+}
+
+void dk__p2p_memo_free(struct dk__p2p_memo *m)
+{
+	if (!m)
+		return;
+	free(m->devs);
+	free(m);
+}
+
+static size_t memo_hash(const struct dk_pci_device *d, size_t cap)
+{
+	uint64_t h = (uint64_t)(uintptr_t)d * 0x9e3779b97f4a7c15ull;
+	return (size_t)(h >> 32) & (cap - 1);
+}
+
+static struct memo_dev *memo_slot(struct memo_dev *devs, size_t cap,
+				  const struct dk_pci_device *d)
+{
+	size_t i = memo_hash(d, cap);
+	while (devs[i].dev && devs[i].dev != d)
+		i = (i + 1) & (cap - 1);
+	return &devs[i];
+}
+
+/* Room for one more device: 0, or -ENOMEM (the memo is left as it was). */
+static int memo_reserve(struct dk__p2p_memo *m)
+{
+	if ((m->count + 1) * 2 <= m->cap)
+		return 0;
+	size_t cap = m->cap ? m->cap * 2 : MEMO_FIRST_CAP;
+	struct memo_dev *devs = calloc(cap, sizeof(*devs));
+	if (!devs)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->devs[i].dev)
+			*memo_slot(devs, cap, m->devs[i].dev) = m->devs[i];
+	free(m->devs);
+	m->devs = devs;
+	m->cap = cap;
+	return 0;
+}
+
+static int acs_redirects(const struct dk_pci_device *d, struct dk__p2p_memo *m)
+{
+	if (!d->caps.acs.offset)
+		return 0;
+	if (m && m->cap) {
+		const struct memo_dev *s = memo_slot(m->devs, m->cap, d);
+		if (s->dev)
+			return s->redirects;
+	}
+	int r = (acs_ctrl(d) & ACS_REDIRECT_BITS) != 0;
+	if (m && memo_reserve(m) == 0) {
+		struct memo_dev *s = memo_slot(m->devs, m->cap, d);
+		s->dev = d;
+		s->redirects = r;
+		m->count++;
+	}
+	return r;
+}
+
+static int cpu_routes(struct dk__p2p_memo *m)
+{
+	if (!m)
+		return dk__p2p_cpu_routes_p2p();
+	if (m->cpu < 0)
+		m->cpu = dk__p2p_cpu_routes_p2p();
+	return m->cpu;
 }
 
 /* Append "name;" when it fits whole; count it always. */
@@ -124,10 +220,29 @@ const struct dk_pci_device *dk__p2p_host_bridge_dev(const struct dk_pci_device *
 }
 
 /* DK_P2P_HOST_WHITELIST when the host bridge of dev allows, else the refusal. */
-static enum dk_p2p_host host_listed(const struct dk_pci_device *dev, int same_host_bridge,
-				    struct dk__p2p_res *r)
+static int same_root_bus(const struct dk_pci_device *a, const struct dk_pci_device *b)
 {
+	return a->addr.domain == b->addr.domain && strcmp(a->host_bridge, b->host_bridge) == 0;
+}
+
+static const struct dk_pci_device *host_bridge_dev(const struct dk_pci_device *dev,
+						   struct dk__p2p_memo *m)
+{
+	if (!m)
+		return dk__p2p_host_bridge_dev(dev);
+	for (unsigned int i = 0; i < m->nhosts; i++)
+		if (same_root_bus(m->hosts[i].of, dev))
+			return m->hosts[i].hb;
 	const struct dk_pci_device *hb = dk__p2p_host_bridge_dev(dev);
+	if (m->nhosts < MEMO_HOSTS)
+		m->hosts[m->nhosts++] = (struct memo_host){ .of = dev, .hb = hb };
+	return hb;
+}
+
+static enum dk_p2p_host host_listed(const struct dk_pci_device *dev, int same_host_bridge,
+				    struct dk__p2p_memo *m, struct dk__p2p_res *r)
+{
+	const struct dk_pci_device *hb = host_bridge_dev(dev, m);
 	snprintf(r->host_bridge, sizeof(r->host_bridge), "%s", dev->host_bridge);
 	r->host_vendor = hb ? hb->id.vendor_id : 0;
 	r->host_device = hb ? hb->id.device_id : 0;
@@ -146,16 +261,15 @@ static enum dk_p2p_host host_listed(const struct dk_pci_device *dev, int same_ho
 }
 
 static enum dk_p2p_host host_rule(const struct dk_pci_device *a, const struct dk_pci_device *b,
-				  struct dk__p2p_res *r)
+				  struct dk__p2p_memo *m, struct dk__p2p_res *r)
 {
-	if (dk__p2p_cpu_routes_p2p())
+	if (cpu_routes(m))
 		return DK_P2P_HOST_CPU;
-	int same = a->host_bridge[0] && a->addr.domain == b->addr.domain &&
-		   strcmp(a->host_bridge, b->host_bridge) == 0;
-	enum dk_p2p_host h = host_listed(a, same, r);
+	int same = a->host_bridge[0] && same_root_bus(a, b);
+	enum dk_p2p_host h = host_listed(a, same, m, r);
 	if (h != DK_P2P_HOST_WHITELIST || same)
 		return h;
-	h = host_listed(b, 0, r);
+	h = host_listed(b, 0, m, r);
 	if (h == DK_P2P_HOST_WHITELIST) {
 		r->host_bridge[0] = '\0'; /* nothing refused */
 		r->host_vendor = r->host_device = 0;
@@ -175,13 +289,13 @@ static int hops_to(const struct dk_pci_device *b, const struct dk_pci_device *a,
 }
 
 void dk__p2p_calc(const struct dk_pci_device *provider, const struct dk_pci_device *client,
-		  struct dk__p2p_res *r)
+		  struct dk__p2p_memo *memo, struct dk__p2p_res *r)
 {
 	memset(r, 0, sizeof(*r));
 	const struct dk_pci_device *a = provider;
 	int dist_a = 0, dist_b = 0;
 	for (; a && dist_a < MAX_CHAIN; a = up(a), dist_a++) {
-		if (acs_redirects(a))
+		if (acs_redirects(a, memo))
 			acs_add(r, a);
 		int h = hops_to(client, a, &dist_b);
 		if (h >= 0) {
@@ -197,7 +311,7 @@ void dk__p2p_calc(const struct dk_pci_device *provider, const struct dk_pci_devi
 		r->reason = DK_P2P_REASON_NO_COMMON_BRIDGE;
 	} else {
 		for (const struct dk_pci_device *bb = client; bb && bb != a; bb = up(bb))
-			if (acs_redirects(bb))
+			if (acs_redirects(bb, memo))
 				acs_add(r, bb);
 		if (!r->acs_count) {
 			r->map_type = DK_P2P_MAP_BUS_ADDR;
@@ -205,7 +319,7 @@ void dk__p2p_calc(const struct dk_pci_device *provider, const struct dk_pci_devi
 		}
 		r->reason = DK_P2P_REASON_ACS_REDIRECT;
 	}
-	r->host = host_rule(provider, client, r);
+	r->host = host_rule(provider, client, memo, r);
 	r->map_type = r->host == DK_P2P_HOST_CPU || r->host == DK_P2P_HOST_WHITELIST
 			      ? DK_P2P_MAP_THRU_HOST_BRIDGE
 			      : DK_P2P_MAP_NOT_SUPPORTED;

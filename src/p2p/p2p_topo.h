@@ -24,13 +24,32 @@ struct dk__p2p_res {
 };
 
 /*
+ * What one call of the API (a distance, dk_p2p_distance_many, one
+ * dk_p2p_find_many over every provider) reads once and shares between the
+ * pairs it computes: each device's ACS redirect state (one config read per
+ * device, not per pair), the CPU answer and the host bridge device of each
+ * root bus. A pair computed with a memo sees the config space as it was at
+ * the memo's first read of each device: a call is one snapshot.
+ * Thread-safety: owned by one thread (the caller's call); not shared.
+ */
+struct dk__p2p_memo;
+
+/* A new, empty memo, or NULL when out of memory (callers then pass NULL:
+ * every pair reads for itself, the answers are the same). */
+struct dk__p2p_memo *dk__p2p_memo_new(void);
+/* Free m; NULL is a no-op. */
+void dk__p2p_memo_free(struct dk__p2p_memo *m);
+
+/*
  * Compute the path from client to provider (both PCI functions of the last
  * scan: the caller checks) by the rules of dmakit/p2p.h. Reads ACS Control
- * from config space and, when the host bridge is on the path, the CPU file.
- * Never fails: a config read that fails falls back to caps.acs.ctrl.
+ * from config space and, when the host bridge is on the path, the CPU file,
+ * each at most once per memo (memo NULL: each time). Never fails: a config
+ * read that fails falls back to caps.acs.ctrl; a memo that cannot grow
+ * (out of memory) reads again.
  */
 void dk__p2p_calc(const struct dk_pci_device *provider, const struct dk_pci_device *client,
-		  struct dk__p2p_res *out);
+		  struct dk__p2p_memo *memo, struct dk__p2p_res *out);
 
 /* 1 when the first processor of the CPU file (DMAKIT_CPUINFO, else
  * /proc/cpuinfo) is AuthenticAMD of family 0x17 or later, else 0 (also when

@@ -28,12 +28,13 @@ uptime() { cut -d' ' -f1 /proc/uptime; }
 
 # Settings from the kernel command line (set by run.sh).
 timeout_s=120
-export DK_VM=1 DK_VM_AW_BITS=48 DK_VM_KERNEL_KIND=debian
+export DK_VM=1 DK_VM_AW_BITS=48 DK_VM_KERNEL_KIND=debian DK_VM_CPU=max
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	dk.test_timeout=*) timeout_s=${arg#*=} ;;
 	dk.aw_bits=*) DK_VM_AW_BITS=${arg#*=} ;;
 	dk.kernel=*) DK_VM_KERNEL_KIND=${arg#*=} ;;
+	dk.cpu=*) DK_VM_CPU=${arg#*=} ;;
 	esac
 done
 kver=$(uname -r)
