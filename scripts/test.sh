@@ -107,6 +107,32 @@ vm_fail() { # TAPFILE LOG MESSAGE: a failure that left no TAP of its own
   { echo "not ok 1 - $3"; sed 's/^/#   /' "$2" 2>/dev/null | tail -40; } >>"$1"
   cat "$1"
 }
+# vm_boot NAME TITLE RUN.SH-OPTIONS... -- PROGRAMS...: one boot, its TAP in
+# $out/vm-NAME.tap, run.sh's messages in build/vm/run-NAME.log.
+vm_boot() {
+  local name=$1 title=$2 opts=() tap log t0 vrc=0
+  shift 2
+  while [ "$1" != -- ]; do opts+=("$1"); shift; done
+  shift
+  step "VM suite: $title ($# programs)"
+  tap=$out/vm-$name.tap
+  log=build/vm/run-$name.log
+  t0=$SECONDS
+  tests/vm/run.sh "${opts[@]}" --timeout 240 --tool build/vm-static/tools/dmakit/dmakit \
+    "$@" >"$tap" 2>"$log" || vrc=$?
+  grep -E '^run\.sh: (kernel|initramfs)' "$log" || true
+  if [ $vrc -eq 77 ]; then
+    cat "$log"
+    echo "ok 1 - vm $name # SKIP packages missing (see above)" >"$tap"
+  elif ! grep -qE '^(ok|not ok)\b' "$tap"; then
+    vm_fail "$tap" "$log" "vm $name: tests/vm/run.sh failed (status $vrc) before the guest ran (its messages follow)"
+    status=1
+  else
+    cat "$tap"
+    [ $vrc -eq 0 ] || { status=1; cat "$log"; }
+  fi
+  echo "== VM suite $name: $((SECONDS - t0)) s"
+}
 if [ "${DK_SKIP_VM:-0}" != 1 ]; then
   step "VM suite: packages"
   drc=0
@@ -122,47 +148,14 @@ if [ "${DK_SKIP_VM:-0}" != 1 ]; then
     vm_static_build vm-guest || exit 1
     mapfile -t vm_progs < <(find build/vm-static/tests/vm -maxdepth 1 -type f -name 'vm_*' -perm -u+x | sort
                             find tests/vm/guest -maxdepth 1 -type f -name '*.sh' | sort)
-    for aw in 48 39; do
-      step "VM suite: IOMMU address width $aw bits (${#vm_progs[@]} programs)"
-      tap=$out/vm-aw$aw.tap
-      log=build/vm/run-aw$aw.log
-      t0=$SECONDS
-      vrc=0
-      tests/vm/run.sh --aw-bits "$aw" --timeout 240 --tool build/vm-static/tools/dmakit/dmakit \
-        "${vm_progs[@]}" >"$tap" 2>"$log" || vrc=$?
-      grep -E '^run\.sh: (kernel|initramfs)' "$log" || true
-      if [ $vrc -eq 77 ]; then
-        cat "$log"
-        echo "ok 1 - vm aw-bits $aw # SKIP packages missing (see above)" >"$tap"
-      elif ! grep -qE '^(ok|not ok)\b' "$tap"; then
-        vm_fail "$tap" "$log" "vm aw-bits $aw: tests/vm/run.sh failed (status $vrc) before the guest ran (its messages follow)"
-        status=1
-      else
-        cat "$tap"
-        [ $vrc -eq 0 ] || { status=1; cat "$log"; }
-      fi
-      echo "== VM suite aw-bits $aw: $((SECONDS - t0)) s"
-    done
-    # A second CPU for the P2P rule through the host bridge (AMD family 0x17): one short
-    # boot with the one program that depends on it.
-    step "VM suite: -cpu EPYC (vm_p2p_acs)"
-    tap=$out/vm-epyc.tap
-    log=build/vm/run-epyc.log
-    t0=$SECONDS
-    vrc=0
-    tests/vm/run.sh --cpu EPYC --timeout 240 build/vm-static/tests/vm/vm_p2p_acs \
-      >"$tap" 2>"$log" || vrc=$?
-    if [ $vrc -eq 77 ]; then
-      cat "$log"
-      echo "ok 1 - vm cpu EPYC # SKIP packages missing (see above)" >"$tap"
-    elif ! grep -qE '^(ok|not ok)\b' "$tap"; then
-      vm_fail "$tap" "$log" "vm cpu EPYC: tests/vm/run.sh failed (status $vrc) before the guest ran (its messages follow)"
-      status=1
-    else
-      cat "$tap"
-      [ $vrc -eq 0 ] || { status=1; cat "$log"; }
-    fi
-    echo "== VM suite cpu EPYC: $((SECONDS - t0)) s"
+    # Boots: Debian's kernel at both IOMMU widths; the suite's own iommufd kernel
+    # (tests/vm/kernel/build.sh builds it once, cached under build/vm) at both widths;
+    # one short boot with an AMD family 0x17 CPU for the P2P host-bridge rule.
+    vm_boot aw48 "Debian kernel, IOMMU address width 48 bits" --aw-bits 48 -- "${vm_progs[@]}"
+    vm_boot aw39 "Debian kernel, IOMMU address width 39 bits" --aw-bits 39 -- "${vm_progs[@]}"
+    vm_boot iommufd-aw48 "iommufd kernel, 48 bits" --kernel iommufd --aw-bits 48 -- "${vm_progs[@]}"
+    vm_boot iommufd-aw39 "iommufd kernel, 39 bits" --kernel iommufd --aw-bits 39 -- "${vm_progs[@]}"
+    vm_boot epyc "-cpu EPYC (vm_p2p_acs)" --cpu EPYC -- build/vm-static/tests/vm/vm_p2p_acs
   fi
 fi
 
