@@ -427,6 +427,36 @@ void dk__mem_mp_teardown(void)
 	}
 }
 
+/* Open the config file of an instance for a peek (*rt and path: which) and
+ * read its header: the fd (the caller closes it), or a negative errno
+ * (logged; none_msg says what is missing when there is no such file). */
+static int peek_open(const char *prefix, const char *runtime_dir, const char *none_msg,
+		     struct dk__runtime *rt, char path[DK__RUNTIME_PATH_MAX],
+		     struct dk__mem_config *h)
+{
+	int rc = dk__runtime_resolve(runtime_dir, prefix, rt);
+	if (rc < 0)
+		return rc;
+	if (dk__runtime_path(rt, "config", path, DK__RUNTIME_PATH_MAX) < 0)
+		return -ENAMETOOLONG;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			DK_ERR("no %s with prefix \"%s\" in %s: start one, or name its instance (DMAKIT_PREFIX, DMAKIT_RUNTIME_DIR)",
+			       none_msg, rt->prefix, rt->dir);
+		else
+			DK_ERR("cannot read %s (%s): run as the user of the primary", path, strerror(e));
+		return -e;
+	}
+	rc = read_header(fd, path, h);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 int dk_instance_procs_peek(const char *prefix, const char *runtime_dir, int *pids,
 			   unsigned int max)
 {
@@ -435,26 +465,12 @@ int dk_instance_procs_peek(const char *prefix, const char *runtime_dir, int *pid
 		return -EINVAL;
 	}
 	struct dk__runtime rt;
-	int rc = dk__runtime_resolve(runtime_dir, prefix, &rt);
-	if (rc < 0)
-		return rc;
 	char path[DK__RUNTIME_PATH_MAX];
-	if (dk__runtime_path(&rt, "config", path, sizeof(path)) < 0)
-		return -ENAMETOOLONG;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		if (e == ENOENT)
-			DK_ERR("no instance with prefix \"%s\" in %s: start a primary, or name its instance (DMAKIT_PREFIX, DMAKIT_RUNTIME_DIR)",
-			       rt.prefix, rt.dir);
-		else
-			DK_ERR("cannot read %s (%s): run as the user of the primary", path, strerror(e));
-		return -e;
-	}
 	struct dk__mem_config h;
-	rc = read_header(fd, path, &h);
-	if (rc == 0)
-		rc = config_procs(fd, &h, pids, max);
+	int fd = peek_open(prefix, runtime_dir, "instance", &rt, path, &h);
+	if (fd < 0)
+		return fd;
+	int rc = config_procs(fd, &h, pids, max);
 	close(fd);
 	return rc;
 }
@@ -467,25 +483,13 @@ int dk_heap_stats_peek(const char *prefix, const char *runtime_dir, struct dk_he
 		return -EINVAL;
 	}
 	struct dk__runtime rt;
-	int rc = dk__runtime_resolve(runtime_dir, prefix, &rt);
-	if (rc < 0)
-		return rc;
 	char path[DK__RUNTIME_PATH_MAX];
-	if (dk__runtime_path(&rt, "config", path, sizeof(path)) < 0)
-		return -ENAMETOOLONG;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		if (e == ENOENT)
-			DK_ERR("no primary process runs with prefix \"%s\" in %s: start one, or name its instance (DMAKIT_PREFIX, DMAKIT_RUNTIME_DIR)",
-			       rt.prefix, rt.dir);
-		else
-			DK_ERR("cannot read %s (%s): run as the user of the primary", path, strerror(e));
-		return -e;
-	}
 	struct dk__mem_config h;
-	rc = read_header(fd, path, &h);
-	if (rc == 0 && (!h.ready || !pid_alive(h.primary_pid))) {
+	int fd = peek_open(prefix, runtime_dir, "primary process runs", &rt, path, &h);
+	if (fd < 0)
+		return fd;
+	int rc = 0;
+	if (!h.ready || !pid_alive(h.primary_pid)) {
 		int pids[8], n = pid_alive(h.primary_pid) ? 0 : config_procs(fd, &h, pids, 8);
 		char list[128] = "";
 		size_t off = 0;
