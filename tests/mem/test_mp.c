@@ -19,6 +19,7 @@
 
 #include <dmakit/dmakit.h>
 
+#include "child.h"
 #include "hugepages.h"
 #include "tap.h"
 
@@ -241,31 +242,9 @@ __attribute__((constructor)) static void maybe_child(void)
 
 /* ---- the primary side ---------------------------------------------------- */
 
-static pid_t spawn(const char *scen, const char *const *env)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		setenv("DK_MP_CHILD", scen, 1);
-		setenv("DMAKIT_PROC_TYPE", "secondary", 1);
-		for (int i = 0; env && env[i]; i += 2)
-			setenv(env[i], env[i + 1], 1);
-		execl("/proc/self/exe", "test_mem_mp", (char *)NULL);
-		_exit(98);
-	}
-	return pid;
-}
-
-static int wait_child(pid_t pid)
-{
-	int st;
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static int run_child(const char *scen, const char *const *env)
 {
-	return wait_child(spawn(scen, env));
+	return dk_test_wait(dk_test_spawn(scen, env));
 }
 
 static int start_primary_huge(int huge)
@@ -465,11 +444,11 @@ DK_TEST(two_processes_hammer_one_heap)
 	struct dk_heap_stats before, after;
 	dk_malloc_thread_flush();
 	REQUIRE_INT_EQ(dk_malloc_get_stats(0, &before), 0);
-	pid_t pid = spawn("hammer", NULL);
+	pid_t pid = dk_test_spawn("hammer", NULL);
 	REQUIRE(pid > 0);
 	__atomic_store_n(&b->go, 1, __ATOMIC_RELEASE);
 	uint64_t errors = hammer(5, 20000);
-	CHECK_INT_EQ(wait_child(pid), 0);
+	CHECK_INT_EQ(dk_test_wait(pid), 0);
 	CHECK_INT_EQ(errors, 0);
 	CHECK_INT_EQ(b->child_errors, 0);
 	CHECK_INT_EQ(b->child_done, 1);

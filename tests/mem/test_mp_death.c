@@ -22,6 +22,7 @@
 #include "mem/heap.h"
 #include "mem/mem_config.h"
 #include "mem/pages.h"
+#include "child.h"
 #include "tap.h"
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -302,40 +303,6 @@ __attribute__((constructor)) static void maybe_child(void)
 
 /* ---- the primary side ---------------------------------------------------- */
 
-static pid_t spawn(const char *scen, const char *const *env)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		setenv("DK_MP_CHILD", scen, 1);
-		setenv("DMAKIT_PROC_TYPE", "secondary", 1);
-		for (int i = 0; env && env[i]; i += 2)
-			setenv(env[i], env[i + 1], 1);
-		execl("/proc/self/exe", "test_mem_mp_death", (char *)NULL);
-		_exit(98);
-	}
-	return pid;
-}
-
-/* Exit status of child pid, 128 + signal, or -1 when it did not end within
- * secs seconds (then it is killed: a survivor that hangs fails the test). */
-static int wait_child_for(pid_t pid, int secs)
-{
-	for (int i = 0; i < secs * 100; i++) {
-		int st;
-		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		if (r < 0)
-			return -1;
-		struct timespec ts = {0, 10 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	fprintf(stderr, "# child %d did not end within %d s (blocked?): killed\n", (int)pid, secs);
-	return -1;
-}
-
 static int start_primary(void)
 {
 	struct dk_init_params p;
@@ -387,7 +354,7 @@ DK_TEST(heap_grown_by_a_secondary_outlives_it)
 	uint64_t region, alloc, count;
 	heap_totals(&region, &alloc, &count);
 	REQUIRE_INT_EQ(region, 0); /* no page list yet: the secondary creates it */
-	CHECK_INT_EQ(wait_child_for(spawn("grow_exit", NULL), 30), 0);
+	CHECK_INT_EQ(dk_test_wait_for(dk_test_spawn("grow_exit", NULL), 30), 0);
 	const struct dk_memzone *mz = dk_memzone_lookup("grown");
 	REQUIRE(mz != NULL);
 	/* The memzone lies in the secondary's list too. Known here (the event
@@ -432,7 +399,7 @@ static void killed_inside(const char *point)
 	heap_totals(&region, &alloc, &count);
 
 	const char *env[] = {"DK_MP_STOP_AT", point, NULL};
-	pid_t victim = spawn("stop_in", env);
+	pid_t victim = dk_test_spawn("stop_in", env);
 	REQUIRE(victim > 0);
 	int reached = 0;
 	for (int i = 0; i < 3000 && !reached; i++) {
@@ -447,10 +414,10 @@ static void killed_inside(const char *point)
 	}
 	REQUIRE(reached);
 	REQUIRE_INT_EQ(kill(victim, SIGKILL), 0);
-	CHECK_INT_EQ(wait_child_for(victim, 10), 128 + SIGKILL);
+	CHECK_INT_EQ(dk_test_wait_for(victim, 10), 128 + SIGKILL);
 
 	/* A secondary started after the death allocates and frees. */
-	int st = wait_child_for(spawn("survive", NULL), 30);
+	int st = dk_test_wait_for(dk_test_spawn("survive", NULL), 30);
 	CHECK_INT_EQ(st, 0);
 	if (st < 0)
 		return; /* the locks are not robust: the primary would block too */
@@ -497,7 +464,7 @@ DK_TEST(secondary_killed_holding_the_memzone_lock)
  * secondary lives and names it; once the secondary is gone it starts. */
 DK_TEST(primary_dies_secondary_goes_on_new_primary_waits)
 {
-	pid_t prim = spawn("primary_hold", (const char *const[]){"DMAKIT_PROC_TYPE", "primary", NULL});
+	pid_t prim = dk_test_spawn("primary_hold", (const char *const[]){"DMAKIT_PROC_TYPE", "primary", NULL});
 	REQUIRE(prim > 0);
 	struct dk_init_params p;
 	dk_init_params_default(&p);
@@ -529,16 +496,16 @@ DK_TEST(primary_dies_secondary_goes_on_new_primary_waits)
 	REQUIRE(q != NULL);
 	CHECK(pattern_ok(q, GROW, 5));
 	REQUIRE_INT_EQ(kill(prim, SIGKILL), 0);
-	CHECK_INT_EQ(wait_child_for(prim, 10), 128 + SIGKILL);
+	CHECK_INT_EQ(dk_test_wait_for(prim, 10), 128 + SIGKILL);
 
 	/* The memory stays; allocation, free and memzones go on. */
 	CHECK(pattern_ok(q, GROW, 5));
 	use_heap_here();
 	dk_free(q);
 
-	CHECK_INT_EQ(wait_child_for(spawn("primary_refused", NULL), 30), 0);
+	CHECK_INT_EQ(dk_test_wait_for(dk_test_spawn("primary_refused", NULL), 30), 0);
 	dk_cleanup();
-	CHECK_INT_EQ(wait_child_for(spawn("primary_ok", NULL), 30), 0);
+	CHECK_INT_EQ(dk_test_wait_for(dk_test_spawn("primary_ok", NULL), 30), 0);
 }
 
 /* Issue 13, item 3: the blocks in a dead process's thread caches go back to
@@ -555,7 +522,7 @@ DK_TEST(thread_cache_of_a_killed_secondary_comes_back)
 	b->magic = BOX_MAGIC;
 	uint64_t region, alloc, count;
 	heap_totals(&region, &alloc, &count);
-	pid_t victim = spawn("cache_and_stop", NULL);
+	pid_t victim = dk_test_spawn("cache_and_stop", NULL);
 	REQUIRE(victim > 0);
 	for (int i = 0; i < 3000 && !__atomic_load_n(&b->stopped, __ATOMIC_ACQUIRE); i++) {
 		struct timespec ts = {0, 10 * 1000 * 1000};
@@ -566,7 +533,7 @@ DK_TEST(thread_cache_of_a_killed_secondary_comes_back)
 	heap_totals(&region2, &alloc2, &count2);
 	CHECK(count2 > count); /* its cached blocks count as allocated */
 	kill(victim, SIGKILL);
-	CHECK_INT_EQ(wait_child_for(victim, 10), 128 + SIGKILL);
+	CHECK_INT_EQ(dk_test_wait_for(victim, 10), 128 + SIGKILL);
 	REQUIRE(reached);
 	for (int i = 0; i < 500; i++) {
 		heap_totals(&region2, &alloc2, &count2);
@@ -602,7 +569,7 @@ static pid_t kill_start(struct kbox *kb, int i)
 	char scen[32];
 	snprintf(scen, sizeof(scen), "kill_worker%d", i);
 	kb->w[i].ready = 0;
-	pid_t pid = spawn(scen, NULL);
+	pid_t pid = dk_test_spawn(scen, NULL);
 	for (int t = 0; t < 3000 && !__atomic_load_n(&kb->w[i].ready, __ATOMIC_ACQUIRE); t++) {
 		struct timespec ts = {0, 2 * 1000 * 1000};
 		nanosleep(&ts, NULL);
@@ -668,7 +635,7 @@ DK_TEST(kill_test_workers_killed_at_random)
 		nanosleep(&ts, NULL);
 		int i = (int)((r >> 8) % KW);
 		kill(pid[i], SIGKILL);
-		int st = wait_child_for(pid[i], 10);
+		int st = dk_test_wait_for(pid[i], 10);
 		if (st != 128 + SIGKILL) {
 			fprintf(stderr, "# round %d: worker %d ended with %d before the kill\n", k, i, st);
 			failed = 1;
@@ -693,7 +660,7 @@ DK_TEST(kill_test_workers_killed_at_random)
 	__atomic_store_n(&kb->stop, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < KW; i++)
 		if (pid[i] > 0)
-			CHECK_INT_EQ(wait_child_for(pid[i], 30), 0);
+			CHECK_INT_EQ(dk_test_wait_for(pid[i], 30), 0);
 	CHECK_INT_EQ(dk__heap_check(0), 0);
 	/* Dead workers' thread caches come back within a second or two. */
 	uint64_t region2, alloc2, count2;

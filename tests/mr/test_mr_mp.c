@@ -23,6 +23,7 @@
 #include <dmakit/dmakit.h>
 #include <dmakit/mr.h>
 
+#include "child.h"
 #include "tap.h"
 
 #define BIG (2u << 20)
@@ -368,31 +369,9 @@ __attribute__((constructor)) static void maybe_child(void)
 
 /* ---- the primary side ---------------------------------------------------- */
 
-static pid_t spawn(const char *scen, const char *const *env)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		setenv("DK_MP_CHILD", scen, 1);
-		setenv("DMAKIT_PROC_TYPE", "secondary", 1);
-		for (int i = 0; env && env[i]; i += 2)
-			setenv(env[i], env[i + 1], 1);
-		execl("/proc/self/exe", "test_mr_mp", (char *)NULL);
-		_exit(98);
-	}
-	return pid;
-}
-
-static int wait_child(pid_t pid)
-{
-	int st;
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static int run_child(const char *scen)
 {
-	return wait_child(spawn(scen, NULL));
+	return dk_test_wait(dk_test_spawn(scen, NULL));
 }
 
 static struct dk_mr_cache *g_c;
@@ -508,14 +487,14 @@ DK_TEST(primary_invalidation_reaches_the_secondary)
 	REQUIRE(x != MAP_FAILED);
 	REQUIRE_INT_EQ(dk_extmem_register(x, len, NULL, 0, PG), 0);
 	g_b->x = x;
-	pid_t pid = spawn("stale", NULL);
+	pid_t pid = dk_test_spawn("stale", NULL);
 	wait_step_main(1);
 	CHECK_INT_EQ(g_b->step, 1);
 	unsigned int before = regs();
 	CHECK_INT_EQ(dk_extmem_unregister(x, len), 0); /* FREE in the primary only */
 	set_step(g_b, 2);
 	dk_test_log_capture_start(); /* the primary logs the unknown memory too */
-	CHECK_INT_EQ(wait_child(pid), 0);
+	CHECK_INT_EQ(dk_test_wait(pid), 0);
 	dk_test_log_capture_stop();
 	CHECK_INT_EQ(regs(), before + 1); /* x once (before), then p */
 	struct dk_mr_stats st;
@@ -535,7 +514,7 @@ DK_TEST(primary_heap_free_reaches_the_secondary)
 	unsigned char *big2 = dk_malloc(NULL, 100u << 20, 0);
 	REQUIRE(big1 && big2);
 	g_b->big = big2;
-	pid_t pid = spawn("heap_free", NULL);
+	pid_t pid = dk_test_spawn("heap_free", NULL);
 	wait_step_main(1);
 	CHECK_INT_EQ(g_b->step, 1);
 	struct dk_mr_stats st;
@@ -547,7 +526,7 @@ DK_TEST(primary_heap_free_reaches_the_secondary)
 	CHECK(st.generation > gen); /* the region went: its registration too */
 	set_step(g_b, 2);
 	dk_test_log_capture_start();
-	CHECK_INT_EQ(wait_child(pid), 0);
+	CHECK_INT_EQ(dk_test_wait(pid), 0);
 	dk_test_log_capture_stop();
 	teardown();
 }
@@ -581,17 +560,17 @@ DK_TEST(hung_or_killed_client_does_not_block_the_server)
 	snprintf(fd_out, sizeof(fd_out), "%d", fds[1]);
 	const char *env[] = {"DK_FD_OUT", fd_out, NULL};
 	/* One client connects and hangs; another is killed while connected. */
-	pid_t hang = spawn("hang", env), killed = spawn("hang", env);
+	pid_t hang = dk_test_spawn("hang", env), killed = dk_test_spawn("hang", env);
 	char one;
 	CHECK_INT_EQ(read(fds[0], &one, 1), 1);
 	CHECK_INT_EQ(read(fds[0], &one, 1), 1);
 	kill(killed, SIGKILL);
-	CHECK_INT_EQ(wait_child(killed), 128 + SIGKILL);
+	CHECK_INT_EQ(dk_test_wait(killed), 128 + SIGKILL);
 	int64_t t0 = now_ms();
 	CHECK_INT_EQ(run_child("lookup"), 0); /* its 1 s timeout holds */
 	CHECK(now_ms() - t0 < 5000);
 	kill(hang, SIGKILL);
-	CHECK_INT_EQ(wait_child(hang), 128 + SIGKILL);
+	CHECK_INT_EQ(dk_test_wait(hang), 128 + SIGKILL);
 	close(fds[0]);
 	close(fds[1]);
 	teardown();
@@ -600,13 +579,13 @@ DK_TEST(hung_or_killed_client_does_not_block_the_server)
 DK_TEST(destroyed_cache_fails_secondary_misses_at_once)
 {
 	REQUIRE_INT_EQ(setup(), 0);
-	pid_t pid = spawn("unshared", NULL);
+	pid_t pid = dk_test_spawn("unshared", NULL);
 	wait_step_main(1);
 	CHECK_INT_EQ(g_b->step, 1);
 	dk_mr_cache_destroy(g_c);
 	g_c = NULL;
 	set_step(g_b, 2);
-	CHECK_INT_EQ(wait_child(pid), 0);
+	CHECK_INT_EQ(dk_test_wait(pid), 0);
 	teardown();
 }
 
@@ -621,19 +600,19 @@ DK_TEST(dead_primary_fails_secondary_misses_at_once)
 	snprintf(fb, sizeof(fb), "%d", b2m[1]);
 	snprintf(fin, sizeof(fin), "%d", m2b[0]);
 	const char *env_a[] = {"DMAKIT_PROC_TYPE", "primary", "DK_FD_OUT", fa, NULL};
-	pid_t a = spawn("primary_die", env_a);
+	pid_t a = dk_test_spawn("primary_die", env_a);
 	void *p;
 	REQUIRE_INT_EQ(read(a2m[0], &p, sizeof(p)), (ssize_t)sizeof(p));
 	char sp[32];
 	snprintf(sp, sizeof(sp), "%p", p);
 	const char *env_b[] = {"DK_P", sp, "DK_FD_OUT", fb, "DK_FD_IN", fin, NULL};
-	pid_t b = spawn("secondary_gone", env_b);
+	pid_t b = dk_test_spawn("secondary_gone", env_b);
 	char one = 1;
 	CHECK_INT_EQ(read(b2m[0], &one, 1), 1);
 	kill(a, SIGKILL);
-	CHECK_INT_EQ(wait_child(a), 128 + SIGKILL);
+	CHECK_INT_EQ(dk_test_wait(a), 128 + SIGKILL);
 	CHECK_INT_EQ(write(m2b[1], &one, 1), 1);
-	CHECK_INT_EQ(wait_child(b), 0);
+	CHECK_INT_EQ(dk_test_wait(b), 0);
 	for (int i = 0; i < 2; i++) {
 		close(a2m[i]);
 		close(b2m[i]);
