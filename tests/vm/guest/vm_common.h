@@ -17,17 +17,13 @@
 #include <unistd.h>
 
 #include <dmakit/dmakit.h>
+#include <dmakit/edu.h>
 
 #include "tap.h"
 
 #define VM_EDU "0000:03:00.0"
 #define VM_NVME "0000:04:00.0"
 
-/*
- * dk_init (no probe) on the real /sys unless initialized; skips when not in
- * the VM. The TAP harness calls dk_cleanup() after every test (which closes
- * every device and the default container), so each test starts afresh.
- */
 /* The IOMMU address width the VM was booted with (run.sh --aw-bits: 48 or 39). */
 static inline int vm_aw_bits(void)
 {
@@ -52,6 +48,11 @@ static inline int vm_backend(const char *bdf)
 	return dk_vfio_backend_select(bdf, NULL, 0);
 }
 
+/*
+ * dk_init (no probe) on the real /sys unless initialized; skips when not in
+ * the VM. The TAP harness calls dk_cleanup() after every test (which closes
+ * every device and the default container), so each test starts afresh.
+ */
 static inline void vm_init(void)
 {
 	if (dk_initialized())
@@ -62,6 +63,29 @@ static inline void vm_init(void)
 	dk_init_params_default(&p);
 	p.flags = DK_INIT_NO_PROBE;
 	REQUIRE_INT_EQ(dk_init(&p), 0);
+}
+
+/*
+ * Bind edu to vfio-pci, register the edu driver (once: registrations outlive
+ * dk_cleanup) and dk_init in memory with probing, unless initialized; edu's
+ * PCI device and driver state out. The caller skips first when the VM lacks
+ * what it needs.
+ */
+static inline void vm_start_edu(struct dk_pci_device **dev, struct dk_edu **edu)
+{
+	if (!dk_initialized()) {
+		REQUIRE_INT_EQ(dk_pci_bind(VM_EDU, "vfio-pci"), 0);
+		int rc = dk_edu_driver_register();
+		REQUIRE(rc == 0 || rc == -EEXIST);
+		struct dk_init_params p;
+		dk_init_params_default(&p);
+		p.flags = DK_INIT_IN_MEMORY;
+		REQUIRE_INT_EQ(dk_init(&p), 0);
+	}
+	*dev = dk_pci_find(VM_EDU);
+	REQUIRE(*dev != NULL);
+	*edu = dk_edu_get(*dev);
+	REQUIRE(*edu != NULL);
 }
 
 /* The device, opened through VFIO (it must be bound to vfio-pci already). */

@@ -25,19 +25,7 @@ static void start(void)
 {
 	if (!getenv("DK_VM"))
 		SKIP("not in the dmakit test VM (run it with tests/vm/run.sh)");
-	if (dk_initialized())
-		return;
-	REQUIRE_INT_EQ(dk_pci_bind(VM_EDU, "vfio-pci"), 0);
-	int rc = dk_edu_driver_register();
-	REQUIRE(rc == 0 || rc == -EEXIST);
-	struct dk_init_params p;
-	dk_init_params_default(&p);
-	p.flags = DK_INIT_IN_MEMORY;
-	REQUIRE_INT_EQ(dk_init(&p), 0);
-	g_dev = dk_pci_find(VM_EDU);
-	REQUIRE(g_dev != NULL);
-	g_edu = dk_edu_get(g_dev);
-	REQUIRE(g_edu != NULL);
+	vm_start_edu(&g_dev, &g_edu);
 }
 
 DK_TEST(iova_mode_follows_the_iommu_width)
