@@ -66,6 +66,20 @@ DK_EXPORT int dk_dev_dma_map_auto(struct dk_device *dev, void *va, size_t len, u
  * -ENODEV, -ENOENT (nothing given back then). */
 DK_EXPORT int dk_dev_dma_unmap_auto(struct dk_device *dev, void *va, uint64_t iova, size_t len);
 
+/*
+ * Whether dev's container maps [va, va+len) (len 0 counts as 1) now, by one
+ * mapping (heap memory, registered memory with IOVAs, P2P resources,
+ * dk_dev_dma_map buffers): 0 and *iova (of va), or:
+ *   -EINVAL  NULL iova, or the errors of dk_dev_dma_map for dev
+ *   -ENODEV  dev is not open through VFIO
+ *   -ENXIO   the container has no IOMMU yet
+ *   -ENOENT  not mapped there (for memory with IOVAs: its mapping failed,
+ *            and the message of that failure says why)
+ * Not logged: a query. Thread-safe; a lookup, no system call.
+ */
+DK_EXPORT int dk_dev_dma_iova(struct dk_device *dev, const void *va, size_t len,
+			      uint64_t *iova);
+
 /* ---- translation maps ---------------------------------------------------- */
 
 /*

@@ -328,6 +328,9 @@ DK_EXPORT uint64_t dk_p2p_virt_to_bus(const struct dk_pci_device *dev, const voi
  *   -EXDEV   client cannot reach the provider (not_supported: the reason
  *            is logged with its fix)
  *   -ENOENT  addr has no IOVA (the resource was added before dk_init)
+ *   -ENXIO   the client's IOMMU domain does not map it (its mapping failed:
+ *            iommufd up to Linux 6.12 cannot map device memory; the
+ *            container backend can)
  * Every failure is logged. Thread-safe.
  */
 DK_EXPORT int dk_p2p_dma_addr(const struct dk_pci_device *client, const void *addr,

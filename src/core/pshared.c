@@ -59,7 +59,7 @@ void dk__intent_begin(struct dk__intent *in, uint32_t op, uint64_t a, uint64_t b
 	in->pid = (int32_t)getpid();
 	__atomic_store_n(&in->op, op, __ATOMIC_RELEASE);
 	/* The change's stores must not reach memory before the record. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	dk__store_fence();
 }
 
 void dk__intent_end(struct dk__intent *in)

@@ -46,6 +46,22 @@ struct dk__intent {
 };
 
 /* Record that op (with a, b, c) starts: written before the change. */
+/*
+ * Order this thread's stores before the fence ahead of its stores after it,
+ * as another process sees them, also one that looks after this process
+ * died (an intent record must be in memory before the change it announces).
+ * x86 keeps stores in program order (TSO): a compiler barrier is enough
+ * there, and costs nothing; elsewhere a full fence.
+ */
+static inline void dk__store_fence(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
 void dk__intent_begin(struct dk__intent *in, uint32_t op, uint64_t a, uint64_t b, uint64_t c);
 /* Record that the change is complete (op 0), after its last store. */
 void dk__intent_end(struct dk__intent *in);

@@ -105,3 +105,15 @@ int dk_dev_dma_unmap_auto(struct dk_device *dev, void *va, uint64_t iova, size_t
 		dk__mem_pages_iova_give(iova, len);
 	return rc;
 }
+
+int dk_dev_dma_iova(struct dk_device *dev, const void *va, size_t len, uint64_t *iova)
+{
+	if (!iova) {
+		DK_ERR("dk_dev_dma_iova: NULL iova: pass where to put the IOVA");
+		return -EINVAL;
+	}
+	struct dk_vfio_container *c = container_of_dev(dev, "dk_dev_dma_iova");
+	if (!c)
+		return -errno;
+	return dk__dma_domain_lookup(c, va, len ? len : 1, iova);
+}

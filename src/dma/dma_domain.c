@@ -358,6 +358,20 @@ int dk__dma_domain_user_unmap(struct dk_vfio_container *c, const void *va, uint6
 	return rc;
 }
 
+int dk__dma_domain_lookup(struct dk_vfio_container *c, const void *va, uint64_t len,
+			  uint64_t *iova)
+{
+	uint64_t a = (uint64_t)(uintptr_t)va;
+	pthread_mutex_lock(&g_lock);
+	struct domain *d = domain_of(c);
+	const struct mapping *m = d ? mapping_at(d, a) : NULL;
+	int rc = !d ? -ENXIO : m && len - 1 < m->va + m->len - a ? 0 : -ENOENT;
+	if (rc == 0)
+		*iova = m->iova + (a - m->va);
+	pthread_mutex_unlock(&g_lock);
+	return rc;
+}
+
 unsigned int dk__dma_domain_count(const struct dk_vfio_container *c)
 {
 	pthread_mutex_lock(&g_lock);

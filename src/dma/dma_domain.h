@@ -51,6 +51,10 @@ int dk__dma_domain_user_map(struct dk_vfio_container *c, const void *va, uint64_
 /* Remove a user mapping made with exactly (va, iova, len): -ENOENT none such. */
 int dk__dma_domain_user_unmap(struct dk_vfio_container *c, const void *va, uint64_t iova,
 			      uint64_t len);
+/* The IOVA of va when one mapping of c's domain covers [va, va+len):
+ * 0 and *iova, -ENXIO no domain, -ENOENT not covered by one mapping. */
+int dk__dma_domain_lookup(struct dk_vfio_container *c, const void *va, uint64_t len,
+			  uint64_t *iova);
 /* Number of mappings in c's domain, 0 without one (tests, dmakit iommu). */
 unsigned int dk__dma_domain_count(const struct dk_vfio_container *c);
 

@@ -1267,7 +1267,7 @@ void dk_free(void *p)
 	int slot = tc && t_tls.slot >= 0 && tc == t_tls.cache ? t_tls.slot : -1;
 	if (slot >= 0) {
 		__atomic_store_n(&tc->freeing, p, __ATOMIC_RELEASE);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		dk__store_fence();
 	}
 	if (dk__heap_lock(h) < 0) {
 		if (slot >= 0)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dmakit/dma.h>
 #include <dmakit/log.h>
 #include <dmakit/memory.h>
 #include <dmakit/pci.h>
@@ -144,6 +145,13 @@ int dk_p2p_dma_addr(const struct dk_pci_device *client, const void *addr, uint64
 		DK_ERR("dk_p2p_dma_addr(%s): %p has no IOVA: was the provider added before dk_init?",
 		       client->device.name, addr);
 		return -ENOENT;
+	}
+	uint64_t mapped;
+	struct dk_device *cdev = (struct dk_device *)(uintptr_t)&client->device;
+	if (dk_dev_dma_iova(cdev, addr, 1, &mapped) < 0 || mapped != io) {
+		DK_ERR("dk_p2p_dma_addr(%s): provider %s's memory at %p is not mapped in the client's IOMMU domain (the mapping failed: see the message above; iommufd up to Linux 6.12 cannot map device memory: use the container backend, DMAKIT_VFIO_BACKEND=container, for P2P)",
+		       client->device.name, name, addr);
+		return -ENXIO;
 	}
 	*dma = io;
 	return DK_P2P_DMA_IOVA;
