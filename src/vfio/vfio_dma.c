@@ -59,6 +59,31 @@ static int in_ranges(const struct dk_vfio_iommu_info *info, uint64_t first, uint
 	return 0;
 }
 
+int dk__vfio_is_p2pmem(const void *va, uint64_t len, char *path, size_t pathlen)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return 0;
+	uint64_t a = (uintptr_t)va, end = a + len;
+	char line[512];
+	int hit = 0;
+	while (!hit && fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi;
+		int off = 0;
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %n", &lo, &hi, &off) != 2 || !off ||
+		    hi <= a || lo >= end)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		const char *file = line + off;
+		size_t n = strlen(file), sl = sizeof("/p2pmem/allocate") - 1;
+		hit = n >= sl && strcmp(file + n - sl, "/p2pmem/allocate") == 0;
+		if (hit)
+			snprintf(path, pathlen, "%s", file);
+	}
+	fclose(f);
+	return hit;
+}
+
 static void log_ranges(const struct dk_vfio_iommu_info *info, uint64_t iova, uint64_t len)
 {
 	char buf[512];
@@ -105,7 +130,14 @@ int dk_vfio_dma_map(struct dk_vfio_container *c, const void *va, uint64_t iova, 
 		goto out;
 	}
 	rc = -errno;
-	switch (errno) {
+	char path[256];
+	if ((rc == -EFAULT || rc == -EREMOTEIO) &&
+	    dk__vfio_is_p2pmem(va, len, path, sizeof(path))) {
+		DK_ERR(DK__VFIO_P2PMEM_REFUSED " (VFIO_IOMMU_MAP_DMA: %s)", va, len, path,
+		       strerror(-rc));
+		goto out;
+	}
+	switch (-rc) {
 	case EEXIST:
 		DK_ERR("DMA map: IOVA 0x%" PRIx64 "-0x%" PRIx64
 		       " overlaps an existing mapping: unmap it first or choose another IOVA",
@@ -124,7 +156,7 @@ int dk_vfio_dma_map(struct dk_vfio_container *c, const void *va, uint64_t iova, 
 		break;
 	default:
 		DK_ERR("DMA map VA %p -> IOVA 0x%" PRIx64 " (0x%" PRIx64 " bytes): VFIO_IOMMU_MAP_DMA: %s",
-		       va, iova, len, strerror(errno));
+		       va, iova, len, strerror(-rc));
 	}
 out:
 	pthread_mutex_unlock(&c->lock);

@@ -96,6 +96,20 @@ int dk__iommufd_query(struct dk_vfio_container *c, struct dk_vfio_iommu_info *ou
 /* IOMMU_IOAS_MAP at the fixed IOVA / IOMMU_IOAS_UNMAP, with c->lock held and
  * the arguments checked; -errno of the ioctl, logged with the fix. */
 int dk__iommufd_map(struct dk_vfio_container *c, const void *va, uint64_t iova, uint64_t len);
+/* Whether [va, va+len) touches a mapping of a sysfs p2pmem/allocate file
+ * (the kernel's P2P memory), from /proc/self/maps; its path into path.
+ * For messages only: 0 when not, or when the maps cannot be read. */
+int dk__vfio_is_p2pmem(const void *va, uint64_t len, char *path, size_t pathlen);
+/* Why a DMA map of such memory fails (EFAULT or EREMOTEIO, both backends);
+ * printf arguments: the VA, the length, the file's path. */
+#define DK__VFIO_P2PMEM_REFUSED                                                                    \
+	"DMA map: VA %p (0x%" PRIx64 " bytes) is the kernel's PCI P2P memory (a mmap of %s: "    \
+	"ZONE_DEVICE P2PDMA pages), which the kernel lets no VFIO backend pin: type1 and iommufd " \
+	"pin long-term for writing, refused for a shared sysfs file mapping (EFAULT: mm/gup.c "   \
+	"check_vma_flags, writable_file_mapping_allowed), and P2PDMA pages also need "           \
+	"FOLL_PCI_P2PDMA, which neither passes and gup refuses together with FOLL_LONGTERM "      \
+	"(EREMOTEIO; Linux 6.2 to at least 6.12). For a device driven through VFIO use dmakit's " \
+	"own P2P memory instead (bind the provider to vfio-pci, dk_p2p_alloc, container backend)"
 int dk__iommufd_unmap(struct dk_vfio_container *c, uint64_t iova, uint64_t len);
 /* What a NULL container means for the IOMMU info and DMA map/unmap: c
  * itself when given; else the default IOAS while it has devices, else the

@@ -293,6 +293,11 @@ int dk__iommufd_map(struct dk_vfio_container *c, const void *va, uint64_t iova, 
 	if (ioctl(c->fd, DK__IOMMU_IOAS_MAP, &m) == 0)
 		return 0;
 	int e = errno;
+	char path[256];
+	if ((e == EFAULT || e == EREMOTEIO) && dk__vfio_is_p2pmem(va, len, path, sizeof(path))) {
+		DK_ERR(DK__VFIO_P2PMEM_REFUSED " (IOMMU_IOAS_MAP: %s)", va, len, path, strerror(e));
+		return -e;
+	}
 	switch (e) {
 	case EEXIST:
 		DK_ERR("DMA map: IOVA 0x%" PRIx64 "-0x%" PRIx64
