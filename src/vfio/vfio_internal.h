@@ -108,8 +108,10 @@ int dk__vfio_is_p2pmem(const void *va, uint64_t len, char *path, size_t pathlen)
 	"pin long-term for writing, refused for a shared sysfs file mapping (EFAULT: mm/gup.c "   \
 	"check_vma_flags, writable_file_mapping_allowed), and P2PDMA pages also need "           \
 	"FOLL_PCI_P2PDMA, which neither passes and gup refuses together with FOLL_LONGTERM "      \
-	"(EREMOTEIO; Linux 6.2 to at least 6.12). For a device driven through VFIO use dmakit's " \
-	"own P2P memory instead (bind the provider to vfio-pci, dk_p2p_alloc, container backend)"
+	"(EREMOTEIO; Linux 6.2 to at least 6.12). Map the same pages through the provider's "     \
+	"sysfs resource<N> mmap at their offset in the BAR instead (container backend: type1 "   \
+	"maps such VM_PFNMAP memory by PFN; iommufd does not), or use dmakit's own P2P memory "    \
+	"(provider bound to vfio-pci, dk_p2p_alloc)"
 int dk__iommufd_unmap(struct dk_vfio_container *c, uint64_t iova, uint64_t len);
 /* What a NULL container means for the IOMMU info and DMA map/unmap: c
  * itself when given; else the default IOAS while it has devices, else the

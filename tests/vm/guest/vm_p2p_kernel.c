@@ -15,13 +15,21 @@
  * P2PDMA pages would also need FOLL_PCI_P2PDMA, refused with FOLL_LONGTERM),
  * so dk_dev_dma_map_auto gives -EFAULT with the reason, through iommufd
  * and through the container backend, leaves nothing mapped, and edu still
- * copies host memory afterwards. docs/p2p.md has the kernel's source lines.
+ * copies host memory afterwards. What works: the same CMB page through the
+ * NVMe's sysfs resource2 mapping (VM_PFNMAP, mapped by type1 by PFN), into
+ * which edu copies host memory and back, checked through the p2pmem
+ * mapping; iommufd refuses that mapping too. docs/p2p.md has the kernel's
+ * source lines.
  * The kernel's nvme driver keeps part of the CMB for its own submission
  * queues, so `available` starts below `size`: the tests compare with the
  * value read first. The NVMe stays on the kernel's nvme driver.
  */
 #include <dmakit/edu.h>
 #include <dmakit/p2p.h>
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/mman.h>
 
 #include "vm_common.h"
 
@@ -36,15 +44,15 @@ static void need_p2pmem(void)
 {
 	if (!getenv("DK_VM"))
 		SKIP("not in the dmakit test VM (run it with tests/vm/run.sh)");
-	static int ready;
-	if (ready)
-		return;
-	REQUIRE_INT_EQ(dk_pci_bind(VM_NVME, "nvme"), 0);
-	for (int i = 0; i < 100 && access(P2PMEM "/published", R_OK) != 0; i++)
-		usleep(100 * 1000);
-	if (access(P2PMEM "/published", R_OK) != 0)
+	static int state; /* 0 not looked yet, 1 there, -1 absent (waited once) */
+	if (state == 0) {
+		REQUIRE_INT_EQ(dk_pci_bind(VM_NVME, "nvme"), 0);
+		for (int i = 0; i < 100 && access(P2PMEM "/published", R_OK) != 0; i++)
+			usleep(100 * 1000);
+		state = access(P2PMEM "/published", R_OK) == 0 ? 1 : -1;
+	}
+	if (state < 0)
 		SKIP("no " P2PMEM ": this kernel publishes no P2P memory for the NVMe's CMB (needs CONFIG_PCI_P2PDMA: boot with run.sh --kernel iommufd)");
-	ready = 1;
 }
 
 static struct dk_pci_device *g_edu_dev, *g_nvme;
@@ -164,6 +172,7 @@ static void map_is_refused(void)
 	CHECK_STR_CONTAINS(dk_test_log_captured(), "p2pmem/allocate");
 	CHECK_STR_CONTAINS(dk_test_log_captured(), "FOLL_PCI_P2PDMA");
 	CHECK_STR_CONTAINS(dk_test_log_captured(), "dk_p2p_alloc");
+	CHECK_STR_CONTAINS(dk_test_log_captured(), "resource<N>");
 	char msg[1024];
 	snprintf(msg, sizeof(msg), "%s", dk_test_log_captured());
 	for (char *c = msg; (c = strchr(c, '\n')) != NULL;)
@@ -198,6 +207,84 @@ DK_TEST(edu_dma_into_p2pmem_is_refused_by_iommufd_and_type1)
 	CHECK_INT_EQ(vm_backend(VM_EDU), DK_VFIO_BACKEND_CONTAINER);
 	map_is_refused();
 	unsetenv("DMAKIT_VFIO_BACKEND");
+}
+
+/* The PFN behind va (root reads PFNs in /proc/self/pagemap), 0 if none. */
+static uint64_t pfn_of(const void *va)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	off_t at = (off_t)((uintptr_t)va / 4096 * sizeof(e));
+	if (pread(fd, &e, sizeof(e), at) != (ssize_t)sizeof(e))
+		e = 0;
+	close(fd);
+	return (e >> 63) ? (e & ((1ull << 55) - 1)) : 0;
+}
+
+/*
+ * The same CMB page through a second mapping: the NVMe's BAR 2 by sysfs
+ * resource2 (a VM_PFNMAP mapping, which VFIO type1 maps by PFN without
+ * pinning), at the allocation's offset in the BAR. edu copies host memory
+ * into it and back; the data is checked through the p2pmem mapping.
+ * iommufd (6.12) maps no VM_PFNMAP memory: refused there.
+ */
+static void alias_round_trip(int expect_rc)
+{
+	unsigned char *p = dk_p2p_kernel_alloc(g_nvme, 4096);
+	REQUIRE(p != NULL);
+	memset(p, 0, 4096);
+	uint64_t pfn = pfn_of(p), bar = g_nvme->bars[2].phys_addr;
+	printf("# p2pmem %p: PFN 0x%" PRIx64 ", BAR 2 at 0x%" PRIx64 "\n", (void *)p, pfn, bar);
+	REQUIRE(pfn != 0 && pfn * 4096 >= bar && pfn * 4096 < bar + CMB_SIZE);
+	int fd = open("/sys/bus/pci/devices/" VM_NVME "/resource2", O_RDWR | O_CLOEXEC);
+	REQUIRE(fd >= 0);
+	unsigned char *alias = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+				    (off_t)(pfn * 4096 - bar));
+	close(fd);
+	REQUIRE(alias != MAP_FAILED);
+	p[17] = 0xa5;
+	CHECK_INT_EQ(alias[17], 0xa5); /* the same memory */
+	uint64_t iova = 0;
+	dk_test_log_capture_start();
+	int rc = dk_dev_dma_map_auto(&g_edu_dev->device, alias, 4096, &iova);
+	dk_test_log_capture_stop();
+	CHECK_INT_EQ(rc, expect_rc);
+	if (rc == 0) {
+		unsigned char *host = dk_malloc("kp2p", LEN, 4096), *back = dk_malloc("kp2p", LEN, 4096);
+		REQUIRE(host && back);
+		fill(host, LEN, 3); /* host -> edu -> the CMB page, read through p2pmem */
+		CHECK_INT_EQ(dk_edu_dma_va(g_edu, 1, host, 0, LEN, TMO), 0);
+		CHECK_INT_EQ(dk_edu_dma(g_edu, 0, iova, 0, LEN, TMO), 0);
+		CHECK(memcmp(p, host, LEN) == 0);
+		fill(p, LEN, 11); /* written through p2pmem -> edu -> host */
+		memset(back, 0, LEN);
+		CHECK_INT_EQ(dk_edu_dma(g_edu, 1, iova, 0, LEN, TMO), 0);
+		CHECK_INT_EQ(dk_edu_dma_va(g_edu, 0, back, 0, LEN, TMO), 0);
+		CHECK(memcmp(back, p, LEN) == 0);
+		CHECK_INT_EQ(dk_dev_dma_unmap_auto(&g_edu_dev->device, alias, iova, 4096), 0);
+		dk_free(host);
+		dk_free(back);
+	}
+	munmap(alias, 4096);
+	CHECK_INT_EQ(dk_p2p_kernel_free(p, 4096), 0);
+}
+
+DK_TEST(edu_dma_into_p2pmem_through_a_bar_alias_with_type1)
+{
+	start();
+	if (vm_backend(VM_EDU) == DK_VFIO_BACKEND_IOMMUFD) {
+		alias_round_trip(-EFAULT);
+		dk_cleanup();
+		setenv("DMAKIT_VFIO_BACKEND", "container", 1);
+		start();
+	}
+	alias_round_trip(0);
+	unsetenv("DMAKIT_VFIO_BACKEND");
+	struct dk_p2p_stats st;
+	REQUIRE_INT_EQ(dk_p2p_kernel_stats(g_nvme, &st), 0);
+	CHECK_INT_EQ(st.available, g_avail);
 }
 
 /* Later programs expect the NVMe on the kernel's nvme driver and edu on none. */
