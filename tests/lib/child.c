@@ -10,6 +10,8 @@
 
 #include "child.h"
 
+const char *dk_test_scen = "?";
+
 pid_t dk_test_spawn(const char *scen, const char *const *env)
 {
 	pid_t pid = fork();

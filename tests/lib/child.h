@@ -8,7 +8,10 @@
 #ifndef DK_TESTS_CHILD_H
 #define DK_TESTS_CHILD_H
 
+#include <errno.h>
+#include <stdio.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 /* fork + exec /proc/self/exe with DK_MP_CHILD=scen, DMAKIT_PROC_TYPE=secondary
  * and env (NULL, or name, value, ..., NULL pairs set last). The child's pid,
@@ -19,5 +22,20 @@ int dk_test_wait(pid_t pid);
 /* The same within secs seconds; a child still running then is killed
  * (a survivor that hangs fails the test: message on stderr) and -1. */
 int dk_test_wait_for(pid_t pid, int secs);
+
+/* The scenario a child runs (set by the test when it starts one), named by
+ * C_CHECK's message. */
+extern const char *dk_test_scen;
+
+/* In a child: when c is false, say where on stderr and exit with a status
+ * the parent reports (the line number, 1..250). */
+#define C_CHECK(c)                                                                         \
+	do {                                                                               \
+		if (!(c)) {                                                                \
+			fprintf(stderr, "# child %s: %s:%d: %s failed (errno %d)\n",       \
+				dk_test_scen, __FILE__, __LINE__, #c, errno);              \
+			_exit(__LINE__ % 250 + 1);                                         \
+		}                                                                          \
+	} while (0)
 
 #endif

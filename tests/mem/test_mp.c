@@ -49,16 +49,6 @@ struct box {
 
 /* ---- the child side ------------------------------------------------------ */
 
-#define C_CHECK(c)                                                                         \
-	do {                                                                               \
-		if (!(c)) {                                                                \
-			fprintf(stderr, "# child %s: %s:%d: %s failed (errno %d)\n", g_scen, \
-				__FILE__, __LINE__, #c, errno);                            \
-			_exit(__LINE__ % 250 + 1);                                         \
-		}                                                                          \
-	} while (0)
-
-static const char *g_scen;
 
 static int child_init(void)
 {
@@ -129,7 +119,7 @@ static uint64_t hammer(unsigned int seed, int rounds)
 
 static void child_main(const char *scen)
 {
-	g_scen = scen;
+	dk_test_scen = scen;
 	if (!strcmp(scen, "attach")) {
 		C_CHECK(child_init() == 0);
 		C_CHECK(dk_process_type() == DK_PROC_SECONDARY);

@@ -41,16 +41,6 @@ struct box {
 
 /* ---- the child side ------------------------------------------------------ */
 
-#define C_CHECK(c)                                                                         \
-	do {                                                                               \
-		if (!(c)) {                                                                \
-			fprintf(stderr, "# child %s: %s:%d: %s failed (errno %d)\n", g_scen, \
-				__FILE__, __LINE__, #c, errno);                            \
-			_exit(__LINE__ % 250 + 1);                                         \
-		}                                                                          \
-	} while (0)
-
-static const char *g_scen;
 static struct box *g_box;
 static const char *g_stop_at;
 
@@ -193,7 +183,7 @@ static void use_heap(void)
 
 static void child_main(const char *scen)
 {
-	g_scen = scen;
+	dk_test_scen = scen;
 	C_CHECK(child_init() == 0);
 	C_CHECK(dk_process_type() == DK_PROC_SECONDARY);
 	if (!strcmp(scen, "grow_exit")) {
@@ -251,7 +241,7 @@ static void child_main(const char *scen)
 /* Scenarios of a process that is (or tries to be) the primary. */
 static void child_primary(const char *scen)
 {
-	g_scen = scen;
+	dk_test_scen = scen;
 	struct dk_init_params p;
 	dk_init_params_default(&p);
 	p.flags = DK_INIT_NO_SCAN;

@@ -90,16 +90,6 @@ static const struct dk_mr_ops g_fake_ops = {fake_reg, fake_dereg};
 
 /* ---- the child side ------------------------------------------------------ */
 
-static const char *g_scen;
-
-#define C_CHECK(c)                                                                         \
-	do {                                                                               \
-		if (!(c)) {                                                                \
-			fprintf(stderr, "# child %s: %s:%d: %s failed (errno %d)\n", g_scen, \
-				__FILE__, __LINE__, #c, errno);                            \
-			_exit(__LINE__ % 250 + 1);                                         \
-		}                                                                          \
-	} while (0)
 
 static void child_init(void)
 {
@@ -342,7 +332,7 @@ static void scen_secondary_gone(void)
 
 static void child_main(const char *scen)
 {
-	g_scen = scen;
+	dk_test_scen = scen;
 	static const struct {
 		const char *name;
 		void (*fn)(void);
