@@ -18,7 +18,6 @@
  * No port redirects (ACS control 0).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +25,7 @@
 
 #include <dmakit/dmakit.h>
 
-#include "fixture.h"
+#include "fixture_p2p.h"
 #include "tap.h"
 
 #define P1 "0000:03:00.0"
@@ -37,25 +36,13 @@
 
 static struct dk_fx *g_fx;
 
-static struct dk_fx_spec port(int type)
-{
-	struct dk_fx_spec s = dk_fx_spec_bridge(type);
-	s.acs_ctrl = 0;
-	return s;
-}
-
 static void provider_dev(const char *bdf, const struct dk_fx_dev *parent, int multifunction)
 {
 	struct dk_fx_spec s = dk_fx_spec_endpoint();
 	s.multifunction = (uint8_t)multifunction;
 	s.bars[2] = (struct dk_fx_bar){0x800000000ull, 0x10000, 0x200 | 0x2000 | 0x100000};
 	struct dk_fx_dev *d = dk_fx_add(g_fx, bdf, parent, &s);
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/resource2", dk_fx_dev_path(d));
-	int fd = open(path, O_RDWR | O_CREAT, 0600);
-	REQUIRE(fd >= 0);
-	REQUIRE(ftruncate(fd, 0x10000) == 0);
-	close(fd);
+	dk_fx_p2p_bar_file(d, 2, 0x10000);
 }
 
 static struct dk_pci_device *dev(const char *name)
@@ -67,26 +54,15 @@ static struct dk_pci_device *dev(const char *name)
 
 static void setup(void)
 {
-	char cpu[512];
-	snprintf(cpu, sizeof(cpu), "%s/cpuinfo", dk_test_tmpdir());
-	FILE *f = fopen(cpu, "w");
-	REQUIRE(f);
-	fputs("processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\n", f);
-	fclose(f);
-	REQUIRE(setenv("DMAKIT_CPUINFO", cpu, 1) == 0);
+	dk_fx_p2p_cpu_intel();
 
 	g_fx = dk_fx_new();
-	struct dk_fx_spec h = dk_fx_spec_endpoint();
-	h.vendor = 0x8086;
-	h.device = 0x1237;
-	h.class_code = 0x060000;
-	h.pcie_type = -1;
-	dk_fx_add(g_fx, "0000:00:00.0", NULL, &h);
-	struct dk_fx_spec s = port(DK_PCIE_TYPE_ROOT_PORT);
+	dk_fx_p2p_host_dev(g_fx, "0000:00:00.0", 0x8086, 0x1237);
+	struct dk_fx_spec s = dk_fx_p2p_port(DK_PCIE_TYPE_ROOT_PORT);
 	struct dk_fx_dev *r = dk_fx_add(g_fx, "0000:00:1c.0", NULL, &s);
-	s = port(DK_PCIE_TYPE_UPSTREAM);
+	s = dk_fx_p2p_port(DK_PCIE_TYPE_UPSTREAM);
 	struct dk_fx_dev *u = dk_fx_add(g_fx, "0000:01:00.0", r, &s);
-	s = port(DK_PCIE_TYPE_DOWNSTREAM);
+	s = dk_fx_p2p_port(DK_PCIE_TYPE_DOWNSTREAM);
 	struct dk_fx_dev *d1 = dk_fx_add(g_fx, "0000:02:01.0", u, &s);
 	struct dk_fx_dev *d2 = dk_fx_add(g_fx, "0000:02:02.0", u, &s);
 	struct dk_fx_dev *d3 = dk_fx_add(g_fx, "0000:02:03.0", u, &s);
@@ -96,7 +72,7 @@ static void setup(void)
 	dk_fx_add(g_fx, C, d2, &e);
 	provider_dev(P4, d2, 1);
 	provider_dev(P2, d3, 0);
-	s = port(DK_PCIE_TYPE_ROOT_PORT);
+	s = dk_fx_p2p_port(DK_PCIE_TYPE_ROOT_PORT);
 	struct dk_fx_dev *r2 = dk_fx_add(g_fx, "0000:00:1d.0", NULL, &s);
 	e = dk_fx_spec_endpoint();
 	dk_fx_add(g_fx, X, r2, &e);

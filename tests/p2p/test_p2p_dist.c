@@ -24,7 +24,7 @@
 
 #include <dmakit/dmakit.h>
 
-#include "fixture.h"
+#include "fixture_p2p.h"
 #include "tap.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -61,26 +61,15 @@ static void use_cpu(enum cpu c)
 	const char *second = c == CPU_AMD_17 || c == CPU_AMD_19
 				     ? "vendor_id\t: GenuineIntel\ncpu family\t: 6\n"
 				     : "vendor_id\t: AuthenticAMD\ncpu family\t: 25\n";
-	char path[512];
-	snprintf(path, sizeof(path), "%s/cpuinfo", dk_test_tmpdir());
-	FILE *f = fopen(path, "w");
-	REQUIRE(f != NULL);
-	fprintf(f, "processor\t: 0\n%smodel\t\t: 1\n\nprocessor\t: 1\n%s\n", first[c], second);
-	fclose(f);
-	REQUIRE(setenv("DMAKIT_CPUINFO", path, 1) == 0);
+	char text[512];
+	snprintf(text, sizeof(text), "processor\t: 0\n%smodel\t\t: 1\n\nprocessor\t: 1\n%s\n",
+		 first[c], second);
+	dk_fx_p2p_cpuinfo(text);
 }
 
 static struct dk_fx_spec ep(void)
 {
 	return dk_fx_spec_endpoint();
-}
-
-/* A bridge port without ACS redirect (ACS present, nothing enabled). */
-static struct dk_fx_spec port(int type)
-{
-	struct dk_fx_spec s = dk_fx_spec_bridge(type);
-	s.acs_ctrl = 0;
-	return s;
 }
 
 static struct dk_fx_spec with_acs(struct dk_fx_spec s, uint16_t ctrl)
@@ -89,17 +78,6 @@ static struct dk_fx_spec with_acs(struct dk_fx_spec s, uint16_t ctrl)
 	s.acs_cap = DK_PCI_ACS_SV | DK_PCI_ACS_RR | DK_PCI_ACS_CR | DK_PCI_ACS_UF | DK_PCI_ACS_EC;
 	s.acs_ctrl = ctrl;
 	return s;
-}
-
-/* The host bridge device 00.0 of a root bus. */
-static void host_dev(struct dk_fx *fx, const char *bdf, uint16_t vendor, uint16_t device)
-{
-	struct dk_fx_spec s = ep();
-	s.vendor = vendor;
-	s.device = device;
-	s.class_code = 0x060000;
-	s.pcie_type = -1;
-	dk_fx_add(fx, bdf, NULL, &s);
 }
 
 static struct dk_pci_device *dev(const char *name)
@@ -166,16 +144,16 @@ DK_TEST(map_type_names_are_the_kernels)
 static struct dk_fx *one_switch(uint16_t rp, uint16_t usp, uint16_t dsa, uint16_t dsb)
 {
 	struct dk_fx *fx = dk_fx_new();
-	host_dev(fx, "0000:00:00.0", 0x8086, 0x1237);
-	struct dk_fx_spec s = with_acs(port(DK_PCIE_TYPE_ROOT_PORT), rp);
+	dk_fx_p2p_host_dev(fx, "0000:00:00.0", 0x8086, 0x1237);
+	struct dk_fx_spec s = with_acs(dk_fx_p2p_port(DK_PCIE_TYPE_ROOT_PORT), rp);
 	struct dk_fx_dev *r = dk_fx_add(fx, "0000:00:1c.0", NULL, &s);
-	s = port(DK_PCIE_TYPE_UPSTREAM);
+	s = dk_fx_p2p_port(DK_PCIE_TYPE_UPSTREAM);
 	if (usp)
 		s = with_acs(s, usp);
 	struct dk_fx_dev *u = dk_fx_add(fx, "0000:01:00.0", r, &s);
-	s = with_acs(port(DK_PCIE_TYPE_DOWNSTREAM), dsa);
+	s = with_acs(dk_fx_p2p_port(DK_PCIE_TYPE_DOWNSTREAM), dsa);
 	struct dk_fx_dev *da = dk_fx_add(fx, "0000:02:01.0", u, &s);
-	s = with_acs(port(DK_PCIE_TYPE_DOWNSTREAM), dsb);
+	s = with_acs(dk_fx_p2p_port(DK_PCIE_TYPE_DOWNSTREAM), dsb);
 	struct dk_fx_dev *db = dk_fx_add(fx, "0000:02:02.0", u, &s);
 	s = ep();
 	dk_fx_add(fx, "0000:03:00.0", da, &s);
@@ -311,17 +289,17 @@ DK_TEST(different_switches_under_one_root_port)
 	 */
 	use_cpu(CPU_INTEL);
 	struct dk_fx *fx = dk_fx_new();
-	struct dk_fx_spec s = port(DK_PCIE_TYPE_ROOT_PORT);
+	struct dk_fx_spec s = dk_fx_p2p_port(DK_PCIE_TYPE_ROOT_PORT);
 	struct dk_fx_dev *r = dk_fx_add(fx, "0000:00:1c.0", NULL, &s);
-	s = port(DK_PCIE_TYPE_UPSTREAM);
+	s = dk_fx_p2p_port(DK_PCIE_TYPE_UPSTREAM);
 	struct dk_fx_dev *x = dk_fx_add(fx, "0000:01:00.0", r, &s);
-	s = port(DK_PCIE_TYPE_DOWNSTREAM);
+	s = dk_fx_p2p_port(DK_PCIE_TYPE_DOWNSTREAM);
 	struct dk_fx_dev *x1 = dk_fx_add(fx, "0000:02:01.0", x, &s);
 	struct dk_fx_dev *x2 = dk_fx_add(fx, "0000:02:02.0", x, &s);
-	s = port(DK_PCIE_TYPE_UPSTREAM);
+	s = dk_fx_p2p_port(DK_PCIE_TYPE_UPSTREAM);
 	struct dk_fx_dev *y = dk_fx_add(fx, "0000:03:00.0", x1, &s);
 	struct dk_fx_dev *z = dk_fx_add(fx, "0000:06:00.0", x2, &s);
-	s = port(DK_PCIE_TYPE_DOWNSTREAM);
+	s = dk_fx_p2p_port(DK_PCIE_TYPE_DOWNSTREAM);
 	struct dk_fx_dev *y1 = dk_fx_add(fx, "0000:04:00.0", y, &s);
 	struct dk_fx_dev *z1 = dk_fx_add(fx, "0000:07:00.0", z, &s);
 	s = ep();
@@ -347,7 +325,7 @@ DK_TEST(functions_of_one_device_and_vfs)
 	 */
 	use_cpu(CPU_INTEL);
 	struct dk_fx *fx = dk_fx_new();
-	struct dk_fx_spec s = port(DK_PCIE_TYPE_ROOT_PORT);
+	struct dk_fx_spec s = dk_fx_p2p_port(DK_PCIE_TYPE_ROOT_PORT);
 	struct dk_fx_dev *r = dk_fx_add(fx, "0000:00:1c.0", NULL, &s);
 	s = ep();
 	s.multifunction = 1;
@@ -381,8 +359,8 @@ DK_TEST(acs_on_the_functions_themselves)
 	 */
 	use_cpu(CPU_INTEL);
 	struct dk_fx *fx = dk_fx_new();
-	host_dev(fx, "0000:00:00.0", 0x8086, 0x1237);
-	struct dk_fx_spec s = port(DK_PCIE_TYPE_ROOT_PORT);
+	dk_fx_p2p_host_dev(fx, "0000:00:00.0", 0x8086, 0x1237);
+	struct dk_fx_spec s = dk_fx_p2p_port(DK_PCIE_TYPE_ROOT_PORT);
 	struct dk_fx_dev *r = dk_fx_add(fx, "0000:00:1c.0", NULL, &s);
 	s = with_acs(ep(), RR);
 	s.multifunction = 1;
@@ -415,8 +393,8 @@ static struct dk_fx *two_root_ports(uint16_t hb_vendor, uint16_t hb_device)
 {
 	struct dk_fx *fx = dk_fx_new();
 	if (hb_vendor)
-		host_dev(fx, "0000:00:00.0", hb_vendor, hb_device);
-	struct dk_fx_spec s = port(DK_PCIE_TYPE_ROOT_PORT);
+		dk_fx_p2p_host_dev(fx, "0000:00:00.0", hb_vendor, hb_device);
+	struct dk_fx_spec s = dk_fx_p2p_port(DK_PCIE_TYPE_ROOT_PORT);
 	struct dk_fx_dev *r1 = dk_fx_add(fx, "0000:00:1c.0", NULL, &s);
 	struct dk_fx_dev *r2 = dk_fx_add(fx, "0000:00:1d.0", NULL, &s);
 	s = ep();
@@ -484,7 +462,7 @@ DK_TEST(host_bridge_skylake_root_port_first)
 	 * (00:02.0, an endpoint) leaves no host bridge device: refused. */
 	use_cpu(CPU_INTEL);
 	struct dk_fx *fx = dk_fx_new();
-	struct dk_fx_spec s = port(DK_PCIE_TYPE_ROOT_PORT);
+	struct dk_fx_spec s = dk_fx_p2p_port(DK_PCIE_TYPE_ROOT_PORT);
 	s.vendor = 0x8086;
 	s.device = 0x2030;
 	struct dk_fx_dev *r1 = dk_fx_add(fx, "0000:00:1c.0", NULL, &s);
@@ -542,8 +520,8 @@ DK_TEST(host_bridge_rule_two_host_bridges)
 		const struct two_hb_case *k = &two_hb_cases[i];
 		use_cpu(k->cpu);
 		struct dk_fx *fx = dk_fx_new();
-		host_dev(fx, "0000:00:00.0", 0x8086, k->dev_a);
-		host_dev(fx, "0000:80:00.0", 0x8086, k->dev_b);
+		dk_fx_p2p_host_dev(fx, "0000:00:00.0", 0x8086, k->dev_a);
+		dk_fx_p2p_host_dev(fx, "0000:80:00.0", 0x8086, k->dev_b);
 		struct dk_fx_spec s = ep();
 		dk_fx_add(fx, "0000:00:03.0", NULL, &s);
 		dk_fx_add(fx, "0000:80:03.0", NULL, &s);
@@ -566,9 +544,9 @@ DK_TEST(several_domains)
 	 * host bridges even with the same bus numbers. */
 	use_cpu(CPU_INTEL);
 	struct dk_fx *fx = dk_fx_new();
-	host_dev(fx, "0000:00:00.0", 0x8086, 0x2020);
-	host_dev(fx, "0001:00:00.0", 0x8086, 0x3c01);
-	struct dk_fx_spec s = port(DK_PCIE_TYPE_ROOT_PORT);
+	dk_fx_p2p_host_dev(fx, "0000:00:00.0", 0x8086, 0x2020);
+	dk_fx_p2p_host_dev(fx, "0001:00:00.0", 0x8086, 0x3c01);
+	struct dk_fx_spec s = dk_fx_p2p_port(DK_PCIE_TYPE_ROOT_PORT);
 	struct dk_fx_dev *r0 = dk_fx_add(fx, "0000:00:1c.0", NULL, &s);
 	struct dk_fx_dev *r1 = dk_fx_add(fx, "0001:00:1c.0", NULL, &s);
 	s = ep();
@@ -590,7 +568,7 @@ DK_TEST(distance_many_sums_or_fails)
 	use_cpu(CPU_INTEL);
 	struct dk_fx *fx = one_switch(0, 0, 0, RR);
 	/* And 05:00.0 on the root bus's other root port: no common element. */
-	struct dk_fx_spec s = port(DK_PCIE_TYPE_ROOT_PORT);
+	struct dk_fx_spec s = dk_fx_p2p_port(DK_PCIE_TYPE_ROOT_PORT);
 	struct dk_fx_dev *r2 = dk_fx_add(fx, "0000:00:1d.0", NULL, &s);
 	s = ep();
 	dk_fx_add(fx, "0000:05:00.0", r2, &s);
@@ -634,12 +612,12 @@ static void poke_acs(struct dk_fx_dev *fxd, unsigned int off, uint16_t ctrl)
 static struct dk_fx *switch_with_handle(struct dk_fx_dev **dsa)
 {
 	struct dk_fx *fx = dk_fx_new();
-	host_dev(fx, "0000:00:00.0", 0x8086, 0x1237);
-	struct dk_fx_spec s = port(DK_PCIE_TYPE_ROOT_PORT);
+	dk_fx_p2p_host_dev(fx, "0000:00:00.0", 0x8086, 0x1237);
+	struct dk_fx_spec s = dk_fx_p2p_port(DK_PCIE_TYPE_ROOT_PORT);
 	struct dk_fx_dev *r = dk_fx_add(fx, "0000:00:1c.0", NULL, &s);
-	s = port(DK_PCIE_TYPE_UPSTREAM);
+	s = dk_fx_p2p_port(DK_PCIE_TYPE_UPSTREAM);
 	struct dk_fx_dev *u = dk_fx_add(fx, "0000:01:00.0", r, &s);
-	s = port(DK_PCIE_TYPE_DOWNSTREAM);
+	s = dk_fx_p2p_port(DK_PCIE_TYPE_DOWNSTREAM);
 	*dsa = dk_fx_add(fx, "0000:02:01.0", u, &s);
 	struct dk_fx_dev *db = dk_fx_add(fx, "0000:02:02.0", u, &s);
 	s = ep();
@@ -714,15 +692,15 @@ DK_TEST(cache_kept_until_refresh_or_rescan)
 static struct dk_fx *many_functions(struct dk_fx_dev **port0)
 {
 	struct dk_fx *fx = dk_fx_new();
-	host_dev(fx, "0000:00:00.0", 0x8086, 0x1237);
-	struct dk_fx_spec s = with_acs(port(DK_PCIE_TYPE_ROOT_PORT), 0);
+	dk_fx_p2p_host_dev(fx, "0000:00:00.0", 0x8086, 0x1237);
+	struct dk_fx_spec s = with_acs(dk_fx_p2p_port(DK_PCIE_TYPE_ROOT_PORT), 0);
 	struct dk_fx_dev *r = dk_fx_add(fx, "0000:00:1c.0", NULL, &s);
-	s = port(DK_PCIE_TYPE_UPSTREAM);
+	s = dk_fx_p2p_port(DK_PCIE_TYPE_UPSTREAM);
 	struct dk_fx_dev *u = dk_fx_add(fx, "0000:01:00.0", r, &s);
 	for (int n = 0; n < PORTS; n++) {
 		char bdf[16];
 		snprintf(bdf, sizeof(bdf), "0000:02:%02x.0", n);
-		s = with_acs(port(DK_PCIE_TYPE_DOWNSTREAM), 0);
+		s = with_acs(dk_fx_p2p_port(DK_PCIE_TYPE_DOWNSTREAM), 0);
 		struct dk_fx_dev *d = dk_fx_add(fx, bdf, u, &s);
 		if (n == 0)
 			*port0 = d;

@@ -26,7 +26,7 @@
 #include <dmakit/dmakit.h>
 #include <dmakit/mr.h>
 
-#include "fixture.h"
+#include "fixture_p2p.h"
 #include "tap.h"
 
 #define P "0000:03:00.0"
@@ -36,13 +36,6 @@
 #define BAR_BUS 0x900000000ull
 
 static struct dk_fx *g_fx;
-
-static struct dk_fx_spec port(int type)
-{
-	struct dk_fx_spec s = dk_fx_spec_bridge(type);
-	s.acs_ctrl = 0;
-	return s;
-}
 
 static void provider_dev(const char *bdf, const struct dk_fx_dev *parent)
 {
@@ -56,12 +49,7 @@ static void provider_dev(const char *bdf, const struct dk_fx_dev *parent)
 	memcpy(cfg + 0x18, &lo, 4);
 	memcpy(cfg + 0x1c, &hi, 4);
 	dk_fx_write(d, "config", cfg, sizeof(cfg));
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/resource2", dk_fx_dev_path(d));
-	int fd = open(path, O_RDWR | O_CREAT, 0600);
-	REQUIRE(fd >= 0);
-	REQUIRE(ftruncate(fd, (off_t)BAR_LEN) == 0);
-	close(fd);
+	dk_fx_p2p_bar_file(d, 2, BAR_LEN);
 }
 
 static struct dk_pci_device *dev(const char *name)
@@ -73,32 +61,21 @@ static struct dk_pci_device *dev(const char *name)
 
 static void setup(int iova_mode)
 {
-	char cpu[512];
-	snprintf(cpu, sizeof(cpu), "%s/cpuinfo", dk_test_tmpdir());
-	FILE *f = fopen(cpu, "w");
-	REQUIRE(f);
-	fputs("processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\n", f);
-	fclose(f);
-	REQUIRE(setenv("DMAKIT_CPUINFO", cpu, 1) == 0);
+	dk_fx_p2p_cpu_intel();
 
 	g_fx = dk_fx_new();
-	struct dk_fx_spec h = dk_fx_spec_endpoint();
-	h.vendor = 0x8086;
-	h.device = 0x1237;
-	h.class_code = 0x060000;
-	h.pcie_type = -1;
-	dk_fx_add(g_fx, "0000:00:00.0", NULL, &h);
-	struct dk_fx_spec s = port(DK_PCIE_TYPE_ROOT_PORT);
+	dk_fx_p2p_host_dev(g_fx, "0000:00:00.0", 0x8086, 0x1237);
+	struct dk_fx_spec s = dk_fx_p2p_port(DK_PCIE_TYPE_ROOT_PORT);
 	struct dk_fx_dev *r = dk_fx_add(g_fx, "0000:00:1c.0", NULL, &s);
-	s = port(DK_PCIE_TYPE_UPSTREAM);
+	s = dk_fx_p2p_port(DK_PCIE_TYPE_UPSTREAM);
 	struct dk_fx_dev *u = dk_fx_add(g_fx, "0000:01:00.0", r, &s);
-	s = port(DK_PCIE_TYPE_DOWNSTREAM);
+	s = dk_fx_p2p_port(DK_PCIE_TYPE_DOWNSTREAM);
 	struct dk_fx_dev *d1 = dk_fx_add(g_fx, "0000:02:01.0", u, &s);
 	struct dk_fx_dev *d2 = dk_fx_add(g_fx, "0000:02:02.0", u, &s);
 	provider_dev(P, d1);
 	struct dk_fx_spec e = dk_fx_spec_endpoint();
 	dk_fx_add(g_fx, C, d2, &e);
-	s = port(DK_PCIE_TYPE_ROOT_PORT);
+	s = dk_fx_p2p_port(DK_PCIE_TYPE_ROOT_PORT);
 	struct dk_fx_dev *r2 = dk_fx_add(g_fx, "0000:00:1d.0", NULL, &s);
 	dk_fx_add(g_fx, X, r2, &e);
 

@@ -17,7 +17,7 @@
 
 #include "bus/pci/pci_internal.h"
 #include "core/sysfs.h"
-#include "fixture.h"
+#include "fixture_p2p.h"
 #include "p2p/p2p_internal.h"
 #include "tap.h"
 
@@ -143,12 +143,7 @@ DK_TEST(list_by_kind)
 	CHECK_INT_EQ(info[1].bars, 1u << 2);
 	CHECK_INT_EQ(info[1].stats.size, 0x1000000);
 	/* a provider of our own first, then the kernel's, then candidates */
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/resource2", dk_fx_dev_path(g_gpu));
-	int fd = open(path, O_RDWR | O_CREAT, 0600);
-	REQUIRE(fd >= 0);
-	REQUIRE(ftruncate(fd, 0x1000000) == 0);
-	close(fd);
+	dk_fx_p2p_bar_file(g_gpu, 2, 0x1000000);
 	REQUIRE_INT_EQ(dk_p2p_add_resource(dk_pci_find("02:00.0"), 2, 0x100000, 0), 0);
 	unsigned int all = DK_P2P_KIND_DMAKIT | DK_P2P_KIND_KERNEL | DK_P2P_KIND_CANDIDATE;
 	CHECK_INT_EQ(dk_p2p_list(all, info, 8), 4);

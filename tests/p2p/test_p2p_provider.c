@@ -21,7 +21,7 @@
 
 #include "bus/pci/pci_internal.h"
 #include "core/sysfs.h"
-#include "fixture.h"
+#include "fixture_p2p.h"
 #include "p2p/p2p_internal.h"
 #include "tap.h"
 
@@ -38,16 +38,6 @@ static struct dk_fx *g_fx;
 static struct dk_fx_dev *g_fdev;
 static struct dk_pci_device *g_dev;
 
-static void make_bar_file(struct dk_fx_dev *d, unsigned int bar, uint64_t len)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/resource%u", dk_fx_dev_path(d), bar);
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	REQUIRE(fd >= 0);
-	REQUIRE(ftruncate(fd, (off_t)len) == 0);
-	close(fd);
-}
-
 static void setup(void)
 {
 	REQUIRE(sysconf(_SC_PAGESIZE) == (long)PG);
@@ -56,7 +46,7 @@ static void setup(void)
 	s.bars[2] = (struct dk_fx_bar){BAR2_CPU, BAR2_LEN, MEM | MEM64 | PREF};
 	s.bars[4] = (struct dk_fx_bar){0xe000, 0x100, IO};
 	g_fdev = dk_fx_add(g_fx, "0000:01:00.0", NULL, &s);
-	make_bar_file(g_fdev, 2, BAR2_LEN);
+	dk_fx_p2p_bar_file(g_fdev, 2, BAR2_LEN);
 	/* BAR0 (16 KiB) has no resource0 file */
 	dk__sysfs_set_root(dk_fx_root(g_fx));
 	REQUIRE(dk_pci_scan() >= 1);
