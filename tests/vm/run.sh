@@ -252,6 +252,7 @@ while IFS= read -r a; do
 done < <("$busybox" --list-full)
 [ -e "$stage/bin/sh" ] || ln -s busybox "$stage/bin/sh"
 install -m 0755 "$here/init.sh" "$stage/init"
+install -m 0644 "$here/guest/lib/tap.sh" "$stage/etc/dk/tap.sh" # sourced by the guest shell checks
 
 copy_libs() { # FILE: copy the shared libraries of a dynamic ELF file to the same paths
 	local f=$1 lib

@@ -6,20 +6,7 @@
 # group node, the mtty sample built in, the NVMe CMB published as P2P memory, and
 # dk_sparse loaded when the kernel has modules. On Debian's kernel (no IOMMUFD) every case
 # is skipped. Prints TAP.
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $*"; }
-check() { # DESCRIPTION COMMAND...
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-diag() { echo "# $*"; }
-eq() { [ "$1" = "$2" ] || { diag "  got '$1', want '$2'"; return 1; }; }
-driver_of() { [ -e "/sys/bus/pci/devices/$1/driver" ] && basename "$(readlink "/sys/bus/pci/devices/$1/driver")"; }
-group_of() { [ -e "/sys/bus/pci/devices/$1/iommu_group" ] && basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
+. /etc/dk/tap.sh
 
 edu=0000:03:00.0
 nvme=0000:04:00.0
@@ -73,4 +60,4 @@ check "p2pmem/published is 1" eq "$(cat "$p2p/published" 2>/dev/null)" 1
 diag "  p2pmem/available $(cat "$p2p/available" 2>/dev/null)"
 
 echo "1..$n"
-[ $fails -eq 0 ]
+tap_status

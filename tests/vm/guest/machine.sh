@@ -4,17 +4,7 @@
 # IOMMU on with the requested address width, edu (1234:11e8) and NVMe (1b36:0010) behind
 # the PCIe switch, one IOMMU group each, vfio modules loaded, the NVMe's 16 MiB CMB in
 # BAR2, and edu binds to vfio-pci through driver_override. Prints TAP.
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $*"; }
-check() { # DESCRIPTION COMMAND...
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-diag() { echo "# $*"; }
+. /etc/dk/tap.sh
 id_of() { echo "$(cat "$1/vendor" 2>/dev/null | sed 's/^0x//'):$(cat "$1/device" 2>/dev/null | sed 's/^0x//')"; }
 find_dev() { # VENDOR:DEVICE -> first BDF with that ID
 	for d in /sys/bus/pci/devices/*; do
@@ -22,9 +12,6 @@ find_dev() { # VENDOR:DEVICE -> first BDF with that ID
 	done
 	return 1
 }
-driver_of() { [ -e "/sys/bus/pci/devices/$1/driver" ] && basename "$(readlink "/sys/bus/pci/devices/$1/driver")"; }
-group_of() { [ -e "/sys/bus/pci/devices/$1/iommu_group" ] && basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
-eq() { [ "$1" = "$2" ] || { diag "  got '$1', want '$2'"; return 1; }; }
 
 echo "TAP version 13"
 diag "kernel $(uname -r), aw-bits requested ${DK_VM_AW_BITS:-?}"
@@ -141,4 +128,4 @@ else
 fi
 
 echo "1..$n"
-[ $fails -eq 0 ]
+tap_status

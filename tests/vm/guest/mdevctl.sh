@@ -8,15 +8,7 @@
 # `dmakit mdev list --json`, byte for byte; `dmakit devices` lists them too. Outputs are
 # printed as TAP diagnostics and kept in /tmp/mdevctl/. Both instances are removed again,
 # each by the other tool.
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $*"; }
-check() { # DESCRIPTION COMMAND...
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
+. /etc/dk/tap.sh
 diag_file() { sed 's/^/#   /' "$1"; }
 
 echo "TAP version 13"
@@ -100,4 +92,4 @@ else
 fi
 
 echo "1..$n"
-[ $fails -eq 0 ]
+tap_status

@@ -4,16 +4,7 @@
 # between the NVMe (04:00.0, the CMB provider) and edu (03:00.0) on two downstream ports
 # of the QEMU switch: distance 4, bus_addr, in text and JSON; the same answer both ways.
 # Prints TAP.
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
-check() { # DESCRIPTION COMMAND...
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-diag() { echo "# $*"; }
-has() { case "$1" in *"$2"*) return 0 ;; esac; diag "  '$2' not in: $1"; return 1; }
+. /etc/dk/tap.sh
 
 echo "TAP version 13"
 if ! command -v dmakit >/dev/null 2>&1; then
@@ -36,3 +27,4 @@ check "json: bus_addr" has "$json" "\"map_type\": \"bus_addr\""
 back=$(dmakit p2p distance $EDU $NVME --json 2>&1)
 check "the other way: distance 4, bus_addr" has "$back" "\"distance\": 4"
 echo "1..$n"
+tap_status
