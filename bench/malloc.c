@@ -35,7 +35,12 @@
  * last byte. A NULL or a wrong tag fails the allocator's cells.
  *
  * Each cell is the best (minimum) of --runs runs (default 5; 3 for sizes
- * above 64 KiB) after one untimed warm-up: noise (other processes, the host)
+ * above 64 KiB) after one untimed warm-up of 1024 pairs (or one batch) that
+ * also sets the pairs of the timed runs, per allocator: about 8 ms of work,
+ * at least one batch or 256 pairs, at most 262144 pairs up to 4 KiB, 65536 to
+ * 64 KiB, 8192 above (so that glibc's slow cells, microseconds per pair,
+ * keep the whole run within minutes). --quick: one run of about 0.3 ms per
+ * cell, a smoke run whose figures mean nothing. Noise (other processes, the host)
  * only ever adds time, so the minimum is the closest to the allocator's own
  * cost, and the allocators take turns within every run of every cell, so a
  * noisy second hurts them alike. Timing is clock_gettime(CLOCK_MONOTONIC).
@@ -76,7 +81,8 @@
  *        bench_malloc --cg dk|malloc|null PATTERN SIZE
  *        bench_malloc --preload mimalloc|jemalloc
  *   PART: tight, batch, xthread, threads, overhead (single = tight,batch).
- *   S: 64 .. 1048576, a power of two (suffixes K and M allowed).
+ *   S: 64 .. 1048576, a power of two (suffixes K and M allowed); --quick
+ *   without --sizes takes 64 B, 4 KiB, 64 KiB and 1 MiB.
  *   PATTERN (--cg): tight, batch512-fifo, batch512-lifo, batch512-rand, xthread.
  */
 #include <dlfcn.h>
@@ -141,6 +147,7 @@ static const unsigned int g_batch_b[] = { 16, 64, 256, 1024, 4096 };
 
 static int g_runs = 5;
 static int g_runs_set;
+static double g_target_ns = 8e6; /* per timed run of a cell (--quick: 0.3 ms) */
 static int g_quick;
 static int g_check;
 static int g_inject; /* 0, 1 null, 2 overlap */
@@ -410,7 +417,7 @@ struct cell {
 
 static long cell_pairs(size_t size)
 {
-	long n = size <= 4096 ? 65536 : size <= 65536 ? 16384 : 2048;
+	long n = size <= 4096 ? 262144 : size <= 65536 ? 65536 : 8192;
 	return g_quick ? n / 32 : n;
 }
 
@@ -675,9 +682,10 @@ static double run_cell_remote(int a, const struct cell *c, long pairs)
 		    g_check) < 0 ||
 	    fflush(r->to) != 0 || !fgets(line, sizeof(line), r->from) ||
 	    sscanf(line, "%lf", &v) != 1) {
-		fprintf(stderr, "bench_malloc: %s: the child process stopped answering (crashed?)\n",
-			g_alloc_name[a]);
+		fprintf(stderr, "bench_malloc: %s: the child process stopped answering (crashed? "
+				"its messages are above): its cells fail\n", g_alloc_name[a]);
 		remote_stop(a);
+		g_failed = 1;
 		return R_DOWN;
 	}
 	return v;
@@ -717,7 +725,8 @@ static unsigned int g_parts = 31;
 
 struct result {
 	struct cell c;
-	double ns[A_COUNT]; /* best; 1e300 none yet; < 0 failed */
+	double ns[A_COUNT];  /* best; 1e300 none yet; < 0 failed */
+	long pairs[A_COUNT]; /* per timed run, from the warm-up */
 };
 static struct result g_res[MAX_SIZES][MAX_CELLS_PER_SIZE];
 static unsigned int g_n_cells[MAX_SIZES];
@@ -799,28 +808,49 @@ static int size_runs(size_t size)
 	return g_runs;
 }
 
+/* The warm-up run: enough to fill the allocator's caches, short enough for
+ * glibc's slow cells (a trimmed heap grown again: microseconds per pair). */
+static long warm_pairs(const struct cell *c)
+{
+	long n = g_quick ? 256 : 1024;
+	if (c->pat == P_BATCH && n < (long)c->b)
+		n = c->b;
+	return n;
+}
+
+/* Pairs per timed run: about g_target_ns of work by the warm-up's pace,
+ * at least one batch (or 256 pairs), at most cell_pairs(). */
+static long timed_pairs(const struct cell *c, double warm_ns)
+{
+	long most = cell_pairs(c->size);
+	long least = c->pat == P_BATCH ? (long)c->b : 256;
+	double want = g_target_ns / (warm_ns > 0.1 ? warm_ns : 0.1);
+	long n = want > (double)most ? most : (long)want;
+	if (n > most)
+		n = most;
+	return n < least ? least : n;
+}
+
 static void measure_size(unsigned int s)
 {
-	long pairs = cell_pairs(g_sizes[s]);
 	int runs = size_runs(g_sizes[s]);
 	for (int run = -1; run < runs; run++) {
 		for (unsigned int i = 0; i < g_n_cells[s]; i++) {
 			struct result *r = &g_res[s][i];
-			/* The warm-up run: a quarter of the pairs, at least one batch. */
-			long n = run < 0 ? pairs / 4 : pairs;
-			if (r->c.pat == P_BATCH && n < (long)r->c.b)
-				n = r->c.b;
 			for (int a = 0; a < A_COUNT; a++) {
 				if (!g_enabled[a] || r->ns[a] < 0)
 					continue;
 				/* The faulty allocator is not thread-safe. */
 				if (a == A_BAD && r->c.pat != P_TIGHT && r->c.pat != P_BATCH)
 					continue;
-				double t = run_cell(a, &r->c, n);
+				double t = run_cell(a, &r->c, run < 0 ? warm_pairs(&r->c)
+								      : r->pairs[a]);
 				if (t < 0) {
 					report_failure(a, &r->c, t);
 					r->ns[a] = t;
-				} else if (run >= 0 && t < r->ns[a]) {
+				} else if (run < 0) {
+					r->pairs[a] = timed_pairs(&r->c, t);
+				} else if (t < r->ns[a]) {
 					r->ns[a] = t;
 				}
 			}
@@ -1484,7 +1514,7 @@ static void measure_all(void)
 
 int main(int argc, char **argv)
 {
-	int huge = 0, no_dpdk = 0;
+	int huge = 0, no_dpdk = 0, sizes_given = 0;
 	for (unsigned int s = 0; s < MAX_SIZES; s++)
 		g_sizes[s] = (size_t)64 << s;
 	g_n_sizes = MAX_SIZES;
@@ -1528,6 +1558,7 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--quick") == 0) {
 			g_quick = 1;
 			g_check = 1;
+			g_target_ns = 3e5;
 		} else if (strcmp(argv[i], "--check") == 0) {
 			g_check = 1;
 		} else if (strcmp(argv[i], "--huge") == 0) {
@@ -1536,6 +1567,7 @@ int main(int argc, char **argv)
 			no_dpdk = 1;
 		} else if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc) {
 			parse_sizes(argv[++i]);
+			sizes_given = 1;
 		} else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
 			parse_only(argv[++i]);
 		} else if (strcmp(argv[i], "--inject") == 0 && i + 1 < argc) {
@@ -1547,6 +1579,8 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
+	if (g_quick && !sizes_given)
+		parse_sizes("64,4K,64K,1M");
 	signal(SIGPIPE, SIG_IGN); /* a child allocator that dies is reported, not fatal */
 	set_threads();
 
