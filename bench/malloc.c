@@ -36,9 +36,9 @@
  *
  * Each cell is the best (minimum) of --runs runs (default 5; 3 for sizes
  * above 64 KiB) after one untimed warm-up of 1024 pairs (or one batch) that
- * also sets the pairs of the timed runs, per allocator: about 8 ms of work,
- * at least one batch or 256 pairs, at most 262144 pairs up to 4 KiB, 65536 to
- * 64 KiB, 8192 above (so that glibc's slow cells, microseconds per pair,
+ * also sets the pairs of the timed runs, per allocator: about 16 ms of work,
+ * at least one batch or 256 pairs, at most 2^20 pairs up to 4 KiB, 2^18 to
+ * 64 KiB, 2^15 above (so that glibc's slow cells, microseconds per pair,
  * keep the whole run within minutes). --quick: one run of about 0.3 ms per
  * cell, a smoke run whose figures mean nothing. Noise (other processes, the host)
  * only ever adds time, so the minimum is the closest to the allocator's own
@@ -147,7 +147,7 @@ static const unsigned int g_batch_b[] = { 16, 64, 256, 1024, 4096 };
 
 static int g_runs = 5;
 static int g_runs_set;
-static double g_target_ns = 8e6; /* per timed run of a cell (--quick: 0.3 ms) */
+static double g_target_ns = 16e6; /* per timed run of a cell (--quick: 0.3 ms) */
 static int g_quick;
 static int g_check;
 static int g_inject; /* 0, 1 null, 2 overlap */
@@ -196,7 +196,9 @@ static void *xmalloc(size_t n)
 static void cpu_relax(unsigned int *spins)
 {
 	if (++*spins < 128) {
+#if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
+#endif
 	} else {
 		*spins = 0;
 		sched_yield(); /* 2 vCPUs shared with others: let the peer run */
@@ -417,8 +419,8 @@ struct cell {
 
 static long cell_pairs(size_t size)
 {
-	long n = size <= 4096 ? 262144 : size <= 65536 ? 65536 : 8192;
-	return g_quick ? n / 32 : n;
+	long n = size <= 4096 ? 1l << 20 : size <= 65536 ? 1l << 18 : 1l << 15;
+	return g_quick ? n / 128 : n;
 }
 
 static unsigned int batch_blocks(unsigned int b, size_t size)
