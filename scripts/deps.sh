@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Install the Debian packages a dmakit job needs, or say what to install.
-# Usage: scripts/deps.sh build|test|demo|vm
+# Usage: scripts/deps.sh build|test|bench|demo|vm
 #
+#   test, bench: also the allocators bench/malloc compares with and valgrind for its
+#       instruction counts (bench/malloc_callgrind.sh): libmimalloc-dev, libjemalloc-dev,
+#       valgrind. Installed when root; otherwise named, and the run goes on without them
+#       (bench_malloc leaves those columns out).
 #   vm: what the VM suite (tests/vm/run.sh, docs/vm.md) needs: QEMU, a kernel image with
 #       its modules, busybox, libc6-dev (libc.a: the guest programs are static), mdevctl,
 #       the headers of that same kernel to build the test mdev module, and the kernel
@@ -18,12 +22,15 @@ mode=${1:-build}
 # pci.ids: the PCI ID database the names come from (tests/tools/test_lspci.sh compares
 # them with lspci's; pciutils pulls it in through libpci3, named here all the same).
 want=(meson ninja-build gcc pkg-config python3 pciutils pci.ids)
+optional=()
 case "$mode" in
   build|demo) ;;
-  test) want+=(clang libclang-rt-14-dev) ;;
+  test) want+=(clang libclang-rt-14-dev)
+        optional=(libmimalloc-dev libjemalloc-dev valgrind) ;;
+  bench) optional=(libmimalloc-dev libjemalloc-dev valgrind) ;;
   vm) want=(qemu-system-x86 linux-image-amd64 busybox-static cpio gzip python3 make gcc libc6-dev mdevctl
            "${DK_VM_KSRC:-linux-source-6.12}" flex bison bc libelf-dev xz-utils) ;;
-  *) echo "usage: $0 build|test|demo|vm" >&2; exit 2 ;;
+  *) echo "usage: $0 build|test|bench|demo|vm" >&2; exit 2 ;;
 esac
 
 missing_of() { # PACKAGE... -> those not installed
@@ -75,6 +82,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "dmakit: installing ${missing[*]}"
   apt_install "${missing[@]}"
+fi
+if [ ${#optional[@]} -gt 0 ]; then
+  mapfile -t omissing < <(missing_of "${optional[@]}")
+  if [ ${#omissing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+      echo "dmakit: installing ${omissing[*]} (bench/malloc's columns and instruction counts)"
+      apt_install "${omissing[@]}"
+    else
+      echo "dmakit: optional, for bench/malloc's mimalloc/jemalloc columns and instruction" \
+           "counts: sudo apt-get install -y --no-install-recommends ${omissing[*]}" >&2
+    fi
+  fi
 fi
 [ "$mode" = vm ] || exit 0
 
