@@ -1237,24 +1237,24 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, unsigned int ali
 	return p;
 }
 
-void *dk_malloc_flags(const char *type, size_t size, unsigned int align, size_t bound,
-		      int socket, unsigned int flags)
+/* Fast path: a hit in the calling thread's cache, or the slow path. What it
+ * checks is what the slow path decides the same way (size 0 wraps and goes
+ * there; so do invalid alignments, sockets and flags). Inlined in each
+ * entry point, so that constant arguments fold away. */
+static inline __attribute__((always_inline)) void *
+malloc_fast(size_t size, unsigned int align, size_t bound, int socket, unsigned int flags)
 {
-	(void)type;
-	/* Fast path: a hit in the calling thread's cache. What it checks is
-	 * what the slow path decides the same way (size 0 wraps and goes
-	 * there; so do invalid alignments, sockets and flags). */
 	struct tcache *tc = tc_valid();
 	if (__builtin_expect(tc != NULL, 1) && size - 1 < DK__TC_MAX_SIZE &&
 	    align <= DK__DEFAULT_ALIGN && (align & (align - 1)) == 0 && !bound && !flags) {
 		unsigned int idx = socket == DK_SOCKET_ANY ? tc->home : (unsigned int)socket;
-		if (idx < tc->n_heaps) {
+		if (__builtin_expect(idx < tc->n_heaps, 1)) {
 			unsigned int c = tc_class_of_request(size);
 			struct tc_bin *b = &tc->bins[idx][c];
 			void *p = b->head;
 			if (__builtin_expect(p != NULL, 1)) {
 				if (c >= DK__TC_SMALL)
-					tc->large_bytes -= dk__tlsf_usable_size(p);
+					tc->large_bytes -= dk__tlsf_block_word(p) & ~(uint64_t)15;
 				return tc_pop(b);
 			}
 		}
@@ -1262,14 +1262,23 @@ void *dk_malloc_flags(const char *type, size_t size, unsigned int align, size_t 
 	return malloc_slow(size, align, bound, socket, flags);
 }
 
+void *dk_malloc_flags(const char *type, size_t size, unsigned int align, size_t bound,
+		      int socket, unsigned int flags)
+{
+	(void)type;
+	return malloc_fast(size, align, bound, socket, flags);
+}
+
 void *dk_malloc_socket(const char *type, size_t size, unsigned int align, int socket)
 {
-	return dk_malloc_flags(type, size, align, 0, socket, 0);
+	(void)type;
+	return malloc_fast(size, align, 0, socket, 0);
 }
 
 void *dk_malloc(const char *type, size_t size, unsigned int align)
 {
-	return dk_malloc_flags(type, size, align, 0, DK_SOCKET_ANY, 0);
+	(void)type;
+	return malloc_fast(size, align, 0, DK_SOCKET_ANY, 0);
 }
 
 void *dk_zmalloc_socket(const char *type, size_t size, unsigned int align, int socket)
@@ -1307,24 +1316,67 @@ static int block_heap(const void *p, const char *what)
 	return l->heap_idx;
 }
 
-void dk_free(void *p)
+/* Push live block p (header word w) of internal heap idx < tc->n_heaps on
+ * the calling thread's cache, or free it to its heap when it is not worth
+ * caching or the large budget is spent; a double free is refused. */
+static __attribute__((noinline)) void free_cached_heap(struct tcache *tc, int idx, void *p,
+						       uint64_t w);
+
+static void free_to_heap(struct tcache *tc, struct dk__heap *h, void *p);
+
+/* Everything dk_free does but the common case: p is not in a list that this
+ * thread's cache covers (another heap, no cache yet, not a dmakit block). */
+static __attribute__((noinline)) void free_slow(void *p)
 {
-	if (!p)
-		return;
 	int idx = block_heap(p, "dk_free");
 	if (idx < 0)
 		return;
-	/* Heaps below tc->n_heaps are internal: their blocks may be cached. */
-	struct tcache *tc = tc_get();
-	size_t usable = dk__tlsf_usable_size(p);
-	if (__builtin_expect(dk__tlsf_block_flags(p) & DK__TLSF_F_FREE, 0)) {
+	uint64_t w = dk__tlsf_block_word(p);
+	if (__builtin_expect(w & DK__TLSF_F_FREE, 0)) {
 		DK_ERR("dk_free(%p): freed twice (the block is free in its heap already): free each block once",
 		       p);
 		return;
 	}
-	int c;
-	if (__builtin_expect(tc != NULL, 1) && (unsigned int)idx < tc->n_heaps &&
-	    (c = tc_class_of_block(usable)) >= 0) {
+	struct tcache *tc = tc_get();
+	if (tc && (unsigned int)idx < tc->n_heaps) {
+		free_cached_heap(tc, idx, p, w);
+		return;
+	}
+	free_to_heap(tc, heap_at(idx), p);
+}
+
+/* Free p to heap h under its lock. In a cache slot of the shared config:
+ * if this process dies before the free is done, the block is not lost
+ * (tc_finish_free, the heap's repair). */
+static void free_to_heap(struct tcache *tc, struct dk__heap *h, void *p)
+{
+	int slot = tc && t_tls.slot >= 0 && tc == t_tls.cache ? t_tls.slot : -1;
+	if (slot >= 0) {
+		__atomic_store_n(&tc->freeing, p, __ATOMIC_RELEASE);
+		dk__store_fence();
+	}
+	if (dk__heap_lock(h) < 0) {
+		if (slot >= 0)
+			tc->freeing = NULL;
+		return;
+	}
+	dk__intent_begin(&h->intent, HP_FREE, (uintptr_t)p, (uint64_t)(slot + 1), 0);
+	heap_free_locked(h, p);
+	if (slot >= 0)
+		__atomic_store_n(&tc->freeing, NULL, __ATOMIC_RELEASE);
+	dk__heap_unlock(h);
+}
+
+static void free_cached_heap(struct tcache *tc, int idx, void *p, uint64_t w)
+{
+	size_t usable = (size_t)(w & ~(uint64_t)15);
+	if (__builtin_expect(w & DK__TLSF_F_FREE, 0)) {
+		DK_ERR("dk_free(%p): freed twice (the block is free in its heap already): free each block once",
+		       p);
+		return;
+	}
+	int c = tc_class_of_block(usable);
+	if (c >= 0) {
 		struct tc_bin *b = &tc->bins[idx][c];
 		if (__builtin_expect(*tc_mark_word(p) == tc_mark(tc), 0) && tc_holds(b, p)) {
 			DK_ERR("dk_free(%p): freed twice (the block is free already, in this thread's cache): free each block once",
@@ -1349,25 +1401,35 @@ void dk_free(void *p)
 			return;
 		}
 	}
-	struct dk__heap *h = heap_at(idx);
-	/* In a cache slot of the shared config: if this process dies before
-	 * the free is done, the block is not lost (tc_finish_free, the heap's
-	 * repair). */
-	int slot = tc && t_tls.slot >= 0 && tc == t_tls.cache ? t_tls.slot : -1;
-	if (slot >= 0) {
-		__atomic_store_n(&tc->freeing, p, __ATOMIC_RELEASE);
-		dk__store_fence();
-	}
-	if (dk__heap_lock(h) < 0) {
-		if (slot >= 0)
-			tc->freeing = NULL;
+	free_to_heap(tc, heap_at(idx), p);
+}
+
+void dk_free(void *p)
+{
+	if (!p)
+		return;
+	/* Fast path: p lies in a list of a heap this thread caches (internal,
+	 * so in use while the cache's generation holds), its header says live,
+	 * a small class whose bin has room and no cache mark in the block. */
+	const struct dk__memseg_list *l = dk__memseg_list_find_inline(p);
+	struct tcache *tc = tc_valid();
+	if (__builtin_expect(l == NULL || tc == NULL, 0) ||
+	    __builtin_expect((unsigned int)l->heap_idx >= tc->n_heaps, 0)) {
+		free_slow(p);
 		return;
 	}
-	dk__intent_begin(&h->intent, HP_FREE, (uintptr_t)p, (uint64_t)(slot + 1), 0);
-	heap_free_locked(h, p);
-	if (slot >= 0)
-		__atomic_store_n(&tc->freeing, NULL, __ATOMIC_RELEASE);
-	dk__heap_unlock(h);
+	uint64_t w = dk__tlsf_block_word(p);
+	size_t usable = (size_t)(w & ~(uint64_t)15);
+	if (__builtin_expect(!(w & DK__TLSF_F_FREE) && usable - 16 <= DK__TC_SMALL_MAX - 16 &&
+			     *tc_mark_word(p) != tc_mark(tc), 1)) {
+		unsigned int c = (unsigned int)tc_class_of_block(usable);
+		struct tc_bin *b = &tc->bins[l->heap_idx][c];
+		if (__builtin_expect(b->count < g_tc_limit[c], 1)) {
+			tc_push(tc, b, p);
+			return;
+		}
+	}
+	free_cached_heap(tc, l->heap_idx, p, w);
 }
 
 size_t dk_malloc_usable_size(const void *p)

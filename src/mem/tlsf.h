@@ -108,6 +108,13 @@ static inline uint64_t dk__tlsf_block_flags(const void *p)
 	return ((const uint64_t *)p)[-1] & 15u;
 }
 
+/* The header word of block p: usable size | flags (a hot path reads it
+ * once for both). */
+static inline uint64_t dk__tlsf_block_word(const void *p)
+{
+	return ((const uint64_t *)p)[-1];
+}
+
 /* Size of the largest free block's payload (O(1) from the bitmaps, may round down a class). */
 size_t dk__tlsf_largest_free(const struct dk__tlsf *t);
 /* A lower bound of the largest free block from the bitmaps alone (the start
