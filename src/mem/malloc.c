@@ -295,7 +295,8 @@ static int heap_spans(const struct dk__heap *h, struct dk__va_span **out)
 
 /* Check heap h's books: 0, or -EFAULT (logged, naming what failed). Heap
  * lock held. With release (a repair), the TLSF books are rebuilt from the
- * block headers first, and pages of an internal heap outside its regions go
+ * block headers first, then the runs of small blocks from the TLSF blocks,
+ * and pages of an internal heap outside its regions go
  * back to the system. */
 static int heap_books_check(struct dk__heap *h, int release)
 {
@@ -305,6 +306,8 @@ static int heap_books_check(struct dk__heap *h, int release)
 		       h->name);
 		return -EFAULT;
 	}
+	if (release)
+		dk__slab_rebuild(&h->slab, &h->tlsf); /* the runs, from the rebuilt blocks */
 	if (dk__tlsf_check(&h->tlsf) < 0 || dk__slab_check(&h->slab) < 0) {
 		DK_ERR("heap \"%s\": its %s books are inconsistent", h->name,
 		       dk__tlsf_check(&h->tlsf) < 0 ? "TLSF" : "small-block");
@@ -1095,39 +1098,21 @@ static void heap_free_locked(struct dk__heap *h, void *p)
 	}
 }
 
-/* Put freshly taken blocks got[0..n-1] on bin b of the calling thread's
- * cache, the lowest address on top. Heap lock held: a reaper of this
- * process's slot finds them there. */
-static void tc_push_taken(struct tc_bin *b, void **got, unsigned int n)
-{
-	struct tcache *tc = t_tls.cache;
-	for (unsigned int i = n; i-- > 0;)
-		tc_push(tc, b, got[i]);
-}
-
 /* Fill an empty small-class bin (class c) with g_tc_refill[c] blocks from
- * the heap's runs, growing the heap when no run has room. How many; 0 when
- * the heap cannot grow (the caller's slow path reports it). */
+ * the heap's runs, growing the heap when no run has room; each block enters
+ * the bin as it leaves its run. How many; 0 when the heap cannot grow (the
+ * caller's slow path reports it). */
 static int tc_refill(int idx, struct tc_bin *b, unsigned int c)
 {
 	struct dk__heap *h = heap_at(idx);
-	void *got[32];
+	struct dk__slab_chain chain = {&b->head, &b->count, tc_mark(t_tls.cache)};
 	size_t csize = tc_class_size(c);
-	unsigned int want = g_tc_refill[c], n = 0;
-	int grown = 0;
+	unsigned int want = g_tc_refill[c];
 	if (heap_lock(h) < 0)
 		return 0;
-	while (n < want) {
-		unsigned int k = want - n < 32 ? want - n : 32;
-		unsigned int got_n = dk__slab_alloc(&h->slab, &h->tlsf, c, csize, got, k);
-		tc_push_taken(b, got, got_n);
-		n += got_n;
-		if (got_n == k)
-			continue;
-		if (n > 0 || grown || heap_grow(idx, h, DK__SLAB_RUN_MAX, DK__DEFAULT_ALIGN, 0, 0) < 0)
-			break;
-		grown = 1;
-	}
+	unsigned int n = dk__slab_alloc_chain(&h->slab, &h->tlsf, c, csize, &chain, want);
+	if (n == 0 && heap_grow(idx, h, DK__SLAB_RUN_MAX, DK__DEFAULT_ALIGN, 0, 0) == 0)
+		n = dk__slab_alloc_chain(&h->slab, &h->tlsf, c, csize, &chain, want);
 	dk__heap_unlock(h);
 	return (int)n;
 }
