@@ -17,7 +17,7 @@
  *    DK__TC_BIN_BYTES of blocks, at least DK__TC_DEPTH and at most
  *    DK__TC_DEPTH_MAX blocks (64 B: 1024 blocks; 4 KiB: 32). An empty bin
  *    is refilled with half its depth (at most DK__TC_REFILL_MAX) in one
- *    heap-lock round trip; a full one gives half back (at most
+ *    heap-lock round trip, a full one gives half back (at most
  *    DK__TC_SPILL_MAX) in one. Bound: per thread and heap, about 4 MiB in
  *    the 1 KiB-wide classes plus 32 blocks of each of the 12 classes above.
  *  - large classes (4 KiB .. 1 MiB, TLSF blocks of the class size): at most
@@ -25,6 +25,8 @@
  *    DK__TC_DEPTH_MAX blocks per bin); an empty bin takes
  *    min(16, 1 MiB / class size) blocks per heap-lock round trip, a bin
  *    over the budget gives half its blocks back in one.
+ *  - the first refills of a bin (after a give-back too) take 1, 2, 4, ...
+ *    blocks: a thread that allocates one block of a class holds no batch.
  * Blocks a refill takes go into the bin (in the thread's slot of the shared
  * config) before the heap lock is released: a process that dies leaves at
  * most the block it was pushing out of every book.
@@ -507,6 +509,7 @@ static uint64_t now_coarse_ns(void)
 struct tc_bin {
 	void *head;
 	unsigned int count;
+	unsigned int refills; /* refills since the bin was last emptied by a give-back */
 };
 
 /* Everything the fast paths read sits in the first cache line. */
@@ -1098,7 +1101,18 @@ static void heap_free_locked(struct dk__heap *h, void *p)
 	}
 }
 
-/* Fill an empty small-class bin (class c) with g_tc_refill[c] blocks from
+/* Blocks the next refill of bin b (class c) takes: 1, 2, 4, ... up to
+ * g_tc_refill[c], so that a thread allocating one block of a class does not
+ * take a batch of them (the statistics count cached blocks as allocated). */
+static unsigned int tc_refill_count(struct tc_bin *b, unsigned int c)
+{
+	unsigned int n = b->refills < 16 ? 1u << b->refills : g_tc_refill[c];
+	if (b->refills < 16)
+		b->refills++;
+	return n < g_tc_refill[c] ? n : g_tc_refill[c];
+}
+
+/* Fill an empty small-class bin (class c) with tc_refill_count blocks from
  * the heap's runs, growing the heap when no run has room; each block enters
  * the bin as it leaves its run. How many; 0 when the heap cannot grow (the
  * caller's slow path reports it). */
@@ -1107,7 +1121,7 @@ static int tc_refill(int idx, struct tc_bin *b, unsigned int c)
 	struct dk__heap *h = heap_at(idx);
 	struct dk__slab_chain chain = {&b->head, &b->count, tc_mark(t_tls.cache)};
 	size_t csize = tc_class_size(c);
-	unsigned int want = g_tc_refill[c];
+	unsigned int want = tc_refill_count(b, c);
 	if (heap_lock(h) < 0)
 		return 0;
 	unsigned int n = dk__slab_alloc_chain(&h->slab, &h->tlsf, c, csize, &chain, want);
@@ -1117,14 +1131,14 @@ static int tc_refill(int idx, struct tc_bin *b, unsigned int c)
 	return (int)n;
 }
 
-/* Fill an empty large-class bin (class c) with up to g_tc_refill[c] TLSF
+/* Fill an empty large-class bin (class c) with up to tc_refill_count TLSF
  * blocks of the class size, as the budget allows (at least one), growing the
  * heap when none fits. How many; 0 when the heap cannot grow. */
 static int tc_refill_large(int idx, struct tcache *tc, struct tc_bin *b, unsigned int c)
 {
 	struct dk__heap *h = heap_at(idx);
 	size_t csize = tc_class_size(c);
-	unsigned int want = g_tc_refill[c], n = 0;
+	unsigned int want = tc_refill_count(b, c), n = 0;
 	int grown = 0;
 	if (heap_lock(h) < 0)
 		return 0;
