@@ -12,9 +12,10 @@
  * Allocator: two-level segregated fit (TLSF): allocation and free are O(1),
  * no list walks; 16 bytes of metadata per live block. Each thread keeps a
  * cache of freed blocks of the default alignment per internal heap (the
- * first 8 heaps): blocks up to 4 KiB, 32 per size class, refilled 8 and
- * drained 16 per lock; blocks up to 1 MiB, 4 per size class and at most
- * 8 MiB per thread. So the common malloc/free pair takes no lock.
+ * first 8 heaps): blocks up to 4 KiB, up to 64 KiB per size class (32 to
+ * 1024 blocks), refilled and drained by half of that per lock; blocks up to
+ * 1 MiB, at most 32 MiB per thread over all their classes. So the common
+ * malloc/free pair takes no lock.
  * dk_malloc uses the heap of the calling thread's NUMA node as sampled at
  * the thread's first allocation. Every heap has its own lock (process-
  * shared, for multi-process use).

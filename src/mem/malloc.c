@@ -6,12 +6,30 @@
  * Thread cache: for internal heaps 0..DK__TC_HEAPS-1, blocks up to
  * DK__TC_MAX_SIZE freed go to a per-thread, per-heap, per-class LIFO list and
  * are handed out again without taking the heap lock. Classes are 16 bytes
- * wide up to 1 KiB, 256 bytes wide up to 4 KiB (32 blocks each, refilled 8
- * at a time from the heap's runs of small blocks, slab.c, and drained 16 at
- * a time), then four per power of two up to 1 MiB (4 blocks each, at most
- * DK__TC_LARGE_BUDGET bytes per thread). A hit is inline in dk_malloc_flags
- * and dk_free: the cache pointer in TLS, its generation, the bin. Cached blocks stay
- * allocated in the heap's books (statistics count them as live).
+ * wide up to 1 KiB, 256 bytes wide up to 4 KiB, then four per power of two
+ * up to 1 MiB. A hit is inline in dk_malloc_flags and dk_free: the cache
+ * pointer in TLS, its generation, the bin. Cached blocks stay allocated in
+ * the heap's books (statistics count them as live).
+ *
+ * Depth of a bin, so that a batch of a few hundred blocks allocated then
+ * freed stays off the heap lock once warm:
+ *  - small classes (up to 4 KiB, served by the heap's runs, slab.c): up to
+ *    DK__TC_BIN_BYTES of blocks, at least DK__TC_DEPTH and at most
+ *    DK__TC_DEPTH_MAX blocks (64 B: 1024 blocks; 4 KiB: 32). An empty bin
+ *    is refilled with half its depth (at most DK__TC_REFILL_MAX) in one
+ *    heap-lock round trip, a full one gives half back (at most
+ *    DK__TC_SPILL_MAX) in one. Bound: per thread and heap, about 4 MiB in
+ *    the 1 KiB-wide classes plus 32 blocks of each of the 12 classes above.
+ *  - large classes (4 KiB .. 1 MiB, TLSF blocks of the class size): at most
+ *    DK__TC_LARGE_BUDGET bytes per thread over all of them (and at most
+ *    DK__TC_DEPTH_MAX blocks per bin); an empty bin takes
+ *    min(16, 1 MiB / class size) blocks per heap-lock round trip, a bin
+ *    over the budget gives half its blocks back in one.
+ *  - the first refills of a bin (after a give-back too) take 1, 2, 4, ...
+ *    blocks: a thread that allocates one block of a class holds no batch.
+ * Blocks a refill takes go into the bin (in the thread's slot of the shared
+ * config) before the heap lock is released: a process that dies leaves at
+ * most the block it was pushing out of every book.
  * dk_cleanup bumps a generation so caches of other threads are dropped, not
  * returned, the next time those threads use them.
  */
@@ -42,10 +60,13 @@
 #define DK__TC_CLASSES 108 /* classes 76..107: 4 per power of two, sizes 4097..1 MiB */
 #define DK__TC_SMALL_MAX 4096u
 #define DK__TC_MAX_SIZE (1u << 20)
-#define DK__TC_DEPTH 32
-#define DK__TC_LARGE_DEPTH 4
-#define DK__TC_LARGE_BUDGET (8u << 20)
-#define DK__TC_BATCH 8 /* blocks moved per heap-lock round trip */
+#define DK__TC_DEPTH 32          /* least depth of a small bin */
+#define DK__TC_DEPTH_MAX 1024    /* most blocks in any bin */
+#define DK__TC_BIN_BYTES (64u << 10) /* a small bin's depth in bytes (above the least) */
+#define DK__TC_REFILL_MAX 128u   /* small blocks taken per heap-lock round trip */
+#define DK__TC_SPILL_MAX 256u    /* small blocks given back per heap-lock round trip */
+#define DK__TC_LARGE_BATCH 16u   /* large blocks taken per round trip, at most */
+#define DK__TC_LARGE_BUDGET (32u << 20) /* bytes in a thread's large bins */
 /* A wholly free region goes back to the system only when the heap keeps at
  * least max(DK__RETAIN_MIN, its allocated bytes) free besides: small
  * alloc/free cycles do not map and unmap pages every time, and an idle heap
@@ -276,7 +297,8 @@ static int heap_spans(const struct dk__heap *h, struct dk__va_span **out)
 
 /* Check heap h's books: 0, or -EFAULT (logged, naming what failed). Heap
  * lock held. With release (a repair), the TLSF books are rebuilt from the
- * block headers first, and pages of an internal heap outside its regions go
+ * block headers first, then the runs of small blocks from the TLSF blocks,
+ * and pages of an internal heap outside its regions go
  * back to the system. */
 static int heap_books_check(struct dk__heap *h, int release)
 {
@@ -286,6 +308,8 @@ static int heap_books_check(struct dk__heap *h, int release)
 		       h->name);
 		return -EFAULT;
 	}
+	if (release)
+		dk__slab_rebuild(&h->slab, &h->tlsf); /* the runs, from the rebuilt blocks */
 	if (dk__tlsf_check(&h->tlsf) < 0 || dk__slab_check(&h->slab) < 0) {
 		DK_ERR("heap \"%s\": its %s books are inconsistent", h->name,
 		       dk__tlsf_check(&h->tlsf) < 0 ? "TLSF" : "small-block");
@@ -485,6 +509,7 @@ static uint64_t now_coarse_ns(void)
 struct tc_bin {
 	void *head;
 	unsigned int count;
+	unsigned int refills; /* refills since the bin was last emptied by a give-back */
 };
 
 /* Everything the fast paths read sits in the first cache line. */
@@ -603,7 +628,7 @@ static int tc_give_back(struct tcache *tc, int validate, int nowait)
 			/* Each block leaves the bin before it goes back, with the
 			 * heap's record naming it: a death here loses nothing and
 			 * frees nothing twice. */
-			for (int k = 0; b->head && k < 4096; k++) {
+			for (int k = 0; b->head && k <= DK__TC_DEPTH_MAX; k++) {
 				void *p = b->head;
 				if (validate && !tc_block_ok(tc, h, p))
 					break;
@@ -780,14 +805,33 @@ static void tc_destroy(void *arg)
 	t_tls.gen = 0;
 }
 
+/* Per class: most blocks in a bin, blocks taken per refill (see the top). */
+static unsigned int g_tc_limit[DK__TC_CLASSES];
+static unsigned int g_tc_refill[DK__TC_CLASSES];
+
+static unsigned int clamp_u(size_t v, unsigned int lo, unsigned int hi)
+{
+	return v < lo ? lo : v > hi ? hi : (unsigned int)v;
+}
+
 static void tc_key_init(void)
 {
+	for (unsigned int c = 0; c < DK__TC_CLASSES; c++) {
+		size_t size = tc_class_size(c);
+		if (c < DK__TC_SMALL) {
+			g_tc_limit[c] = clamp_u(DK__TC_BIN_BYTES / size, DK__TC_DEPTH, DK__TC_DEPTH_MAX);
+			g_tc_refill[c] = clamp_u(g_tc_limit[c] / 2, 1, DK__TC_REFILL_MAX);
+		} else {
+			g_tc_limit[c] = clamp_u(DK__TC_LARGE_BUDGET / size, 1, DK__TC_DEPTH_MAX);
+			g_tc_refill[c] = clamp_u(DK__TC_MAX_SIZE / size, 1, DK__TC_LARGE_BATCH);
+		}
+	}
 	pthread_key_create(&g_tc_key, tc_destroy);
 }
 
 /* Blocks in a thread cache carry their cache's mark in their second word
  * (every block has at least 16 bytes): a dk_free that finds it there scans
- * that one bin (at most DK__TC_DEPTH blocks) before calling it a double
+ * that one bin (at most DK__TC_DEPTH_MAX blocks) before calling it a double
  * free, so user data that happens to hold the mark costs a scan, never an
  * error. The word is cleared when the block is handed out. The mark is the
  * cache's address + 1: no load to get it, odd so never a block pointer. */
@@ -1057,40 +1101,78 @@ static void heap_free_locked(struct dk__heap *h, void *p)
 	}
 }
 
-/* Fill an empty small-class bin (class c) with up to DK__TC_BATCH blocks
- * from the heap's runs, growing the heap when no run has room. 0 when the
- * heap cannot grow (the caller's slow path reports it). */
+/* Blocks the next refill of bin b (class c) takes: 1, 2, 4, ... up to
+ * g_tc_refill[c], so that a thread allocating one block of a class does not
+ * take a batch of them (the statistics count cached blocks as allocated). */
+static unsigned int tc_refill_count(struct tc_bin *b, unsigned int c)
+{
+	unsigned int n = b->refills < 16 ? 1u << b->refills : g_tc_refill[c];
+	if (b->refills < 16)
+		b->refills++;
+	return n < g_tc_refill[c] ? n : g_tc_refill[c];
+}
+
+/* Fill an empty small-class bin (class c) with tc_refill_count blocks from
+ * the heap's runs, growing the heap when no run has room; each block enters
+ * the bin as it leaves its run. How many; 0 when the heap cannot grow (the
+ * caller's slow path reports it). */
 static int tc_refill(int idx, struct tc_bin *b, unsigned int c)
 {
 	struct dk__heap *h = heap_at(idx);
-	void *got[DK__TC_BATCH];
+	struct dk__slab_chain chain = {&b->head, &b->count, tc_mark(t_tls.cache)};
 	size_t csize = tc_class_size(c);
+	unsigned int want = tc_refill_count(b, c);
 	if (heap_lock(h) < 0)
 		return 0;
-	unsigned int n = dk__slab_alloc(&h->slab, &h->tlsf, c, csize, got, DK__TC_BATCH);
+	unsigned int n = dk__slab_alloc_chain(&h->slab, &h->tlsf, c, csize, &chain, want);
 	if (n == 0 && heap_grow(idx, h, DK__SLAB_RUN_MAX, DK__DEFAULT_ALIGN, 0, 0) == 0)
-		n = dk__slab_alloc(&h->slab, &h->tlsf, c, csize, got, DK__TC_BATCH);
+		n = dk__slab_alloc_chain(&h->slab, &h->tlsf, c, csize, &chain, want);
 	dk__heap_unlock(h);
-	/* Hand out in address order: the first block popped is the lowest. */
-	struct tcache *tc = t_tls.cache;
-	for (unsigned int i = n; i-- > 0;) {
-		*(void **)got[i] = b->head;
-		*tc_mark_word(got[i]) = tc_mark(tc); /* a reaper checks it */
-		b->head = got[i];
-	}
-	b->count += n;
 	return (int)n;
 }
 
-/* Return half of a full bin to its heap in one lock round trip. */
-static void tc_spill(struct dk__heap *h, struct tc_bin *b)
+/* Fill an empty large-class bin (class c) with up to tc_refill_count TLSF
+ * blocks of the class size, as the budget allows (at least one), growing the
+ * heap when none fits. How many; 0 when the heap cannot grow. */
+static int tc_refill_large(int idx, struct tcache *tc, struct tc_bin *b, unsigned int c)
+{
+	struct dk__heap *h = heap_at(idx);
+	size_t csize = tc_class_size(c);
+	unsigned int want = tc_refill_count(b, c), n = 0;
+	int grown = 0;
+	if (heap_lock(h) < 0)
+		return 0;
+	while (n < want && (n == 0 || tc->large_bytes + csize <= DK__TC_LARGE_BUDGET)) {
+		void *p = dk__tlsf_alloc(&h->tlsf, csize, DK__DEFAULT_ALIGN, 0);
+		if (p) {
+			tc_push(tc, b, p);
+			tc->large_bytes += dk__tlsf_usable_size(p);
+			n++;
+			continue;
+		}
+		if (n > 0 || grown || heap_grow(idx, h, csize, DK__DEFAULT_ALIGN, 0, 0) < 0)
+			break;
+		grown = 1;
+	}
+	dk__heap_unlock(h);
+	return (int)n;
+}
+
+/* Give up to n blocks of bin b back to heap h in one lock round trip; each
+ * leaves the bin with the heap's record naming it. Large bins: their bytes
+ * leave tc->large_bytes. */
+static void tc_spill(struct tcache *tc, struct dk__heap *h, struct tc_bin *b, unsigned int n,
+		     int large)
 {
 	if (dk__heap_lock(h) < 0)
 		return; /* fenced: the bin grows past its depth, nothing is lost more */
-	for (unsigned int i = 0; i < DK__TC_DEPTH / 2 && b->head; i++) {
+	for (unsigned int i = 0; i < n && b->head; i++) {
 		void *p = b->head;
 		b->head = *(void **)p;
 		b->count--;
+		if (large)
+			tc->large_bytes -= dk__tlsf_usable_size(p);
+		dk__intent_begin(&h->intent, HP_FREE, (uintptr_t)p, 0, 0);
 		heap_free_locked(h, p);
 	}
 	dk__heap_unlock(h);
@@ -1133,8 +1215,8 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, unsigned int ali
 			if (c >= DK__TC_SMALL) {
 				/* Large classes: no refill; the slow path below allocates
 				 * the class size, so the block comes back to this class. */
-				if (p) {
-					tc->large_bytes -= dk__tlsf_usable_size(p);
+				if (p || tc_refill_large(idx, tc, b, c) > 0) {
+					tc->large_bytes -= dk__tlsf_usable_size(b->head);
 					return tc_pop(b);
 				}
 				size = tc_class_size(c);
@@ -1154,24 +1236,24 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, unsigned int ali
 	return p;
 }
 
-void *dk_malloc_flags(const char *type, size_t size, unsigned int align, size_t bound,
-		      int socket, unsigned int flags)
+/* Fast path: a hit in the calling thread's cache, or the slow path. What it
+ * checks is what the slow path decides the same way (size 0 wraps and goes
+ * there; so do invalid alignments, sockets and flags). Inlined in each
+ * entry point, so that constant arguments fold away. */
+static inline __attribute__((always_inline)) void *
+malloc_fast(size_t size, unsigned int align, size_t bound, int socket, unsigned int flags)
 {
-	(void)type;
-	/* Fast path: a hit in the calling thread's cache. What it checks is
-	 * what the slow path decides the same way (size 0 wraps and goes
-	 * there; so do invalid alignments, sockets and flags). */
 	struct tcache *tc = tc_valid();
 	if (__builtin_expect(tc != NULL, 1) && size - 1 < DK__TC_MAX_SIZE &&
 	    align <= DK__DEFAULT_ALIGN && (align & (align - 1)) == 0 && !bound && !flags) {
 		unsigned int idx = socket == DK_SOCKET_ANY ? tc->home : (unsigned int)socket;
-		if (idx < tc->n_heaps) {
+		if (__builtin_expect(idx < tc->n_heaps, 1)) {
 			unsigned int c = tc_class_of_request(size);
 			struct tc_bin *b = &tc->bins[idx][c];
 			void *p = b->head;
 			if (__builtin_expect(p != NULL, 1)) {
 				if (c >= DK__TC_SMALL)
-					tc->large_bytes -= dk__tlsf_usable_size(p);
+					tc->large_bytes -= dk__tlsf_block_word(p) & ~(uint64_t)15;
 				return tc_pop(b);
 			}
 		}
@@ -1179,14 +1261,23 @@ void *dk_malloc_flags(const char *type, size_t size, unsigned int align, size_t 
 	return malloc_slow(size, align, bound, socket, flags);
 }
 
+void *dk_malloc_flags(const char *type, size_t size, unsigned int align, size_t bound,
+		      int socket, unsigned int flags)
+{
+	(void)type;
+	return malloc_fast(size, align, bound, socket, flags);
+}
+
 void *dk_malloc_socket(const char *type, size_t size, unsigned int align, int socket)
 {
-	return dk_malloc_flags(type, size, align, 0, socket, 0);
+	(void)type;
+	return malloc_fast(size, align, 0, socket, 0);
 }
 
 void *dk_malloc(const char *type, size_t size, unsigned int align)
 {
-	return dk_malloc_flags(type, size, align, 0, DK_SOCKET_ANY, 0);
+	(void)type;
+	return malloc_fast(size, align, 0, DK_SOCKET_ANY, 0);
 }
 
 void *dk_zmalloc_socket(const char *type, size_t size, unsigned int align, int socket)
@@ -1224,46 +1315,40 @@ static int block_heap(const void *p, const char *what)
 	return l->heap_idx;
 }
 
-void dk_free(void *p)
+/* Push live block p (header word w) of internal heap idx < tc->n_heaps on
+ * the calling thread's cache, or free it to its heap when it is not worth
+ * caching or the large budget is spent; a double free is refused. */
+static __attribute__((noinline)) void free_cached_heap(struct tcache *tc, int idx, void *p,
+						       uint64_t w);
+
+static void free_to_heap(struct tcache *tc, struct dk__heap *h, void *p);
+
+/* Everything dk_free does but the common case: p is not in a list that this
+ * thread's cache covers (another heap, no cache yet, not a dmakit block). */
+static __attribute__((noinline)) void free_slow(void *p)
 {
-	if (!p)
-		return;
 	int idx = block_heap(p, "dk_free");
 	if (idx < 0)
 		return;
-	/* Heaps below tc->n_heaps are internal: their blocks may be cached. */
-	struct tcache *tc = tc_get();
-	size_t usable = dk__tlsf_usable_size(p);
-	if (__builtin_expect(dk__tlsf_block_flags(p) & DK__TLSF_F_FREE, 0)) {
+	uint64_t w = dk__tlsf_block_word(p);
+	if (__builtin_expect(w & DK__TLSF_F_FREE, 0)) {
 		DK_ERR("dk_free(%p): freed twice (the block is free in its heap already): free each block once",
 		       p);
 		return;
 	}
-	int c;
-	if (__builtin_expect(tc != NULL, 1) && (unsigned int)idx < tc->n_heaps &&
-	    (c = tc_class_of_block(usable)) >= 0) {
-		struct tc_bin *b = &tc->bins[idx][c];
-		if (__builtin_expect(*tc_mark_word(p) == tc_mark(tc), 0) && tc_holds(b, p)) {
-			DK_ERR("dk_free(%p): freed twice (the block is free already, in this thread's cache): free each block once",
-			       p);
-			return;
-		}
-		if (c < DK__TC_SMALL) {
-			if (__builtin_expect(b->count >= DK__TC_DEPTH, 0))
-				tc_spill(heap_at(idx), b);
-			tc_push(tc, b, p);
-			return;
-		}
-		if (b->count < DK__TC_LARGE_DEPTH && tc->large_bytes + usable <= DK__TC_LARGE_BUDGET) {
-			tc_push(tc, b, p);
-			tc->large_bytes += usable;
-			return;
-		}
+	struct tcache *tc = tc_get();
+	if (tc && (unsigned int)idx < tc->n_heaps) {
+		free_cached_heap(tc, idx, p, w);
+		return;
 	}
-	struct dk__heap *h = heap_at(idx);
-	/* In a cache slot of the shared config: if this process dies before
-	 * the free is done, the block is not lost (tc_finish_free, the heap's
-	 * repair). */
+	free_to_heap(tc, heap_at(idx), p);
+}
+
+/* Free p to heap h under its lock. In a cache slot of the shared config:
+ * if this process dies before the free is done, the block is not lost
+ * (tc_finish_free, the heap's repair). */
+static void free_to_heap(struct tcache *tc, struct dk__heap *h, void *p)
+{
 	int slot = tc && t_tls.slot >= 0 && tc == t_tls.cache ? t_tls.slot : -1;
 	if (slot >= 0) {
 		__atomic_store_n(&tc->freeing, p, __ATOMIC_RELEASE);
@@ -1279,6 +1364,71 @@ void dk_free(void *p)
 	if (slot >= 0)
 		__atomic_store_n(&tc->freeing, NULL, __ATOMIC_RELEASE);
 	dk__heap_unlock(h);
+}
+
+static void free_cached_heap(struct tcache *tc, int idx, void *p, uint64_t w)
+{
+	size_t usable = (size_t)(w & ~(uint64_t)15);
+	if (__builtin_expect(w & DK__TLSF_F_FREE, 0)) {
+		DK_ERR("dk_free(%p): freed twice (the block is free in its heap already): free each block once",
+		       p);
+		return;
+	}
+	int c = tc_class_of_block(usable);
+	if (c >= 0) {
+		struct tc_bin *b = &tc->bins[idx][c];
+		if (__builtin_expect(*tc_mark_word(p) == tc_mark(tc), 0) && tc_holds(b, p)) {
+			DK_ERR("dk_free(%p): freed twice (the block is free already, in this thread's cache): free each block once",
+			       p);
+			return;
+		}
+		unsigned int limit = g_tc_limit[c];
+		if (c < DK__TC_SMALL) {
+			if (__builtin_expect(b->count >= limit, 0))
+				tc_spill(tc, heap_at(idx), b,
+					 limit / 2 < DK__TC_SPILL_MAX ? limit / 2 : DK__TC_SPILL_MAX, 0);
+			tc_push(tc, b, p);
+			return;
+		}
+		if (__builtin_expect(b->count >= limit ||
+					     tc->large_bytes + usable > DK__TC_LARGE_BUDGET, 0) &&
+		    b->count > 0)
+			tc_spill(tc, heap_at(idx), b, (b->count + 1) / 2, 1);
+		if (b->count < limit && tc->large_bytes + usable <= DK__TC_LARGE_BUDGET) {
+			tc_push(tc, b, p);
+			tc->large_bytes += usable;
+			return;
+		}
+	}
+	free_to_heap(tc, heap_at(idx), p);
+}
+
+void dk_free(void *p)
+{
+	if (!p)
+		return;
+	/* Fast path: p lies in a list of a heap this thread caches (internal,
+	 * so in use while the cache's generation holds), its header says live,
+	 * a small class whose bin has room and no cache mark in the block. */
+	const struct dk__memseg_list *l = dk__memseg_list_find_inline(p);
+	struct tcache *tc = tc_valid();
+	if (__builtin_expect(l == NULL || tc == NULL, 0) ||
+	    __builtin_expect((unsigned int)l->heap_idx >= tc->n_heaps, 0)) {
+		free_slow(p);
+		return;
+	}
+	uint64_t w = dk__tlsf_block_word(p);
+	size_t usable = (size_t)(w & ~(uint64_t)15);
+	if (__builtin_expect(!(w & DK__TLSF_F_FREE) && usable - 16 <= DK__TC_SMALL_MAX - 16 &&
+			     *tc_mark_word(p) != tc_mark(tc), 1)) {
+		unsigned int c = (unsigned int)tc_class_of_block(usable);
+		struct tc_bin *b = &tc->bins[l->heap_idx][c];
+		if (__builtin_expect(b->count < g_tc_limit[c], 1)) {
+			tc_push(tc, b, p);
+			return;
+		}
+	}
+	free_cached_heap(tc, l->heap_idx, p, w);
 }
 
 size_t dk_malloc_usable_size(const void *p)

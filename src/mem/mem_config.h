@@ -30,7 +30,9 @@
 #include "mem/pages.h"
 
 #define DK__MEMCFG_MAGIC   0x4746434d454d4b44ull /* "DKMEMCFG" */
-#define DK__MEMCFG_VERSION 5u
+/* 6: slab runs tagged in their TLSF header (DK__TLSF_F_TAG), thread-cache
+ * bins count their refills. */
+#define DK__MEMCFG_VERSION 6u
 #define DK__MEMCFG_TABLE_AREA  ((uint64_t)256 << 20) /* 32 Mi IOVAs per list */
 #define DK__MEMCFG_BITMAP_AREA ((uint64_t)4 << 20)   /* 32 Mi pages per list */
 

@@ -10,8 +10,8 @@
  * change), and the generation this process last synced to.
  *
  * Radix publication: dk__iova_l1[va >> 30] points to the slot of the only
- * attached list that touches that 1 GiB window, or to g_shared_slot (end 0:
- * every address is "outside" it) when two or more lists touch it, so the
+ * attached list that touches that 1 GiB window, or to dk__memseg_shared_slot
+ * (end 0: every address is "outside" it) when two or more lists touch it, so the
  * inline lookup falls to dk__mem_virt2iova_slow, which searches under the
  * read lock. g_win_users counts the lists per window; when it drops back to
  * one the remaining list's slot is published again.
@@ -78,7 +78,7 @@ static inline size_t iova_area(void)
 /* Per process. */
 DK_EXPORT const struct dk__iova_slot *volatile dk__iova_l1[1u << DK__IOVA_L1_BITS];
 static uint16_t g_win_users[L1_SIZE];
-static const struct dk__iova_slot g_shared_slot; /* base 0, end 0: always slow */
+const struct dk__iova_slot dk__memseg_shared_slot; /* base 0, end 0: always slow */
 /* Publication in this process, per list slot: the serial of the list that
  * was published (0: none) and its range (kept to unpublish a list that
  * another process destroyed meanwhile). */
@@ -307,7 +307,7 @@ static void publish(struct dk__memseg_list *l)
 	__atomic_add_fetch(&g_pub_epoch, 1, __ATOMIC_RELEASE);
 	for (size_t w = w0; w <= w1; w++) {
 		g_win_users[w]++;
-		l1_store(w, g_win_users[w] == 1 ? &l->slot : &g_shared_slot);
+		l1_store(w, g_win_users[w] == 1 ? &l->slot : &dk__memseg_shared_slot);
 	}
 }
 
@@ -378,7 +378,7 @@ static struct dk__memseg_list *find_locked(uintptr_t a)
 	const struct dk__iova_slot *s = dk__va_radix_slot(dk__iova_l1, a);
 	if (!s)
 		return NULL;
-	if (s != &g_shared_slot) {
+	if (s != &dk__memseg_shared_slot) {
 		struct dk__memseg_list *l = slot_list(s);
 		return contains(l, a) ? l : NULL;
 	}
@@ -413,7 +413,7 @@ struct dk__memseg_list *dk__memseg_list_find(const void *va)
 		return NULL;
 	/* Fast part: a window with one list needs no lock. */
 	const struct dk__iova_slot *s = dk__va_radix_slot(dk__iova_l1, a);
-	if (s && s != &g_shared_slot) {
+	if (s && s != &dk__memseg_shared_slot) {
 		struct dk__memseg_list *l = slot_list(s);
 		if (contains(l, a))
 			return l;

@@ -130,6 +130,25 @@ void dk__memseg_list_detach(struct dk__memseg_list *l);
 
 /* The list containing va (attached in this process), or NULL. O(1) common case. */
 struct dk__memseg_list *dk__memseg_list_find(const void *va);
+
+/* The shared slot of the radix (a window that several lists touch): its
+ * lookups go to dk__memseg_list_find. */
+extern const struct dk__iova_slot dk__memseg_shared_slot;
+
+/* dk__memseg_list_find, its common case inline (the window's one list
+ * holds va: two loads of the radix and the list's range). */
+static inline struct dk__memseg_list *dk__memseg_list_find_inline(const void *va)
+{
+	uintptr_t a = (uintptr_t)va;
+	const struct dk__iova_slot *s = dk__va_radix_slot(dk__iova_l1, a);
+	if (__builtin_expect(s != NULL && s != &dk__memseg_shared_slot, 1)) {
+		struct dk__memseg_list *l = (struct dk__memseg_list *)((uintptr_t)s -
+			offsetof(struct dk__memseg_list, slot));
+		if (__builtin_expect(a - l->base < l->len && a >= l->base, 1))
+			return l;
+	}
+	return dk__memseg_list_find(va);
+}
 /* The list with exactly this range (attached or not), or NULL. */
 struct dk__memseg_list *dk__memseg_list_find_exact(uintptr_t base, size_t len);
 

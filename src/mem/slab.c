@@ -85,6 +85,7 @@ static struct run *run_new(struct dk__slab *s, struct dk__tlsf *t, unsigned int 
 	struct run *r = dk__tlsf_alloc(t, want, DK__TLSF_ALIGN, 0);
 	if (!r)
 		return NULL;
+	dk__tlsf_tag(r); /* a repair finds the runs by this flag */
 	size_t len = dk__tlsf_usable_size(r);
 	memset(r, 0, sizeof(*r));
 	r->bump = first_block(r);
@@ -110,10 +111,25 @@ void dk__slab_init(struct dk__slab *s)
 	memset(s, 0, sizeof(*s));
 }
 
-unsigned int dk__slab_alloc(struct dk__slab *s, struct dk__tlsf *t, unsigned int cls,
-			    size_t psize, void **out, unsigned int n)
+/* Hand block p out: into out[i], or pushed on chain c (a list linked
+ * through the first payload word, c->tag in the second). */
+static inline void emit(void **out, const struct dk__slab_chain *c, unsigned int i, void *p)
 {
-	if (!s || !t || !out || cls >= DK__SLAB_CLASSES || psize < 16 ||
+	if (!c) {
+		out[i] = p;
+		return;
+	}
+	((void **)p)[0] = *c->head;
+	((uintptr_t *)p)[1] = c->tag;
+	__atomic_store_n(c->head, p, __ATOMIC_RELAXED); /* p is on the chain from here */
+	(*c->count)++;
+}
+
+static unsigned int slab_take(struct dk__slab *s, struct dk__tlsf *t, unsigned int cls,
+			      size_t psize, void **out, const struct dk__slab_chain *c,
+			      unsigned int n)
+{
+	if (!s || !t || (!out && !c) || cls >= DK__SLAB_CLASSES || psize < 16 ||
 	    psize > DK__SLAB_MAX_PAYLOAD || (psize & 15))
 		return 0;
 	size_t stride = psize + HDR;
@@ -128,16 +144,16 @@ unsigned int dk__slab_alloc(struct dk__slab *s, struct dk__tlsf *t, unsigned int
 			void *p = r->free;
 			r->free = *(void **)p;
 			hdr_of(p)[1] = psize | DK__TLSF_F_FOREIGN;
-			out[got++] = p;
 			r->live++;
+			emit(out, c, got++, p);
 		}
 		while (got < n && r->bump + stride <= r->end) {
 			uint64_t *h = (uint64_t *)r->bump;
 			h[0] = (uintptr_t)r;
 			h[1] = psize | DK__TLSF_F_FOREIGN;
-			out[got++] = (void *)(r->bump + HDR);
 			r->bump += stride;
 			r->live++;
+			emit(out, c, got++, h + 2);
 		}
 		if (run_full(r))
 			partial_remove(s, r);
@@ -145,6 +161,20 @@ unsigned int dk__slab_alloc(struct dk__slab *s, struct dk__tlsf *t, unsigned int
 	s->live += got;
 	s->free_bytes -= (uint64_t)got * stride;
 	return got;
+}
+
+unsigned int dk__slab_alloc(struct dk__slab *s, struct dk__tlsf *t, unsigned int cls,
+			    size_t psize, void **out, unsigned int n)
+{
+	return slab_take(s, t, cls, psize, out, NULL, n);
+}
+
+unsigned int dk__slab_alloc_chain(struct dk__slab *s, struct dk__tlsf *t, unsigned int cls,
+				  size_t psize, const struct dk__slab_chain *c, unsigned int n)
+{
+	if (!c || !c->head || !c->count)
+		return 0;
+	return slab_take(s, t, cls, psize, NULL, c, n);
 }
 
 int dk__slab_free(struct dk__slab *s, struct dk__tlsf *t, void *p, void **region,
@@ -180,6 +210,88 @@ int dk__slab_free(struct dk__slab *s, struct dk__tlsf *t, void *p, void **region
 	if (!r->on_partial)
 		partial_push(s, r);
 	return 0;
+}
+
+/* ---- rebuild --------------------------------------------------------------- */
+
+struct rebuild {
+	struct dk__slab *s;
+	struct run *empty; /* runs with no block handed out, freed after the walk */
+};
+
+/* Is the live TLSF block at p (usable bytes) a run? Tagged by run_new (the
+ * payloads of other blocks are not read: their owners may be writing them),
+ * and its descriptor whole and agreeing with the block: magic, end, payload
+ * size and class. */
+static int looks_like_run(const void *p, size_t usable)
+{
+	const struct run *r = p;
+	if (!(dk__tlsf_block_flags(p) & DK__TLSF_F_TAG) || usable < sizeof(*r) + HDR + 16 ||
+	    r->magic != RUN_MAGIC ||
+	    r->end != (uintptr_t)p + usable || r->psize < 16 || r->psize > DK__SLAB_MAX_PAYLOAD ||
+	    (r->psize & 15) || r->cls >= DK__SLAB_CLASSES || r->bump < first_block(r) ||
+	    r->bump > r->end)
+		return 0;
+	return (r->bump - first_block(r)) % (r->psize + HDR) == 0;
+}
+
+/* Count run r's free list, cut at its first entry that is not a carved
+ * block of r (or past the carved count); every entry flagged free. */
+static uint64_t free_list_recount(struct run *r)
+{
+	size_t stride = r->psize + HDR;
+	uint64_t carved = (r->bump - first_block(r)) / stride, n = 0;
+	void **link = &r->free;
+	while (*link) {
+		uintptr_t a = (uintptr_t)*link - HDR;
+		if (n >= carved || a < first_block(r) || a >= r->bump || (a - first_block(r)) % stride ||
+		    hdr_of(*link)[0] != (uintptr_t)r) {
+			*link = NULL;
+			break;
+		}
+		hdr_of(*link)[1] = r->psize | DK__TLSF_F_FOREIGN | DK__TLSF_F_FREE;
+		n++;
+		link = (void **)*link;
+	}
+	return n;
+}
+
+static void rebuild_one(void *p, size_t usable, void *arg)
+{
+	struct rebuild *rb = arg;
+	struct dk__slab *s = rb->s;
+	if (!looks_like_run(p, usable))
+		return;
+	struct run *r = p;
+	size_t stride = r->psize + HDR;
+	uint64_t carved = (r->bump - first_block(r)) / stride;
+	r->live = (uint32_t)(carved - free_list_recount(r));
+	r->next = r->prev = NULL;
+	r->on_partial = 0;
+	if (r->live == 0) {
+		r->next = rb->empty;
+		rb->empty = r;
+		return;
+	}
+	s->runs++;
+	s->live += r->live;
+	s->free_bytes += HDR + (r->end - (uintptr_t)r) - (uint64_t)r->live * stride;
+	if (!run_full(r))
+		partial_push(s, r);
+}
+
+uint64_t dk__slab_rebuild(struct dk__slab *s, struct dk__tlsf *t)
+{
+	struct rebuild rb = {s, NULL};
+	dk__slab_init(s);
+	dk__tlsf_for_each_live(t, rebuild_one, &rb);
+	while (rb.empty) {
+		struct run *r = rb.empty;
+		rb.empty = r->next;
+		r->magic = 0;
+		dk__tlsf_free(t, r, NULL, NULL);
+	}
+	return s->runs;
 }
 
 int dk__slab_check(const struct dk__slab *s)

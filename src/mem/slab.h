@@ -4,7 +4,8 @@
  * (malloc.c), carved out of a heap's TLSF allocator.
  *
  * A run is one live TLSF block of a few pages (16 KiB, or 32 blocks when
- * that is more) holding blocks of one payload size. Every carved block
+ * that is more, tagged DK__TLSF_F_TAG in its TLSF header so that a repair
+ * finds it) holding blocks of one payload size. Every carved block
  * has a 16-byte header of the TLSF shape: the run's address, then payload
  * size | DK__TLSF_F_FOREIGN (| DK__TLSF_F_FREE while free), so
  * dk__tlsf_usable_size works on it, dk__tlsf_free refuses it, and the
@@ -56,6 +57,21 @@ void dk__slab_init(struct dk__slab *s);
 unsigned int dk__slab_alloc(struct dk__slab *s, struct dk__tlsf *t, unsigned int cls,
 			    size_t psize, void **out, unsigned int n);
 
+/*
+ * dk__slab_alloc, each block pushed on a chain as soon as it leaves its run
+ * (a process that dies in the call loses at most one block from every
+ * book): its first payload word links to *head, its second holds tag, then
+ * *head points to it and *count grows by one. The last block handed out is
+ * on top. 0 for invalid arguments (c, c->head or c->count NULL).
+ */
+struct dk__slab_chain {
+	void **head;
+	unsigned int *count;
+	uintptr_t tag;
+};
+unsigned int dk__slab_alloc_chain(struct dk__slab *s, struct dk__tlsf *t, unsigned int cls,
+				  size_t psize, const struct dk__slab_chain *c, unsigned int n);
+
 /* Is p (a live block of the heap) a block carved by this layer? */
 static inline int dk__slab_owns(const void *p)
 {
@@ -70,6 +86,17 @@ static inline int dk__slab_owns(const void *p)
  */
 int dk__slab_free(struct dk__slab *s, struct dk__tlsf *t, void *p, void **region,
 		  size_t *region_len);
+
+/*
+ * Rebuild s from the runs found among t's live blocks (a process died in the
+ * middle of a call; t's books are rebuilt already): each run's free list is
+ * cut at its first invalid entry, its count of handed-out blocks recounted
+ * (carved - free: blocks in thread caches count as handed out), runs with
+ * room put back on the partial lists, empty runs freed to t, and s's totals
+ * summed again. A call cut short loses at most the block it was moving.
+ * Returns the number of runs found.
+ */
+uint64_t dk__slab_rebuild(struct dk__slab *s, struct dk__tlsf *t);
 
 /*
  * Consistency check of every run on the partial lists (descriptors, free

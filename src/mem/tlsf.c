@@ -609,6 +609,19 @@ int dk__tlsf_rebuild(struct dk__tlsf *t)
 	return dk__tlsf_check(t);
 }
 
+void dk__tlsf_for_each_live(const struct dk__tlsf *t, void (*fn)(void *, size_t, void *),
+			    void *arg)
+{
+	uint64_t k = 0;
+	for (const struct region *r = t->regions; r && k < t->region_count; r = r->next, k++) {
+		uintptr_t last = (uintptr_t)r + (uintptr_t)r->len - HDR;
+		for (struct blk *b = (struct blk *)((uintptr_t)r + REGION_DESC); (uintptr_t)b < last;
+		     b = next_phys(b))
+			if (!bfree(b))
+				fn((void *)((uintptr_t)b + HDR), bsize(b), arg);
+	}
+}
+
 /* Whether a free block header at q (with its links) lies inside a region. */
 static bool in_regions(const struct dk__tlsf *t, const void *q)
 {
@@ -647,7 +660,8 @@ int dk__tlsf_check(const struct dk__tlsf *t)
 			if (end - a < HDR)
 				BAD();
 			const struct blk *b = (const struct blk *)a;
-			if (b->prev != prev || (b->sf & F_MASK & ~F_FREE))
+			if (b->prev != prev || (b->sf & F_MASK & ~(F_FREE | DK__TLSF_F_TAG)) ||
+			    (bfree(b) && (b->sf & DK__TLSF_F_TAG)))
 				BAD();
 			size_t s = bsize(b);
 			if (s == 0) {

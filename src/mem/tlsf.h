@@ -101,11 +101,28 @@ size_t dk__tlsf_usable_size(const void *p);
 #define DK__TLSF_HDR 16u
 #define DK__TLSF_F_FREE ((uint64_t)1)
 #define DK__TLSF_F_FOREIGN ((uint64_t)2)
+/* A caller's mark on a live block (dk__tlsf_tag): kept until the block is
+ * freed, so a repair can tell the caller's own blocks apart from the
+ * header alone, without reading payloads other threads write. */
+#define DK__TLSF_F_TAG ((uint64_t)4)
 
 /* The header flags of block p (tells the foreign blocks apart). */
 static inline uint64_t dk__tlsf_block_flags(const void *p)
 {
 	return ((const uint64_t *)p)[-1] & 15u;
+}
+
+/* Tag live block p with DK__TLSF_F_TAG (under the allocator's lock). */
+static inline void dk__tlsf_tag(void *p)
+{
+	((uint64_t *)p)[-1] |= DK__TLSF_F_TAG;
+}
+
+/* The header word of block p: usable size | flags (a hot path reads it
+ * once for both). */
+static inline uint64_t dk__tlsf_block_word(const void *p)
+{
+	return ((const uint64_t *)p)[-1];
 }
 
 /* Size of the largest free block's payload (O(1) from the bitmaps, may round down a class). */
@@ -136,6 +153,14 @@ int dk__tlsf_is_live(const struct dk__tlsf *t, const void *p);
  * allocator must not be used).
  */
 int dk__tlsf_rebuild(struct dk__tlsf *t);
+
+/*
+ * Call fn(payload, usable size, arg) for every live block of t, in address
+ * order per region. fn must not change t. For repairs after dk__tlsf_rebuild
+ * succeeded (the blocks chain), not hot paths.
+ */
+void dk__tlsf_for_each_live(const struct dk__tlsf *t, void (*fn)(void *, size_t, void *),
+			    void *arg);
 
 /*
  * Full consistency check (walks every region and free list): for tests and

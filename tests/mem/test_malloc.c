@@ -362,6 +362,41 @@ DK_TEST(thread_cache_hits_for_every_size_class)
 	dk_cleanup();
 }
 
+/* Batches: 512 blocks of 64 B and of 64 KiB, allocated and freed in
+ * reverse twice; the second batch gets the first one's blocks back from the
+ * cache (the bins hold a batch that size), a first allocation of a class
+ * takes one block, not a batch, and everything goes back on a flush. */
+DK_TEST(thread_cache_holds_a_batch_of_512_and_starts_with_one_block)
+{
+	REQUIRE_INT_EQ(start(DK_HUGE_NEVER, 0), 0);
+	static void *first[512], *second[512];
+	const size_t sizes[] = {64, 64u << 10};
+	for (unsigned int s = 0; s < 2; s++) {
+		uint64_t live0 = live_blocks();
+		void *one = dk_malloc(NULL, sizes[s], 0);
+		REQUIRE(one != NULL);
+		CHECK_INT_EQ(live_blocks(), live0 + 1); /* one block, not a batch */
+		dk_free(one);
+		for (int i = 0; i < 512; i++)
+			REQUIRE((first[i] = dk_malloc(NULL, sizes[s], 0)) != NULL);
+		for (int i = 512; i-- > 0;)
+			dk_free(first[i]);
+		uint64_t live = live_blocks();
+		for (int i = 0; i < 512; i++)
+			REQUIRE((second[i] = dk_malloc(NULL, sizes[s], 0)) != NULL);
+		CHECK_INT_EQ(live_blocks(), live); /* all from the cache */
+		int same = 1;
+		for (int i = 0; i < 512; i++)
+			same &= second[i] == first[i]; /* LIFO: the same order again */
+		CHECK(same);
+		for (int i = 512; i-- > 0;)
+			dk_free(second[i]);
+	}
+	dk_malloc_thread_flush();
+	CHECK_INT_EQ(live_blocks(), 0);
+	dk_cleanup();
+}
+
 struct hammer_arg {
 	unsigned int seed;
 	int errors;

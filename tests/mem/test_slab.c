@@ -257,3 +257,97 @@ DK_TEST(random_batches_over_classes_keep_both_layers_consistent)
 	CHECK(consistent(&a, 0));
 	free(a.mem);
 }
+
+/* A process died in the middle of a call (issue 13): the slab's own books
+ * (lists, totals) are lost or stale, a free was cut short after its first
+ * store. dk__slab_rebuild finds the runs among the TLSF blocks and makes
+ * books that pass the check and count every block not on a free list as
+ * handed out; everything freed afterwards goes back, runs included. */
+DK_TEST(rebuild_recovers_the_runs_after_a_call_cut_short)
+{
+	struct arena a;
+	arena_init(&a, 4u << 20);
+	REQUIRE(a.mem != NULL);
+	void *big = dk__tlsf_alloc(&a.t, 20000, 16, 0); /* a plain block: not a run */
+	REQUIRE(big != NULL);
+	memset(big, 0, 20000);
+	const size_t psize = 64, stride = psize + HDR;
+	void *p[600];
+	REQUIRE_INT_EQ(dk__slab_alloc(&a.s, &a.t, 3, psize, p, 600), 600);
+	void *q[40];
+	REQUIRE_INT_EQ(dk__slab_alloc(&a.s, &a.t, 75, 4096, q, 40), 40);
+	for (unsigned int i = 0; i < 600; i += 2)
+		dk__slab_free(&a.s, &a.t, p[i], NULL, NULL);
+	uint64_t runs = a.s.runs, plain = 20000 + HDR;
+	REQUIRE(runs >= 3);
+	CHECK(consistent(&a, plain + 300 * stride + 40 * (4096 + HDR)));
+	/* The cut-short free of p[1]: flagged free, never linked. */
+	((uint64_t *)p[1])[-1] |= DK__TLSF_F_FREE;
+	/* Lists and totals lost. */
+	memset(a.s.partial, 0, sizeof(a.s.partial));
+	a.s.live = 12345;
+	a.s.free_bytes = 1;
+	CHECK_INT_EQ(dk__slab_rebuild(&a.s, &a.t), runs);
+	CHECK_INT_EQ(a.s.live, 300 + 40);
+	CHECK(consistent(&a, plain + 300 * stride + 40 * (4096 + HDR)));
+	/* The free lists work again: the freed 64 B blocks are handed out. */
+	void *r[300];
+	CHECK_INT_EQ(dk__slab_alloc(&a.s, &a.t, 3, psize, r, 300), 300);
+	CHECK(consistent(&a, plain + 600 * stride + 40 * (4096 + HDR)));
+	for (unsigned int i = 0; i < 300; i++)
+		dk__slab_free(&a.s, &a.t, r[i], NULL, NULL);
+	for (unsigned int i = 1; i < 600; i += 2)
+		dk__slab_free(&a.s, &a.t, p[i], NULL, NULL); /* p[1]: refused, lost */
+	for (unsigned int i = 0; i < 40; i++)
+		dk__slab_free(&a.s, &a.t, q[i], NULL, NULL);
+	CHECK_INT_EQ(a.s.live, 1);
+	CHECK_INT_EQ(a.s.runs, 1); /* the run holding p[1] */
+	CHECK(consistent(&a, plain + stride));
+	/* Its owner's free, had it completed: the run goes back; no run left. */
+	((uint64_t *)p[1])[-1] &= ~DK__TLSF_F_FREE;
+	CHECK_INT_EQ(dk__slab_free(&a.s, &a.t, p[1], NULL, NULL), 0);
+	CHECK_INT_EQ(a.s.runs, 0);
+	dk__tlsf_free(&a.t, big, NULL, NULL);
+	CHECK_INT_EQ(dk__slab_rebuild(&a.s, &a.t), 0);
+	CHECK_INT_EQ(a.t.used_count, 0);
+	CHECK(consistent(&a, 0));
+	free(a.mem);
+}
+
+/* dk__slab_alloc_chain: blocks pushed on a caller's list (link, tag), the
+ * last handed out on top, counted; the same books as dk__slab_alloc. */
+DK_TEST(alloc_chain_pushes_each_block_on_the_list)
+{
+	struct arena a;
+	arena_init(&a, 4u << 20);
+	REQUIRE(a.mem != NULL);
+	void *head = NULL;
+	unsigned int count = 0;
+	const uintptr_t tag = 0x1234567u;
+	struct dk__slab_chain c = {&head, &count, tag};
+	CHECK_INT_EQ(dk__slab_alloc_chain(&a.s, &a.t, 3, 64, &c, 100), 100);
+	CHECK_INT_EQ(count, 100);
+	CHECK(consistent(&a, 100 * (64 + HDR)));
+	unsigned int n = 0;
+	uintptr_t prev = UINTPTR_MAX;
+	int ordered = 1, tagged = 1;
+	for (void *p = head; p; p = *(void **)p, n++) {
+		tagged &= ((uintptr_t *)p)[1] == tag;
+		ordered &= (uintptr_t)p < prev; /* carved upwards: the highest on top */
+		prev = (uintptr_t)p;
+	}
+	CHECK_INT_EQ(n, 100);
+	CHECK(tagged);
+	CHECK(ordered);
+	struct dk__slab_chain bad = {NULL, &count, tag};
+	CHECK_INT_EQ(dk__slab_alloc_chain(&a.s, &a.t, 3, 64, &bad, 1), 0);
+	CHECK_INT_EQ(dk__slab_alloc_chain(&a.s, &a.t, 3, 64, NULL, 1), 0);
+	while (head) {
+		void *p = head;
+		head = *(void **)p;
+		dk__slab_free(&a.s, &a.t, p, NULL, NULL);
+	}
+	CHECK_INT_EQ(a.s.runs, 0);
+	CHECK(consistent(&a, 0));
+	free(a.mem);
+}

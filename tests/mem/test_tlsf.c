@@ -1137,3 +1137,49 @@ DK_TEST(rebuild_from_block_headers)
 	free(r1);
 	free(r2);
 }
+
+/* DK__TLSF_F_TAG: kept on a live block (check, usable size, rebuild and the
+ * walk of live blocks see it), gone once the block is freed. */
+struct tag_walk {
+	const void *want;
+	int seen, tagged;
+};
+
+static void tag_walk_one(void *p, size_t usable, void *arg)
+{
+	struct tag_walk *w = arg;
+	(void)usable;
+	w->seen++;
+	if (p == w->want)
+		w->tagged = (dk__tlsf_block_flags(p) & DK__TLSF_F_TAG) != 0;
+}
+
+DK_TEST(tag_stays_on_a_live_block_and_goes_with_its_free)
+{
+	struct dk__tlsf t;
+	dk__tlsf_init(&t);
+	char *m = region_new(65536);
+	REQUIRE(m);
+	REQUIRE_INT_EQ(dk__tlsf_add_region(&t, m, 65536), 0);
+	void *a = dk__tlsf_alloc(&t, 1000, 0, 0), *b = dk__tlsf_alloc(&t, 200, 0, 0);
+	REQUIRE(a && b);
+	size_t usable = dk__tlsf_usable_size(a);
+	dk__tlsf_tag(a);
+	CHECK_INT_EQ(dk__tlsf_usable_size(a), usable);
+	CHECK_INT_EQ(dk__tlsf_check(&t), 0);
+	CHECK_INT_EQ(dk__tlsf_rebuild(&t), 0);
+	struct tag_walk w = {a, 0, 0};
+	dk__tlsf_for_each_live(&t, tag_walk_one, &w);
+	CHECK_INT_EQ(w.seen, 2);
+	CHECK_INT_EQ(w.tagged, 1);
+	dk__tlsf_free(&t, a, NULL, NULL);
+	CHECK(dk__tlsf_block_flags(a) == DK__TLSF_F_FREE);
+	CHECK_INT_EQ(dk__tlsf_check(&t), 0);
+	w = (struct tag_walk){b, 0, 0};
+	dk__tlsf_for_each_live(&t, tag_walk_one, &w);
+	CHECK_INT_EQ(w.seen, 1);
+	CHECK_INT_EQ(w.tagged, 0);
+	dk__tlsf_free(&t, b, NULL, NULL);
+	CHECK_INT_EQ(t.used_count, 0);
+	free(m);
+}
