@@ -309,11 +309,15 @@ static int heap_books_check(struct dk__heap *h, int release)
 }
 
 /* Intent records of a heap lock: the lock is held (books may change), a
- * block taken for a caller that has not got it yet (a: block), a block
- * being freed (a: block, b: the freeing thread's cache slot + 1, or 0). */
-enum { HP_HELD = 1, HP_ALLOC = 2, HP_FREE = 3 };
+ * block taken for a caller that has not got it yet (a: block; c: where
+ * dk__malloc_to stores it, or 0), a block being freed (a: block, b: the
+ * freeing thread's cache slot + 1, or 0; c: what dk__free_from clears), a
+ * refill of cache slot a's bin b (the batch is named in the slot's refill[]
+ * until it is in the bin). */
+enum { HP_HELD = 1, HP_ALLOC = 2, HP_FREE = 3, HP_REFILL = 4 };
 
 static void tc_slot_forget_freeing(int slot, const void *p);
+static void repair_refill(struct dk__heap *h, uint64_t slot, uint64_t bin);
 
 /* A block the dead owner was handing out or taking back: freed when it is
  * still live (a handout nobody got, a free cut short). Small blocks of runs
@@ -322,6 +326,8 @@ static void repair_inflight(struct dk__heap *h)
 {
 	uint32_t op = __atomic_load_n(&h->intent.op, __ATOMIC_ACQUIRE);
 	void *p = (void *)(uintptr_t)h->intent.a;
+	if (op == HP_REFILL)
+		repair_refill(h, h->intent.a, h->intent.b);
 	if ((op != HP_ALLOC && op != HP_FREE) || !p)
 		return;
 	if (!dk__slab_owns(p) && dk__tlsf_is_live(&h->tlsf, p)) {
@@ -329,6 +335,9 @@ static void repair_inflight(struct dk__heap *h)
 			p, (int)h->intent.pid, op == HP_ALLOC ? "handing out" : "freeing");
 		heap_free_locked(h, p);
 	}
+	void **where = (void **)(uintptr_t)h->intent.c; /* dk__malloc_to, dk__free_from */
+	if (where && *where == p)
+		__atomic_store_n(where, NULL, __ATOMIC_RELEASE);
 	if (op == HP_FREE && h->intent.b)
 		tc_slot_forget_freeing((int)h->intent.b - 1, p);
 }
@@ -498,6 +507,9 @@ struct tcache {
 	 * the heap lock, cleared under it): a reaper of a dead process's slot
 	 * frees it if the process never got that far. */
 	void *freeing;
+	/* The batch of a refill under way (the heap's HP_REFILL record names
+	 * this slot): a repair frees the blocks a death left out of the bin. */
+	void *refill[DK__TC_BATCH];
 };
 
 _Static_assert(sizeof(struct tcache) <= DK__TC_SLOT_BYTES, "a thread cache fits its slot");
@@ -669,6 +681,56 @@ static int tc_finish_free(struct tcache *tc, int nowait)
 	return 0;
 }
 
+/* A dead owner was refilling bin number bin of cache slot slot: the blocks
+ * of its batch that are live and not in the bin go back. Heap h's lock held
+ * (its repair). */
+static void repair_refill(struct dk__heap *h, uint64_t slot, uint64_t bin)
+{
+	if (!dk__mem_sh->tc_arena || slot >= DK__TC_SLOTS || bin >= DK__TC_HEAPS * DK__TC_CLASSES)
+		return;
+	struct tcache *tc = tc_slot_at((int)slot);
+	int32_t owner = __atomic_load_n(&heaps()->tc_owner[slot], __ATOMIC_ACQUIRE);
+	if (owner != h->intent.pid && owner >= 0)
+		return; /* reaped already: the slot was cleared */
+	const struct tc_bin *b = &tc->bins[0][0] + bin;
+	unsigned int lost = 0;
+	for (int i = 0; i < DK__TC_BATCH; i++) {
+		void *p = tc->refill[i];
+		tc->refill[i] = NULL;
+		if (!p || !dk__slab_owns(p) || (dk__tlsf_block_flags(p) & DK__TLSF_F_FREE))
+			continue;
+		const void *q = b->head;
+		for (unsigned int k = 0; q && q != p && k < 4 * DK__TC_DEPTH; k++)
+			q = *(void *const *)q;
+		if (q != p) {
+			heap_free_locked(h, p);
+			lost++;
+		}
+	}
+	if (lost)
+		DK_INFO("heap \"%s\": %u blocks of a thread-cache refill cut short by the death of process %d go back to the heap",
+			h->name, lost, (int)h->intent.pid);
+}
+
+/* Slot i's owner died refilling a bin: lock the heap it was refilling from,
+ * so that the heap's repair frees what is not in the bin before the slot is
+ * cleared. 0 or -EBUSY (nowait: the heap is busy; call again). */
+static int tc_finish_refill(int i, int nowait)
+{
+	for (int h = 0; h < DK__TC_HEAPS && h < heaps()->n_internal; h++) {
+		struct dk__heap *heap = heap_at(h);
+		if (__atomic_load_n(&heap->intent.op, __ATOMIC_ACQUIRE) != HP_REFILL ||
+		    __atomic_load_n(&heap->intent.a, __ATOMIC_ACQUIRE) != (uint64_t)i)
+			continue;
+		int rc = heap_lock_mode(heap, nowait);
+		if (rc == -EBUSY)
+			return rc;
+		if (rc == 0)
+			dk__heap_unlock(heap);
+	}
+	return 0;
+}
+
 static void tc_slot_release(int i)
 {
 	memset(tc_slot_at(i), 0, sizeof(struct tcache));
@@ -733,7 +795,7 @@ static int reap_locked(int nowait)
 		if (!__atomic_compare_exchange_n(&heaps()->tc_owner[i], &pid, -me, 0,
 						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			continue; /* another process reaps it */
-		if (tc_finish_free(tc_slot_at(i), nowait) < 0 ||
+		if (tc_finish_refill(i, nowait) < 0 || tc_finish_free(tc_slot_at(i), nowait) < 0 ||
 		    tc_give_back(tc_slot_at(i), 1, nowait) < 0) {
 			/* a heap is busy: the next round finishes it */
 			__atomic_store_n(&heaps()->tc_owner[i], pid, __ATOMIC_RELEASE);
@@ -974,7 +1036,8 @@ static int heap_grow(int idx, struct dk__heap *h, size_t size, size_t align, siz
 }
 
 /* Allocate from one heap (lock taken here). NULL + errno. */
-static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsigned int flags)
+static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsigned int flags,
+			void **dst)
 {
 	struct dk__heap *h = heap_at(idx);
 	/* VA and remap modes make internal memory IOVA-contiguous (a heap region
@@ -1026,8 +1089,11 @@ static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsign
 	}
 	while (n_held > 0)
 		dk__tlsf_free(&h->tlsf, held[--n_held], NULL, NULL);
-	if (p) /* until the caller has it (the unlock clears the record) */
-		dk__intent_begin(&h->intent, HP_ALLOC, (uintptr_t)p, 0, 0);
+	if (p) { /* until the caller has it (the unlock clears the record) */
+		dk__intent_begin(&h->intent, HP_ALLOC, (uintptr_t)p, 0, (uintptr_t)dst);
+		if (dst)
+			__atomic_store_n(dst, p, __ATOMIC_RELEASE);
+	}
 	dk__heap_unlock(h);
 	if (!p && errno != EINVAL)
 		errno = ENOMEM;
@@ -1063,22 +1129,32 @@ static void heap_free_locked(struct dk__heap *h, void *p)
 static int tc_refill(int idx, struct tc_bin *b, unsigned int c)
 {
 	struct dk__heap *h = heap_at(idx);
-	void *got[DK__TC_BATCH];
+	struct tcache *tc = t_tls.cache;
+	void *local[DK__TC_BATCH];
+	/* In a slot of the shared config the batch is named there, and the
+	 * heap's record names the slot, until every block is in the bin (under
+	 * the lock): a death in between loses nothing (repair_refill). */
+	int shared = t_tls.slot >= 0 && tc == tc_slot_at(t_tls.slot);
+	void **got = shared ? tc->refill : local;
 	size_t csize = tc_class_size(c);
 	if (heap_lock(h) < 0)
 		return 0;
+	memset(got, 0, sizeof(local));
+	if (shared)
+		dk__intent_begin(&h->intent, HP_REFILL, (uint64_t)t_tls.slot,
+				 (uint64_t)(b - &tc->bins[0][0]), 0);
 	unsigned int n = dk__slab_alloc(&h->slab, &h->tlsf, c, csize, got, DK__TC_BATCH);
 	if (n == 0 && heap_grow(idx, h, DK__SLAB_RUN_MAX, DK__DEFAULT_ALIGN, 0, 0) == 0)
 		n = dk__slab_alloc(&h->slab, &h->tlsf, c, csize, got, DK__TC_BATCH);
-	dk__heap_unlock(h);
-	/* Hand out in address order: the first block popped is the lowest. */
-	struct tcache *tc = t_tls.cache;
+	/* Hand out in address order: the first block popped is the lowest.
+	 * Each block is linked before the head names it. */
 	for (unsigned int i = n; i-- > 0;) {
 		*(void **)got[i] = b->head;
 		*tc_mark_word(got[i]) = tc_mark(tc); /* a reaper checks it */
-		b->head = got[i];
+		__atomic_store_n(&b->head, got[i], __ATOMIC_RELEASE);
+		b->count++;
 	}
-	b->count += n;
+	dk__heap_unlock(h);
 	return (int)n;
 }
 
@@ -1098,7 +1174,7 @@ static void tc_spill(struct dk__heap *h, struct tc_bin *b)
 
 /* Everything but a thread-cache hit. */
 static __attribute__((noinline)) void *malloc_slow(size_t size, unsigned int align, size_t bound,
-						     int socket, unsigned int flags)
+						     int socket, unsigned int flags, void **dst)
 {
 	if (!heaps_ready()) {
 		errno = ENODEV;
@@ -1124,7 +1200,7 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, unsigned int ali
 	}
 
 	/* Thread cache: a miss (refill small classes) or a cache to create. */
-	if (align == DK__DEFAULT_ALIGN && !bound && !flags && size <= DK__TC_MAX_SIZE) {
+	if (align == DK__DEFAULT_ALIGN && !bound && !flags && size <= DK__TC_MAX_SIZE && !dst) {
 		struct tcache *tc = tc_get();
 		if (tc && (unsigned int)idx < tc->n_heaps) {
 			unsigned int c = tc_class_of_request(size);
@@ -1144,13 +1220,13 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, unsigned int ali
 		}
 	}
 
-	void *p = heap_alloc(idx, size, align, bound, flags);
+	void *p = heap_alloc(idx, size, align, bound, flags, dst);
 	if (p || !any || heap_at(idx)->external)
 		return p;
 	/* Any socket: try the other internal heaps. */
 	for (int i = 0; i < heaps()->n_internal && !p; i++)
 		if (i != idx)
-			p = heap_alloc(i, size, align, bound, flags);
+			p = heap_alloc(i, size, align, bound, flags, dst);
 	return p;
 }
 
@@ -1176,7 +1252,12 @@ void *dk_malloc_flags(const char *type, size_t size, unsigned int align, size_t 
 			}
 		}
 	}
-	return malloc_slow(size, align, bound, socket, flags);
+	return malloc_slow(size, align, bound, socket, flags, NULL);
+}
+
+void *dk__malloc_to(void **dst, size_t size, unsigned int align, int socket, unsigned int flags)
+{
+	return malloc_slow(size, align, 0, socket, flags, dst);
 }
 
 void *dk_malloc_socket(const char *type, size_t size, unsigned int align, int socket)
@@ -1278,6 +1359,24 @@ void dk_free(void *p)
 	heap_free_locked(h, p);
 	if (slot >= 0)
 		__atomic_store_n(&tc->freeing, NULL, __ATOMIC_RELEASE);
+	dk__heap_unlock(h);
+}
+
+void dk__free_from(void **src, const char *what)
+{
+	void *p = __atomic_load_n(src, __ATOMIC_ACQUIRE);
+	int idx = p ? block_heap(p, what) : -1;
+	if (idx < 0)
+		return;
+	struct dk__heap *h = heap_at(idx);
+	if (dk__heap_lock(h) < 0)
+		return;
+	p = __atomic_load_n(src, __ATOMIC_ACQUIRE); /* the lock's repair may have freed it */
+	if (p) {
+		dk__intent_begin(&h->intent, HP_FREE, (uintptr_t)p, 0, (uintptr_t)src);
+		heap_free_locked(h, p);
+		__atomic_store_n(src, NULL, __ATOMIC_RELEASE);
+	}
 	dk__heap_unlock(h);
 }
 

@@ -110,6 +110,15 @@ void dk__slab_init(struct dk__slab *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* A block handed out: counted at once, so that the books count every
+ * block out[] names (the heap's repair frees the blocks of a refill that a
+ * death left out of its bin: malloc.c). */
+static inline void slab_count_out(struct dk__slab *s, size_t stride)
+{
+	s->live++;
+	s->free_bytes -= stride;
+}
+
 unsigned int dk__slab_alloc(struct dk__slab *s, struct dk__tlsf *t, unsigned int cls,
 			    size_t psize, void **out, unsigned int n)
 {
@@ -128,22 +137,22 @@ unsigned int dk__slab_alloc(struct dk__slab *s, struct dk__tlsf *t, unsigned int
 			void *p = r->free;
 			r->free = *(void **)p;
 			hdr_of(p)[1] = psize | DK__TLSF_F_FOREIGN;
-			out[got++] = p;
 			r->live++;
+			slab_count_out(s, stride); /* before out names it: a death between loses it */
+			out[got++] = p;
 		}
 		while (got < n && r->bump + stride <= r->end) {
 			uint64_t *h = (uint64_t *)r->bump;
 			h[0] = (uintptr_t)r;
 			h[1] = psize | DK__TLSF_F_FOREIGN;
-			out[got++] = (void *)(r->bump + HDR);
 			r->bump += stride;
 			r->live++;
+			slab_count_out(s, stride);
+			out[got++] = (void *)(r->bump - stride + HDR);
 		}
 		if (run_full(r))
 			partial_remove(s, r);
 	}
-	s->live += got;
-	s->free_bytes -= (uint64_t)got * stride;
 	return got;
 }
 
