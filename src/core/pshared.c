@@ -72,10 +72,11 @@ static void pid_init(void)
 void dk__intent_begin(struct dk__intent *in, uint32_t op, uint64_t a, uint64_t b, uint64_t c)
 {
 	pthread_once(&g_pid_once, pid_init);
-	in->a = a;
-	in->b = b;
-	in->c = c;
-	in->pid = __atomic_load_n(&g_pid, __ATOMIC_RELAXED);
+	/* Atomic stores: a reaper reads a record whose lock it does not hold. */
+	__atomic_store_n(&in->a, a, __ATOMIC_RELAXED);
+	__atomic_store_n(&in->b, b, __ATOMIC_RELAXED);
+	__atomic_store_n(&in->c, c, __ATOMIC_RELAXED);
+	__atomic_store_n(&in->pid, __atomic_load_n(&g_pid, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
 	__atomic_store_n(&in->op, op, __ATOMIC_RELEASE);
 	/* The change's stores must not reach memory before the record. */
 	dk__store_fence();

@@ -1067,8 +1067,12 @@ static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsign
 		errno = ENXIO;
 		return NULL;
 	}
+	/* Announced before the block exists, named as soon as it does: no
+	 * system call or page fault (where a SIGKILL lands) in between. */
+	dk__intent_begin(&h->intent, HP_ALLOC, 0, 0, (uintptr_t)dst);
 	for (;;) {
 		p = dk__tlsf_alloc(&h->tlsf, size, align, bound);
+		__atomic_store_n(&h->intent.a, (uintptr_t)p, __ATOMIC_RELEASE);
 		if (p && contig && !iova_contig(p, size)) {
 			/* Keep it aside so the next try finds another block. */
 			if (n_held < (int)DK_ARRAY_SIZE(held)) {
@@ -1089,11 +1093,9 @@ static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsign
 	}
 	while (n_held > 0)
 		dk__tlsf_free(&h->tlsf, held[--n_held], NULL, NULL);
-	if (p) { /* until the caller has it (the unlock clears the record) */
-		dk__intent_begin(&h->intent, HP_ALLOC, (uintptr_t)p, 0, (uintptr_t)dst);
-		if (dst)
-			__atomic_store_n(dst, p, __ATOMIC_RELEASE);
-	}
+	__atomic_store_n(&h->intent.a, (uintptr_t)p, __ATOMIC_RELEASE);
+	if (p && dst) /* the record names p until the caller has it (the unlock clears it) */
+		__atomic_store_n(dst, p, __ATOMIC_RELEASE);
 	dk__heap_unlock(h);
 	if (!p && errno != EINVAL)
 		errno = ENOMEM;
