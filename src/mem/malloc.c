@@ -648,11 +648,13 @@ static struct tcache *tc_slot_at(int i)
 	return (struct tcache *)(dk__mem_sh->tc_arena + (size_t)i * DK__TC_SLOT_BYTES);
 }
 
+/* Atomic: a reaper of the dead slot reads it without the heap lock. */
 static void tc_slot_forget_freeing(int slot, const void *p)
 {
-	if (dk__mem_sh->tc_arena && slot >= 0 && slot < DK__TC_SLOTS &&
-	    tc_slot_at(slot)->freeing == p)
-		tc_slot_at(slot)->freeing = NULL;
+	void *expect = (void *)(uintptr_t)p;
+	if (dk__mem_sh->tc_arena && slot >= 0 && slot < DK__TC_SLOTS)
+		__atomic_compare_exchange_n(&tc_slot_at(slot)->freeing, &expect, NULL, 0,
+					    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
 /* A dead process's thread was freeing tc->freeing and never took the heap
@@ -660,12 +662,12 @@ static void tc_slot_forget_freeing(int slot, const void *p)
  * it now. 0 or -EBUSY (nowait: its heap is busy; call again). */
 static int tc_finish_free(struct tcache *tc, int nowait)
 {
-	void *p = tc->freeing;
+	void *p = __atomic_load_n(&tc->freeing, __ATOMIC_ACQUIRE); /* a repair may clear it */
 	if (!p)
 		return 0;
 	const struct dk__memseg_list *l = dk__memseg_list_find(p);
 	if (!l || l->heap_idx < 0 || l->heap_idx >= DK_MAX_HEAPS || !heap_at(l->heap_idx)->in_use) {
-		tc->freeing = NULL;
+		__atomic_store_n(&tc->freeing, NULL, __ATOMIC_RELEASE);
 		return 0;
 	}
 	struct dk__heap *h = heap_at(l->heap_idx);
@@ -673,11 +675,11 @@ static int tc_finish_free(struct tcache *tc, int nowait)
 	if (rc == -EBUSY)
 		return rc;
 	if (rc == 0) {
-		if (tc->freeing == p) /* the lock's repair did not finish it */
+		if (__atomic_load_n(&tc->freeing, __ATOMIC_ACQUIRE) == p) /* no repair finished it */
 			heap_free_locked(h, p);
 		dk__heap_unlock(h);
 	}
-	tc->freeing = NULL;
+	__atomic_store_n(&tc->freeing, NULL, __ATOMIC_RELEASE);
 	return 0;
 }
 

@@ -389,7 +389,9 @@ void *dk__tlsf_alloc(struct dk__tlsf *t, size_t size, size_t align, size_t bound
 		struct blk *a = (struct blk *)(p - HDR);
 		size_t gap = p - payload(b);
 		a->prev = b;
-		a->sf = (uint64_t)(bsize(b) - gap);
+		/* Free until take() marks it used: a process that dies before
+		 * leaves no used block that nobody was handed (rebuild). */
+		a->sf = (uint64_t)(bsize(b) - gap) | F_FREE;
 		next_phys(a)->prev = a;
 		b->sf = (uint64_t)(gap - HDR) | F_FREE;
 		list_insert(t, b);
