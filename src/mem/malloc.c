@@ -286,6 +286,8 @@ static int heap_books_check(struct dk__heap *h, int release)
 		       h->name);
 		return -EFAULT;
 	}
+	if (release && !h->external)
+		dk__slab_rebuild(&h->slab, &h->tlsf); /* runs found among the live blocks */
 	if (dk__tlsf_check(&h->tlsf) < 0 || dk__slab_check(&h->slab) < 0) {
 		DK_ERR("heap \"%s\": its %s books are inconsistent", h->name,
 		       dk__tlsf_check(&h->tlsf) < 0 ? "TLSF" : "small-block");

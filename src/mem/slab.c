@@ -85,16 +85,18 @@ static struct run *run_new(struct dk__slab *s, struct dk__tlsf *t, unsigned int 
 	struct run *r = dk__tlsf_alloc(t, want, DK__TLSF_ALIGN, 0);
 	if (!r)
 		return NULL;
+	__atomic_store_n(&s->pending, r, __ATOMIC_RELEASE); /* until its descriptor is complete */
 	size_t len = dk__tlsf_usable_size(r);
 	memset(r, 0, sizeof(*r));
 	r->bump = first_block(r);
 	r->end = (uintptr_t)r + len;
 	r->psize = psize;
 	r->cls = cls;
-	r->magic = RUN_MAGIC;
+	__atomic_store_n(&r->magic, RUN_MAGIC, __ATOMIC_RELEASE);
 	s->runs++;
 	s->free_bytes += HDR + len;
 	partial_push(s, r);
+	__atomic_store_n(&s->pending, NULL, __ATOMIC_RELEASE);
 	return r;
 }
 
@@ -110,9 +112,11 @@ void dk__slab_init(struct dk__slab *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* A block handed out: counted at once, so that the books count every
- * block out[] names (the heap's repair frees the blocks of a refill that a
- * death left out of its bin: malloc.c). */
+/* A block handed out: counted at once. A block's header (and for a block
+ * never carved, the bump pointer) is what hands it out; dk__slab_rebuild
+ * makes everything else again from them, and the caller names the block
+ * (out[]) before: the heap's repair frees the blocks of a refill that a
+ * death left out of its bin (malloc.c). */
 static inline void slab_count_out(struct dk__slab *s, size_t stride)
 {
 	s->live++;
@@ -136,19 +140,21 @@ unsigned int dk__slab_alloc(struct dk__slab *s, struct dk__tlsf *t, unsigned int
 		while (got < n && r->free) {
 			void *p = r->free;
 			r->free = *(void **)p;
-			hdr_of(p)[1] = psize | DK__TLSF_F_FOREIGN;
+			out[got] = p; /* named before its header hands it out */
+			__atomic_store_n(&hdr_of(p)[1], psize | DK__TLSF_F_FOREIGN, __ATOMIC_RELEASE);
+			got++;
 			r->live++;
-			slab_count_out(s, stride); /* before out names it: a death between loses it */
-			out[got++] = p;
+			slab_count_out(s, stride);
 		}
 		while (got < n && r->bump + stride <= r->end) {
 			uint64_t *h = (uint64_t *)r->bump;
 			h[0] = (uintptr_t)r;
-			h[1] = psize | DK__TLSF_F_FOREIGN;
-			r->bump += stride;
+			out[got] = (void *)(r->bump + HDR); /* named before the bump hands it out */
+			__atomic_store_n(&h[1], psize | DK__TLSF_F_FOREIGN, __ATOMIC_RELEASE);
+			__atomic_store_n(&r->bump, r->bump + stride, __ATOMIC_RELEASE);
+			got++;
 			r->live++;
 			slab_count_out(s, stride);
-			out[got++] = (void *)(r->bump - stride + HDR);
 		}
 		if (run_full(r))
 			partial_remove(s, r);
@@ -172,7 +178,7 @@ int dk__slab_free(struct dk__slab *s, struct dk__tlsf *t, void *p, void **region
 	    r->magic != RUN_MAGIC || (sf & ~(uint64_t)15) != r->psize || a >= r->bump)
 		return 0;
 	size_t stride = r->psize + HDR;
-	h[1] = sf | DK__TLSF_F_FREE;
+	__atomic_store_n(&h[1], sf | DK__TLSF_F_FREE, __ATOMIC_RELEASE); /* what frees it */
 	*(void **)p = r->free;
 	r->free = p;
 	r->live--;
@@ -183,12 +189,104 @@ int dk__slab_free(struct dk__slab *s, struct dk__tlsf *t, void *p, void **region
 			partial_remove(s, r);
 		s->runs--;
 		s->free_bytes -= HDR + (r->end - (uintptr_t)r);
-		r->magic = 0;
-		return dk__tlsf_free(t, r, region, region_len);
+		__atomic_store_n(&s->pending, r, __ATOMIC_RELEASE);
+		__atomic_store_n(&r->magic, 0, __ATOMIC_RELEASE);
+		int whole = dk__tlsf_free(t, r, region, region_len);
+		__atomic_store_n(&s->pending, NULL, __ATOMIC_RELEASE);
+		return whole;
 	}
 	if (!r->on_partial)
 		partial_push(s, r);
 	return 0;
+}
+
+/* ---- repair ------------------------------------------------------------------ */
+
+struct rebuild {
+	struct dk__slab *s;
+	struct run *empty; /* runs left empty, to give back after the walk */
+	int pending_ok;    /* s->pending was found with a complete descriptor */
+};
+
+/* Is TLSF block r (len bytes) a run with a plausible descriptor? */
+static int run_plausible(const struct run *r, size_t len)
+{
+	if (len < sizeof(*r) + HDR + 16 || r->magic != RUN_MAGIC)
+		return 0;
+	size_t stride = r->psize + HDR;
+	return r->cls < DK__SLAB_CLASSES && r->psize >= 16 && r->psize <= DK__SLAB_MAX_PAYLOAD &&
+	       !(r->psize & 15) && r->end == (uintptr_t)r + len && r->bump >= first_block(r) &&
+	       r->bump <= r->end && (r->bump - first_block(r)) % stride == 0;
+}
+
+/* Does every carved block of run r carry a header of r? */
+static int run_headers_ok(const struct run *r)
+{
+	size_t stride = r->psize + HDR;
+	for (uintptr_t a = first_block(r); a < r->bump; a += stride) {
+		const uint64_t *h = (const uint64_t *)a;
+		if (h[0] != (uintptr_t)r || (h[1] & ~(uint64_t)15) != r->psize ||
+		    !(h[1] & DK__TLSF_F_FOREIGN))
+			return 0;
+	}
+	return 1;
+}
+
+/* One live TLSF block: when it is a run, its free list and count again
+ * from its headers; into the partial list, or the empty ones. */
+static int rebuild_run(void *p, size_t len, void *arg)
+{
+	struct rebuild *x = arg;
+	struct run *r = p;
+	if (!run_plausible(r, len) || !run_headers_ok(r))
+		return 0; /* a plain block (whatever its data), or the pending run (after) */
+	x->pending_ok |= p == x->s->pending;
+	size_t stride = r->psize + HDR;
+	void *free_list = NULL;
+	uint32_t live = 0;
+	for (uintptr_t a = r->bump; a > first_block(r);) {
+		a -= stride; /* top down: the free list starts at the lowest block */
+		uint64_t *h = (uint64_t *)a;
+		if (h[1] & DK__TLSF_F_FREE) {
+			*(void **)(a + HDR) = free_list;
+			free_list = (void *)(a + HDR);
+		} else {
+			live++;
+		}
+	}
+	r->free = free_list;
+	r->live = live;
+	r->next = r->prev = NULL;
+	r->on_partial = 0;
+	if (live == 0) {
+		r->next = x->empty;
+		x->empty = r;
+		return 0;
+	}
+	x->s->runs++;
+	x->s->live += live;
+	x->s->free_bytes += HDR + len - (uint64_t)live * stride;
+	if (!run_full(r))
+		partial_push(x->s, r);
+	return 0;
+}
+
+void dk__slab_rebuild(struct dk__slab *s, struct dk__tlsf *t)
+{
+	struct rebuild x = {s, NULL, 0};
+	memset(s->partial, 0, sizeof(s->partial));
+	s->runs = s->live = s->free_bytes = 0;
+	(void)dk__tlsf_walk_live(t, rebuild_run, &x); /* rebuild_run never stops it */
+	struct run *pend = __atomic_load_n(&s->pending, __ATOMIC_ACQUIRE);
+	if (pend && !x.pending_ok && dk__tlsf_is_live(t, pend))
+		dk__tlsf_free(t, pend, NULL, NULL); /* its descriptor never was (or no more is) */
+	s->pending = NULL;
+	while (x.empty) {
+		struct run *r = x.empty;
+		x.empty = r->next;
+		r->magic = 0;
+		dk__tlsf_free(t, r, NULL, NULL);
+	}
 }
 
 int dk__slab_check(const struct dk__slab *s)

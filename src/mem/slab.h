@@ -41,6 +41,8 @@ struct dk__slab {
 	uint64_t runs;       /* runs (each one live TLSF block) */
 	uint64_t live;       /* blocks handed out */
 	uint64_t free_bytes; /* bytes of runs not handed out: counted live by the TLSF books */
+	void *pending;       /* a run being made or given back (a live TLSF block without
+				a valid descriptor until that is done): for dk__slab_rebuild */
 };
 
 /* Empty state. */
@@ -71,6 +73,17 @@ static inline int dk__slab_owns(const void *p)
 int dk__slab_free(struct dk__slab *s, struct dk__tlsf *t, void *p, void **region,
 		  size_t *region_len);
 
+/*
+ * Rebuild the books of s after a process died in the middle of a call (the
+ * heap's repair, after dk__tlsf_rebuild): every run is found among t's live
+ * blocks by its descriptor; its free list and count are made again from the
+ * block headers (a block whose header says free is free), the partial lists
+ * and the totals from the runs; a run left empty goes back to t, and so
+ * does s->pending when its descriptor was not complete. A block whose
+ * descriptor or headers are implausible is taken for a plain block (user
+ * data that looks like a run is left alone; dk__slab_check runs after).
+ */
+void dk__slab_rebuild(struct dk__slab *s, struct dk__tlsf *t);
 /*
  * Consistency check of every run on the partial lists (descriptors, free
  * lists, counts): for tests. 0, or -EFAULT.

@@ -588,6 +588,21 @@ int dk__tlsf_is_live(const struct dk__tlsf *t, const void *p)
 	return 0;
 }
 
+int dk__tlsf_walk_live(const struct dk__tlsf *t, int (*fn)(void *p, size_t len, void *arg),
+		       void *arg)
+{
+	for (const struct region *r = t->regions; r; r = r->next) {
+		uintptr_t last = (uintptr_t)r + (uintptr_t)r->len - HDR;
+		for (struct blk *b = (struct blk *)((uintptr_t)r + REGION_DESC); (uintptr_t)b < last;
+		     b = next_phys(b)) {
+			int rc = bfree(b) ? 0 : fn((void *)payload(b), bsize(b), arg);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 int dk__tlsf_rebuild(struct dk__tlsf *t)
 {
 	uint64_t n = 0, bound = t->region_count + 1; /* one add or remove may be cut short */

@@ -819,13 +819,13 @@ static unsigned char *ext_map(int fd)
 
 /* Default kills: a round costs the random wait (1..20 ms) plus a worker's
  * start (fork, exec, dk_init: about 10 ms, while the survivor checks):
- * about 30 ms, 35 under AddressSanitizer, 75 under ThreadSanitizer, which
- * also widens the small-block books' unrecorded windows (several stores per
- * change, slab.c) to about one kill in 600 (a block left uncounted) or 450
- * (books inconsistent: the heap is fenced): there the rounds stay as many
- * as before and a round whose books do not add up is reported, not failed. */
+ * about 30 ms, 35 under AddressSanitizer, 75 under ThreadSanitizer. Under
+ * ThreadSanitizer (every access a call, page faults on its shadow memory)
+ * about one kill in 1000 still loses a block in a memzone call that the
+ * gcc and ASan runs never lost (not found yet): there a round whose books
+ * do not add up is reported, not failed. */
 #if defined(__SANITIZE_THREAD__)
-#define KILL_ROUNDS 40
+#define KILL_ROUNDS 100
 #define KILL_EXACT 0
 #elif defined(__SANITIZE_ADDRESS__)
 #define KILL_ROUNDS 150
