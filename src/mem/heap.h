@@ -134,6 +134,25 @@ int dk__heap_check(int idx);
  */
 int dk__heap_reap_dead(int nowait);
 
+/*
+ * For a caller that keeps a block's address in shared memory (memzone.c):
+ * dk__malloc_to allocates like dk_malloc_flags (no bound), from the heap
+ * itself, never a thread cache, and stores the block in *dst before the
+ * heap lock is released; dk__free_from frees the block *src names (none:
+ * nothing to do) and clears *src under the heap lock (what: the caller,
+ * for the message on a pointer that is no block). A process that dies
+ * inside either leaves the heap and *dst / *src agreeing, once the heap's
+ * lock is repaired: the block is freed and the pointer cleared, or the
+ * pointer holds the block; never lost, never freed twice. So a repair
+ * finishes a free cut short by calling dk__free_from again. dst / src must
+ * lie at the same address in every process (the shared config).
+ * dk__malloc_to: the block, or NULL + errno as dk_malloc_flags.
+ * Thread-safe; takes the heap lock (after the caller's: memzone table lock
+ * -> heap lock).
+ */
+void *dk__malloc_to(void **dst, size_t size, unsigned int align, int socket, unsigned int flags);
+void dk__free_from(void **src, const char *what);
+
 /* Drop the calling thread's cached blocks (all heaps). */
 void dk__heap_thread_flush(void);
 

@@ -308,8 +308,8 @@ static int heap_books_check(struct dk__heap *h, int release)
 		       h->name);
 		return -EFAULT;
 	}
-	if (release)
-		dk__slab_rebuild(&h->slab, &h->tlsf); /* the runs, from the rebuilt blocks */
+	if (release && !h->external)
+		dk__slab_rebuild(&h->slab, &h->tlsf); /* runs found among the live blocks */
 	if (dk__tlsf_check(&h->tlsf) < 0 || dk__slab_check(&h->slab) < 0) {
 		DK_ERR("heap \"%s\": its %s books are inconsistent", h->name,
 		       dk__tlsf_check(&h->tlsf) < 0 ? "TLSF" : "small-block");
@@ -333,11 +333,15 @@ static int heap_books_check(struct dk__heap *h, int release)
 }
 
 /* Intent records of a heap lock: the lock is held (books may change), a
- * block taken for a caller that has not got it yet (a: block), a block
- * being freed (a: block, b: the freeing thread's cache slot + 1, or 0). */
-enum { HP_HELD = 1, HP_ALLOC = 2, HP_FREE = 3 };
+ * block taken for a caller that has not got it yet (a: block; c: where
+ * dk__malloc_to stores it, or 0), a block being freed (a: block, b: the
+ * freeing thread's cache slot + 1, or 0; c: what dk__free_from clears), a
+ * refill of cache slot a's bin b (c: the block on its way into the bin,
+ * named before it leaves the heap's books). */
+enum { HP_HELD = 1, HP_ALLOC = 2, HP_FREE = 3, HP_REFILL = 4 };
 
 static void tc_slot_forget_freeing(int slot, const void *p);
+static void repair_refill(struct dk__heap *h, uint64_t slot, uint64_t bin);
 
 /* A block the dead owner was handing out or taking back: freed when it is
  * still live (a handout nobody got, a free cut short). Small blocks of runs
@@ -346,6 +350,8 @@ static void repair_inflight(struct dk__heap *h)
 {
 	uint32_t op = __atomic_load_n(&h->intent.op, __ATOMIC_ACQUIRE);
 	void *p = (void *)(uintptr_t)h->intent.a;
+	if (op == HP_REFILL)
+		repair_refill(h, h->intent.a, h->intent.b);
 	if ((op != HP_ALLOC && op != HP_FREE) || !p)
 		return;
 	if (!dk__slab_owns(p) && dk__tlsf_is_live(&h->tlsf, p)) {
@@ -353,6 +359,9 @@ static void repair_inflight(struct dk__heap *h)
 			p, (int)h->intent.pid, op == HP_ALLOC ? "handing out" : "freeing");
 		heap_free_locked(h, p);
 	}
+	void **where = (void **)(uintptr_t)h->intent.c; /* dk__malloc_to, dk__free_from */
+	if (where && *where == p)
+		__atomic_store_n(where, NULL, __ATOMIC_RELEASE);
 	if (op == HP_FREE && h->intent.b)
 		tc_slot_forget_freeing((int)h->intent.b - 1, p);
 }
@@ -661,11 +670,13 @@ static struct tcache *tc_slot_at(int i)
 	return (struct tcache *)(dk__mem_sh->tc_arena + (size_t)i * DK__TC_SLOT_BYTES);
 }
 
+/* Atomic: a reaper of the dead slot reads it without the heap lock. */
 static void tc_slot_forget_freeing(int slot, const void *p)
 {
-	if (dk__mem_sh->tc_arena && slot >= 0 && slot < DK__TC_SLOTS &&
-	    tc_slot_at(slot)->freeing == p)
-		tc_slot_at(slot)->freeing = NULL;
+	void *expect = (void *)(uintptr_t)p;
+	if (dk__mem_sh->tc_arena && slot >= 0 && slot < DK__TC_SLOTS)
+		__atomic_compare_exchange_n(&tc_slot_at(slot)->freeing, &expect, NULL, 0,
+					    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
 /* A dead process's thread was freeing tc->freeing and never took the heap
@@ -673,12 +684,12 @@ static void tc_slot_forget_freeing(int slot, const void *p)
  * it now. 0 or -EBUSY (nowait: its heap is busy; call again). */
 static int tc_finish_free(struct tcache *tc, int nowait)
 {
-	void *p = tc->freeing;
+	void *p = __atomic_load_n(&tc->freeing, __ATOMIC_ACQUIRE); /* a repair may clear it */
 	if (!p)
 		return 0;
 	const struct dk__memseg_list *l = dk__memseg_list_find(p);
 	if (!l || l->heap_idx < 0 || l->heap_idx >= DK_MAX_HEAPS || !heap_at(l->heap_idx)->in_use) {
-		tc->freeing = NULL;
+		__atomic_store_n(&tc->freeing, NULL, __ATOMIC_RELEASE);
 		return 0;
 	}
 	struct dk__heap *h = heap_at(l->heap_idx);
@@ -686,11 +697,54 @@ static int tc_finish_free(struct tcache *tc, int nowait)
 	if (rc == -EBUSY)
 		return rc;
 	if (rc == 0) {
-		if (tc->freeing == p) /* the lock's repair did not finish it */
+		if (__atomic_load_n(&tc->freeing, __ATOMIC_ACQUIRE) == p) /* no repair finished it */
 			heap_free_locked(h, p);
 		dk__heap_unlock(h);
 	}
-	tc->freeing = NULL;
+	__atomic_store_n(&tc->freeing, NULL, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* A dead owner was refilling bin number bin of cache slot slot: the block
+ * it was moving into the bin (the record's c), when live and not on top of
+ * the bin, goes back. Heap h's lock held (its repair, after the books are
+ * rebuilt). */
+static void repair_refill(struct dk__heap *h, uint64_t slot, uint64_t bin)
+{
+	void *p = (void *)(uintptr_t)__atomic_load_n(&h->intent.c, __ATOMIC_ACQUIRE);
+	if (!p || !dk__mem_sh->tc_arena || slot >= DK__TC_SLOTS ||
+	    bin >= DK__TC_HEAPS * DK__TC_CLASSES)
+		return;
+	struct tcache *tc = tc_slot_at((int)slot);
+	int32_t owner = __atomic_load_n(&heaps()->tc_owner[slot], __ATOMIC_ACQUIRE);
+	if (owner != h->intent.pid && owner >= 0)
+		return; /* reaped already: the slot was cleared */
+	const struct tc_bin *b = &tc->bins[0][0] + bin;
+	int live = dk__slab_owns(p) ? !(dk__tlsf_block_flags(p) & DK__TLSF_F_FREE)
+				    : dk__tlsf_is_live(&h->tlsf, p);
+	if (!live || __atomic_load_n(&b->head, __ATOMIC_ACQUIRE) == p)
+		return;
+	DK_INFO("heap \"%s\": block %p of a thread-cache refill cut short by the death of process %d goes back to the heap",
+		h->name, p, (int)h->intent.pid);
+	heap_free_locked(h, p);
+}
+
+/* Slot i's owner died refilling a bin: lock the heap it was refilling from,
+ * so that the heap's repair frees what is not in the bin before the slot is
+ * cleared. 0 or -EBUSY (nowait: the heap is busy; call again). */
+static int tc_finish_refill(int i, int nowait)
+{
+	for (int h = 0; h < DK__TC_HEAPS && h < heaps()->n_internal; h++) {
+		struct dk__heap *heap = heap_at(h);
+		if (__atomic_load_n(&heap->intent.op, __ATOMIC_ACQUIRE) != HP_REFILL ||
+		    __atomic_load_n(&heap->intent.a, __ATOMIC_ACQUIRE) != (uint64_t)i)
+			continue;
+		int rc = heap_lock_mode(heap, nowait);
+		if (rc == -EBUSY)
+			return rc;
+		if (rc == 0)
+			dk__heap_unlock(heap);
+	}
 	return 0;
 }
 
@@ -758,7 +812,7 @@ static int reap_locked(int nowait)
 		if (!__atomic_compare_exchange_n(&heaps()->tc_owner[i], &pid, -me, 0,
 						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			continue; /* another process reaps it */
-		if (tc_finish_free(tc_slot_at(i), nowait) < 0 ||
+		if (tc_finish_refill(i, nowait) < 0 || tc_finish_free(tc_slot_at(i), nowait) < 0 ||
 		    tc_give_back(tc_slot_at(i), 1, nowait) < 0) {
 			/* a heap is busy: the next round finishes it */
 			__atomic_store_n(&heaps()->tc_owner[i], pid, __ATOMIC_RELEASE);
@@ -860,7 +914,7 @@ static inline void tc_push(struct tcache *tc, struct tc_bin *b, void *p)
 {
 	*(void **)p = b->head;
 	*tc_mark_word(p) = tc_mark(tc);
-	b->head = p;
+	__atomic_store_n(&b->head, p, __ATOMIC_RELEASE); /* linked before the bin names it */
 	b->count++;
 }
 
@@ -1018,7 +1072,8 @@ static int heap_grow(int idx, struct dk__heap *h, size_t size, size_t align, siz
 }
 
 /* Allocate from one heap (lock taken here). NULL + errno. */
-static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsigned int flags)
+static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsigned int flags,
+			void **dst)
 {
 	struct dk__heap *h = heap_at(idx);
 	/* VA and remap modes make internal memory IOVA-contiguous (a heap region
@@ -1048,8 +1103,12 @@ static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsign
 		errno = ENXIO;
 		return NULL;
 	}
+	/* Announced before the block exists, named as soon as it does: no
+	 * system call or page fault (where a SIGKILL lands) in between. */
+	dk__intent_begin(&h->intent, HP_ALLOC, 0, 0, (uintptr_t)dst);
 	for (;;) {
 		p = dk__tlsf_alloc(&h->tlsf, size, align, bound);
+		__atomic_store_n(&h->intent.a, (uintptr_t)p, __ATOMIC_RELEASE);
 		if (p && contig && !iova_contig(p, size)) {
 			/* Keep it aside so the next try finds another block. */
 			if (n_held < (int)DK_ARRAY_SIZE(held)) {
@@ -1070,8 +1129,9 @@ static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsign
 	}
 	while (n_held > 0)
 		dk__tlsf_free(&h->tlsf, held[--n_held], NULL, NULL);
-	if (p) /* until the caller has it (the unlock clears the record) */
-		dk__intent_begin(&h->intent, HP_ALLOC, (uintptr_t)p, 0, 0);
+	__atomic_store_n(&h->intent.a, (uintptr_t)p, __ATOMIC_RELEASE);
+	if (p && dst) /* the record names p until the caller has it (the unlock clears it) */
+		__atomic_store_n(dst, p, __ATOMIC_RELEASE);
 	dk__heap_unlock(h);
 	if (!p && errno != EINVAL)
 		errno = ENOMEM;
@@ -1119,11 +1179,20 @@ static unsigned int tc_refill_count(struct tc_bin *b, unsigned int c)
 static int tc_refill(int idx, struct tc_bin *b, unsigned int c)
 {
 	struct dk__heap *h = heap_at(idx);
-	struct dk__slab_chain chain = {&b->head, &b->count, tc_mark(t_tls.cache)};
+	struct tcache *tc = t_tls.cache;
+	/* In a slot of the shared config the heap's record names the slot, the
+	 * bin and the block on its way into the bin (chain.moving): a death in
+	 * between loses nothing (repair_refill). */
+	int shared = t_tls.slot >= 0 && tc == tc_slot_at(t_tls.slot);
+	struct dk__slab_chain chain = {&b->head, &b->count, tc_mark(tc),
+				       shared ? &h->intent.c : NULL};
 	size_t csize = tc_class_size(c);
 	unsigned int want = tc_refill_count(b, c);
 	if (heap_lock(h) < 0)
 		return 0;
+	if (shared)
+		dk__intent_begin(&h->intent, HP_REFILL, (uint64_t)t_tls.slot,
+				 (uint64_t)(b - &tc->bins[0][0]), 0);
 	unsigned int n = dk__slab_alloc_chain(&h->slab, &h->tlsf, c, csize, &chain, want);
 	if (n == 0 && heap_grow(idx, h, DK__SLAB_RUN_MAX, DK__DEFAULT_ALIGN, 0, 0) == 0)
 		n = dk__slab_alloc_chain(&h->slab, &h->tlsf, c, csize, &chain, want);
@@ -1140,10 +1209,18 @@ static int tc_refill_large(int idx, struct tcache *tc, struct tc_bin *b, unsigne
 	size_t csize = tc_class_size(c);
 	unsigned int want = tc_refill_count(b, c), n = 0;
 	int grown = 0;
+	/* In a slot of the shared config, the heap's record names the block on
+	 * its way into the bin (repair_refill). */
+	int shared = t_tls.slot >= 0 && tc == tc_slot_at(t_tls.slot);
 	if (heap_lock(h) < 0)
 		return 0;
+	if (shared)
+		dk__intent_begin(&h->intent, HP_REFILL, (uint64_t)t_tls.slot,
+				 (uint64_t)(b - &tc->bins[0][0]), 0);
 	while (n < want && (n == 0 || tc->large_bytes + csize <= DK__TC_LARGE_BUDGET)) {
 		void *p = dk__tlsf_alloc(&h->tlsf, csize, DK__DEFAULT_ALIGN, 0);
+		if (shared)
+			__atomic_store_n(&h->intent.c, (uint64_t)(uintptr_t)p, __ATOMIC_RELEASE);
 		if (p) {
 			tc_push(tc, b, p);
 			tc->large_bytes += dk__tlsf_usable_size(p);
@@ -1180,7 +1257,7 @@ static void tc_spill(struct tcache *tc, struct dk__heap *h, struct tc_bin *b, un
 
 /* Everything but a thread-cache hit. */
 static __attribute__((noinline)) void *malloc_slow(size_t size, unsigned int align, size_t bound,
-						     int socket, unsigned int flags)
+						     int socket, unsigned int flags, void **dst)
 {
 	if (!heaps_ready()) {
 		errno = ENODEV;
@@ -1206,7 +1283,7 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, unsigned int ali
 	}
 
 	/* Thread cache: a miss (refill small classes) or a cache to create. */
-	if (align == DK__DEFAULT_ALIGN && !bound && !flags && size <= DK__TC_MAX_SIZE) {
+	if (align == DK__DEFAULT_ALIGN && !bound && !flags && size <= DK__TC_MAX_SIZE && !dst) {
 		struct tcache *tc = tc_get();
 		if (tc && (unsigned int)idx < tc->n_heaps) {
 			unsigned int c = tc_class_of_request(size);
@@ -1226,13 +1303,13 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, unsigned int ali
 		}
 	}
 
-	void *p = heap_alloc(idx, size, align, bound, flags);
+	void *p = heap_alloc(idx, size, align, bound, flags, dst);
 	if (p || !any || heap_at(idx)->external)
 		return p;
 	/* Any socket: try the other internal heaps. */
 	for (int i = 0; i < heaps()->n_internal && !p; i++)
 		if (i != idx)
-			p = heap_alloc(i, size, align, bound, flags);
+			p = heap_alloc(i, size, align, bound, flags, dst);
 	return p;
 }
 
@@ -1258,7 +1335,12 @@ malloc_fast(size_t size, unsigned int align, size_t bound, int socket, unsigned 
 			}
 		}
 	}
-	return malloc_slow(size, align, bound, socket, flags);
+	return malloc_slow(size, align, bound, socket, flags, NULL);
+}
+
+void *dk__malloc_to(void **dst, size_t size, unsigned int align, int socket, unsigned int flags)
+{
+	return malloc_slow(size, align, 0, socket, flags, dst);
 }
 
 void *dk_malloc_flags(const char *type, size_t size, unsigned int align, size_t bound,
@@ -1429,6 +1511,24 @@ void dk_free(void *p)
 		}
 	}
 	free_cached_heap(tc, l->heap_idx, p, w);
+}
+
+void dk__free_from(void **src, const char *what)
+{
+	void *p = __atomic_load_n(src, __ATOMIC_ACQUIRE);
+	int idx = p ? block_heap(p, what) : -1;
+	if (idx < 0)
+		return;
+	struct dk__heap *h = heap_at(idx);
+	if (dk__heap_lock(h) < 0)
+		return;
+	p = __atomic_load_n(src, __ATOMIC_ACQUIRE); /* the lock's repair may have freed it */
+	if (p) {
+		dk__intent_begin(&h->intent, HP_FREE, (uintptr_t)p, 0, (uintptr_t)src);
+		heap_free_locked(h, p);
+		__atomic_store_n(src, NULL, __ATOMIC_RELEASE);
+	}
+	dk__heap_unlock(h);
 }
 
 size_t dk_malloc_usable_size(const void *p)

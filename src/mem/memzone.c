@@ -12,6 +12,7 @@
 #include <dmakit/memzone.h>
 
 #include "core/pshared.h"
+#include "mem/heap.h"
 #include "mem/mem_config.h"
 #include "mem/mem_init.h"
 
@@ -33,15 +34,17 @@ void dk__memzone_table_init(struct dk__memzone_table *t)
 }
 
 /* Intent records of the table lock: a reservation into slot a; a free of
- * slot a whose block is b (c: 1 once the block went back to its heap). */
+ * slot a whose block is b (c: 1 once the block went back to its heap). The
+ * slot's addr is the block's only record: dk__malloc_to sets it and
+ * dk__free_from clears it under the heap lock (heap.h). */
 enum { MZ_RESERVE = 1, MZ_FREE = 2 };
 
 /*
  * The previous owner of the table lock died. A reservation it made is
  * undone unless the slot was marked used (its block, when it got one, goes
  * back); a free it made is finished (its block goes back unless it already
- * did). A block between dk_malloc returning and the slot recording it is
- * lost (a few instructions' window).
+ * did). dk__free_from settles both: after the heap's own repair, the slot's
+ * addr names the block if and only if the block is still live.
  */
 static void zt_repair(void)
 {
@@ -51,12 +54,10 @@ static void zt_repair(void)
 	if (in->a < DK_MAX_MEMZONES) {
 		struct dk_memzone *mz = &zt()->zones[in->a];
 		if (op == MZ_RESERVE && !zt()->used[in->a]) {
-			if (mz->addr)
-				dk_free(mz->addr);
+			dk__free_from(&mz->addr, "memzone repair");
 			memset(mz, 0, sizeof(*mz));
 		} else if (op == MZ_FREE) {
-			if (!in->c && in->b)
-				dk_free((void *)(uintptr_t)in->b);
+			dk__free_from(&mz->addr, "memzone repair");
 			zt()->used[in->a] = 0;
 			memset(mz, 0, sizeof(*mz));
 		}
@@ -133,8 +134,7 @@ const struct dk_memzone *dk_memzone_reserve(const char *name, size_t len, int so
 	struct dk_memzone *mz = &zt()->zones[slot];
 	memset(mz, 0, sizeof(*mz));
 	dk__intent_begin(&zt()->intent, MZ_RESERVE, (uint64_t)slot, 0, 0);
-	void *p = dk_malloc_flags(name, len, align, 0, socket, flags);
-	mz->addr = p;
+	void *p = dk__malloc_to(&mz->addr, len, align, socket, flags);
 	DK__MEM_TEST_POINT("memzone_reserve");
 	if (!p) {
 		int err = errno;
@@ -192,7 +192,7 @@ int dk_memzone_free(const struct dk_memzone *mz)
 	 * reserve), so a repair knows whether it did. */
 	void *p = zt()->zones[i].addr;
 	dk__intent_begin(&zt()->intent, MZ_FREE, i, (uintptr_t)p, 0);
-	dk_free(p);
+	dk__free_from(&zt()->zones[i].addr, "dk_memzone_free");
 	__atomic_store_n(&zt()->intent.c, 1, __ATOMIC_RELEASE);
 	zt()->used[i] = 0;
 	zt()->n--;

@@ -86,16 +86,18 @@ static struct run *run_new(struct dk__slab *s, struct dk__tlsf *t, unsigned int 
 	if (!r)
 		return NULL;
 	dk__tlsf_tag(r); /* a repair finds the runs by this flag */
+	__atomic_store_n(&s->pending, r, __ATOMIC_RELEASE); /* until its descriptor is complete */
 	size_t len = dk__tlsf_usable_size(r);
 	memset(r, 0, sizeof(*r));
 	r->bump = first_block(r);
 	r->end = (uintptr_t)r + len;
 	r->psize = psize;
 	r->cls = cls;
-	r->magic = RUN_MAGIC;
+	__atomic_store_n(&r->magic, RUN_MAGIC, __ATOMIC_RELEASE);
 	s->runs++;
 	s->free_bytes += HDR + len;
 	partial_push(s, r);
+	__atomic_store_n(&s->pending, NULL, __ATOMIC_RELEASE);
 	return r;
 }
 
@@ -111,17 +113,34 @@ void dk__slab_init(struct dk__slab *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Hand block p out: into out[i], or pushed on chain c (a list linked
- * through the first payload word, c->tag in the second). */
-static inline void emit(void **out, const struct dk__slab_chain *c, unsigned int i, void *p)
+/* Name block p before it is handed out (its header, or the bump for a
+ * block never carved, is what hands it out): in out[i], or in c->moving. A
+ * death between here and the caller getting p then loses nothing: the
+ * heap's repair frees a named block that is live and not the caller's
+ * (malloc.c); dk__slab_rebuild makes everything else again from the
+ * headers. */
+static inline void name_next(void **out, const struct dk__slab_chain *c, unsigned int i, void *p)
 {
-	if (!c) {
+	if (!c)
 		out[i] = p;
+	else if (c->moving)
+		__atomic_store_n(c->moving, (uint64_t)(uintptr_t)p, __ATOMIC_RELEASE);
+}
+
+/* Block p of run r is handed out: counted at once, and pushed on chain c
+ * when there is one (a list linked through the first payload word, c->tag
+ * in the second). */
+static inline void hand_out(struct dk__slab *s, struct run *r, size_t stride,
+			    const struct dk__slab_chain *c, void *p)
+{
+	r->live++;
+	s->live++;
+	s->free_bytes -= stride;
+	if (!c)
 		return;
-	}
 	((void **)p)[0] = *c->head;
 	((uintptr_t *)p)[1] = c->tag;
-	__atomic_store_n(c->head, p, __ATOMIC_RELAXED); /* p is on the chain from here */
+	__atomic_store_n(c->head, p, __ATOMIC_RELEASE); /* p is on the chain from here */
 	(*c->count)++;
 }
 
@@ -143,23 +162,23 @@ static unsigned int slab_take(struct dk__slab *s, struct dk__tlsf *t, unsigned i
 		while (got < n && r->free) {
 			void *p = r->free;
 			r->free = *(void **)p;
-			hdr_of(p)[1] = psize | DK__TLSF_F_FOREIGN;
-			r->live++;
-			emit(out, c, got++, p);
+			name_next(out, c, got, p);
+			__atomic_store_n(&hdr_of(p)[1], psize | DK__TLSF_F_FOREIGN, __ATOMIC_RELEASE);
+			hand_out(s, r, stride, c, p);
+			got++;
 		}
 		while (got < n && r->bump + stride <= r->end) {
 			uint64_t *h = (uint64_t *)r->bump;
 			h[0] = (uintptr_t)r;
-			h[1] = psize | DK__TLSF_F_FOREIGN;
-			r->bump += stride;
-			r->live++;
-			emit(out, c, got++, h + 2);
+			name_next(out, c, got, h + 2);
+			__atomic_store_n(&h[1], psize | DK__TLSF_F_FOREIGN, __ATOMIC_RELEASE);
+			__atomic_store_n(&r->bump, r->bump + stride, __ATOMIC_RELEASE);
+			hand_out(s, r, stride, c, h + 2);
+			got++;
 		}
 		if (run_full(r))
 			partial_remove(s, r);
 	}
-	s->live += got;
-	s->free_bytes -= (uint64_t)got * stride;
 	return got;
 }
 
@@ -193,7 +212,7 @@ int dk__slab_free(struct dk__slab *s, struct dk__tlsf *t, void *p, void **region
 	    r->magic != RUN_MAGIC || (sf & ~(uint64_t)15) != r->psize || a >= r->bump)
 		return 0;
 	size_t stride = r->psize + HDR;
-	h[1] = sf | DK__TLSF_F_FREE;
+	__atomic_store_n(&h[1], sf | DK__TLSF_F_FREE, __ATOMIC_RELEASE); /* what frees it */
 	*(void **)p = r->free;
 	r->free = p;
 	r->live--;
@@ -204,90 +223,102 @@ int dk__slab_free(struct dk__slab *s, struct dk__tlsf *t, void *p, void **region
 			partial_remove(s, r);
 		s->runs--;
 		s->free_bytes -= HDR + (r->end - (uintptr_t)r);
-		r->magic = 0;
-		return dk__tlsf_free(t, r, region, region_len);
+		__atomic_store_n(&s->pending, r, __ATOMIC_RELEASE);
+		__atomic_store_n(&r->magic, 0, __ATOMIC_RELEASE);
+		int whole = dk__tlsf_free(t, r, region, region_len);
+		__atomic_store_n(&s->pending, NULL, __ATOMIC_RELEASE);
+		return whole;
 	}
 	if (!r->on_partial)
 		partial_push(s, r);
 	return 0;
 }
 
-/* ---- rebuild --------------------------------------------------------------- */
+/* ---- repair ------------------------------------------------------------------ */
 
 struct rebuild {
 	struct dk__slab *s;
-	struct run *empty; /* runs with no block handed out, freed after the walk */
+	struct run *empty; /* runs left empty, to give back after the walk */
+	int pending_ok;    /* s->pending was found with a complete descriptor */
 };
 
-/* Is the live TLSF block at p (usable bytes) a run? Tagged by run_new (the
- * payloads of other blocks are not read: their owners may be writing them),
- * and its descriptor whole and agreeing with the block: magic, end, payload
- * size and class. */
-static int looks_like_run(const void *p, size_t usable)
+/* Is TLSF block r (len bytes) a run with a plausible descriptor? */
+static int run_plausible(const struct run *r, size_t len)
 {
-	const struct run *r = p;
-	if (!(dk__tlsf_block_flags(p) & DK__TLSF_F_TAG) || usable < sizeof(*r) + HDR + 16 ||
-	    r->magic != RUN_MAGIC ||
-	    r->end != (uintptr_t)p + usable || r->psize < 16 || r->psize > DK__SLAB_MAX_PAYLOAD ||
-	    (r->psize & 15) || r->cls >= DK__SLAB_CLASSES || r->bump < first_block(r) ||
-	    r->bump > r->end)
-		return 0;
-	return (r->bump - first_block(r)) % (r->psize + HDR) == 0;
+	if (!(dk__tlsf_block_flags(r) & DK__TLSF_F_TAG) || len < sizeof(*r) + HDR + 16 ||
+	    r->magic != RUN_MAGIC)
+		return 0; /* untagged: a plain block, whose payload is not read */
+	size_t stride = r->psize + HDR;
+	return r->cls < DK__SLAB_CLASSES && r->psize >= 16 && r->psize <= DK__SLAB_MAX_PAYLOAD &&
+	       !(r->psize & 15) && r->end == (uintptr_t)r + len && r->bump >= first_block(r) &&
+	       r->bump <= r->end && (r->bump - first_block(r)) % stride == 0;
 }
 
-/* Count run r's free list, cut at its first entry that is not a carved
- * block of r (or past the carved count); every entry flagged free. */
-static uint64_t free_list_recount(struct run *r)
+/* Does every carved block of run r carry a header of r? */
+static int run_headers_ok(const struct run *r)
 {
 	size_t stride = r->psize + HDR;
-	uint64_t carved = (r->bump - first_block(r)) / stride, n = 0;
-	void **link = &r->free;
-	while (*link) {
-		uintptr_t a = (uintptr_t)*link - HDR;
-		if (n >= carved || a < first_block(r) || a >= r->bump || (a - first_block(r)) % stride ||
-		    hdr_of(*link)[0] != (uintptr_t)r) {
-			*link = NULL;
-			break;
-		}
-		hdr_of(*link)[1] = r->psize | DK__TLSF_F_FOREIGN | DK__TLSF_F_FREE;
-		n++;
-		link = (void **)*link;
+	for (uintptr_t a = first_block(r); a < r->bump; a += stride) {
+		const uint64_t *h = (const uint64_t *)a;
+		if (h[0] != (uintptr_t)r || (h[1] & ~(uint64_t)15) != r->psize ||
+		    !(h[1] & DK__TLSF_F_FOREIGN))
+			return 0;
 	}
-	return n;
+	return 1;
 }
 
-static void rebuild_one(void *p, size_t usable, void *arg)
+/* One live TLSF block: when it is a run, its free list and count again
+ * from its headers; into the partial list, or the empty ones. */
+static int rebuild_run(void *p, size_t len, void *arg)
 {
-	struct rebuild *rb = arg;
-	struct dk__slab *s = rb->s;
-	if (!looks_like_run(p, usable))
-		return;
+	struct rebuild *x = arg;
 	struct run *r = p;
+	if (!run_plausible(r, len) || !run_headers_ok(r))
+		return 0; /* a plain block (whatever its data), or the pending run (after) */
+	x->pending_ok |= p == x->s->pending;
 	size_t stride = r->psize + HDR;
-	uint64_t carved = (r->bump - first_block(r)) / stride;
-	r->live = (uint32_t)(carved - free_list_recount(r));
+	void *free_list = NULL;
+	uint32_t live = 0;
+	for (uintptr_t a = r->bump; a > first_block(r);) {
+		a -= stride; /* top down: the free list starts at the lowest block */
+		uint64_t *h = (uint64_t *)a;
+		if (h[1] & DK__TLSF_F_FREE) {
+			*(void **)(a + HDR) = free_list;
+			free_list = (void *)(a + HDR);
+		} else {
+			live++;
+		}
+	}
+	r->free = free_list;
+	r->live = live;
 	r->next = r->prev = NULL;
 	r->on_partial = 0;
-	if (r->live == 0) {
-		r->next = rb->empty;
-		rb->empty = r;
-		return;
+	if (live == 0) {
+		r->next = x->empty;
+		x->empty = r;
+		return 0;
 	}
-	s->runs++;
-	s->live += r->live;
-	s->free_bytes += HDR + (r->end - (uintptr_t)r) - (uint64_t)r->live * stride;
+	x->s->runs++;
+	x->s->live += live;
+	x->s->free_bytes += HDR + len - (uint64_t)live * stride;
 	if (!run_full(r))
-		partial_push(s, r);
+		partial_push(x->s, r);
+	return 0;
 }
 
 uint64_t dk__slab_rebuild(struct dk__slab *s, struct dk__tlsf *t)
 {
-	struct rebuild rb = {s, NULL};
-	dk__slab_init(s);
-	dk__tlsf_for_each_live(t, rebuild_one, &rb);
-	while (rb.empty) {
-		struct run *r = rb.empty;
-		rb.empty = r->next;
+	struct rebuild x = {s, NULL, 0};
+	memset(s->partial, 0, sizeof(s->partial));
+	s->runs = s->live = s->free_bytes = 0;
+	(void)dk__tlsf_walk_live(t, rebuild_run, &x); /* rebuild_run never stops it */
+	struct run *pend = __atomic_load_n(&s->pending, __ATOMIC_ACQUIRE);
+	if (pend && !x.pending_ok && dk__tlsf_is_live(t, pend))
+		dk__tlsf_free(t, pend, NULL, NULL); /* its descriptor never was (or no more is) */
+	s->pending = NULL;
+	while (x.empty) {
+		struct run *r = x.empty;
+		x.empty = r->next;
 		r->magic = 0;
 		dk__tlsf_free(t, r, NULL, NULL);
 	}

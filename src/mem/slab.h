@@ -42,6 +42,8 @@ struct dk__slab {
 	uint64_t runs;       /* runs (each one live TLSF block) */
 	uint64_t live;       /* blocks handed out */
 	uint64_t free_bytes; /* bytes of runs not handed out: counted live by the TLSF books */
+	void *pending;       /* a run being made or given back (a live TLSF block without
+				a valid descriptor until that is done): for dk__slab_rebuild */
 };
 
 /* Empty state. */
@@ -62,12 +64,15 @@ unsigned int dk__slab_alloc(struct dk__slab *s, struct dk__tlsf *t, unsigned int
  * (a process that dies in the call loses at most one block from every
  * book): its first payload word links to *head, its second holds tag, then
  * *head points to it and *count grows by one. The last block handed out is
- * on top. 0 for invalid arguments (c, c->head or c->count NULL).
+ * on top. With c->moving, each block is named there before it leaves its
+ * run (a repair finds the one a death caught in between). 0 for invalid
+ * arguments (c, c->head or c->count NULL).
  */
 struct dk__slab_chain {
 	void **head;
 	unsigned int *count;
 	uintptr_t tag;
+	uint64_t *moving; /* or NULL: each block is named here before it is handed out */
 };
 unsigned int dk__slab_alloc_chain(struct dk__slab *s, struct dk__tlsf *t, unsigned int cls,
 				  size_t psize, const struct dk__slab_chain *c, unsigned int n);
@@ -88,16 +93,17 @@ int dk__slab_free(struct dk__slab *s, struct dk__tlsf *t, void *p, void **region
 		  size_t *region_len);
 
 /*
- * Rebuild s from the runs found among t's live blocks (a process died in the
- * middle of a call; t's books are rebuilt already): each run's free list is
- * cut at its first invalid entry, its count of handed-out blocks recounted
- * (carved - free: blocks in thread caches count as handed out), runs with
- * room put back on the partial lists, empty runs freed to t, and s's totals
- * summed again. A call cut short loses at most the block it was moving.
- * Returns the number of runs found.
+ * Rebuild the books of s after a process died in the middle of a call (the
+ * heap's repair, after dk__tlsf_rebuild): every run is found among t's live
+ * blocks by its descriptor; its free list and count are made again from the
+ * block headers (a block whose header says free is free), the partial lists
+ * and the totals from the runs; a run left empty goes back to t, and so
+ * does s->pending when its descriptor was not complete. A block whose
+ * descriptor or headers are implausible is taken for a plain block (user
+ * data that looks like a run is left alone; dk__slab_check runs after).
+ * Returns the number of runs kept.
  */
 uint64_t dk__slab_rebuild(struct dk__slab *s, struct dk__tlsf *t);
-
 /*
  * Consistency check of every run on the partial lists (descriptors, free
  * lists, counts): for tests. 0, or -EFAULT.

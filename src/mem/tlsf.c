@@ -389,7 +389,9 @@ void *dk__tlsf_alloc(struct dk__tlsf *t, size_t size, size_t align, size_t bound
 		struct blk *a = (struct blk *)(p - HDR);
 		size_t gap = p - payload(b);
 		a->prev = b;
-		a->sf = (uint64_t)(bsize(b) - gap);
+		/* Free until take() marks it used: a process that dies before
+		 * leaves no used block that nobody was handed (rebuild). */
+		a->sf = (uint64_t)(bsize(b) - gap) | F_FREE;
 		next_phys(a)->prev = a;
 		b->sf = (uint64_t)(gap - HDR) | F_FREE;
 		list_insert(t, b);
@@ -586,6 +588,21 @@ int dk__tlsf_is_live(const struct dk__tlsf *t, const void *p)
 	return 0;
 }
 
+int dk__tlsf_walk_live(const struct dk__tlsf *t, int (*fn)(void *p, size_t len, void *arg),
+		       void *arg)
+{
+	for (const struct region *r = t->regions; r; r = r->next) {
+		uintptr_t last = (uintptr_t)r + (uintptr_t)r->len - HDR;
+		for (struct blk *b = (struct blk *)((uintptr_t)r + REGION_DESC); (uintptr_t)b < last;
+		     b = next_phys(b)) {
+			int rc = bfree(b) ? 0 : fn((void *)payload(b), bsize(b), arg);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 int dk__tlsf_rebuild(struct dk__tlsf *t)
 {
 	uint64_t n = 0, bound = t->region_count + 1; /* one add or remove may be cut short */
@@ -607,19 +624,6 @@ int dk__tlsf_rebuild(struct dk__tlsf *t)
 				list_insert(t, b);
 	}
 	return dk__tlsf_check(t);
-}
-
-void dk__tlsf_for_each_live(const struct dk__tlsf *t, void (*fn)(void *, size_t, void *),
-			    void *arg)
-{
-	uint64_t k = 0;
-	for (const struct region *r = t->regions; r && k < t->region_count; r = r->next, k++) {
-		uintptr_t last = (uintptr_t)r + (uintptr_t)r->len - HDR;
-		for (struct blk *b = (struct blk *)((uintptr_t)r + REGION_DESC); (uintptr_t)b < last;
-		     b = next_phys(b))
-			if (!bfree(b))
-				fn((void *)((uintptr_t)b + HDR), bsize(b), arg);
-	}
 }
 
 /* Whether a free block header at q (with its links) lies inside a region. */

@@ -155,13 +155,13 @@ int dk__tlsf_is_live(const struct dk__tlsf *t, const void *p);
 int dk__tlsf_rebuild(struct dk__tlsf *t);
 
 /*
- * Call fn(payload, usable size, arg) for every live block of t, in address
- * order per region. fn must not change t. For repairs after dk__tlsf_rebuild
- * succeeded (the blocks chain), not hot paths.
+ * Call fn(payload, usable bytes, arg) for every live block of t, in address
+ * order within each region (fn must not change t; it may write inside the
+ * block). Stops at fn's first non-zero answer and returns it; 0 after the
+ * last block. For repairs (src/mem/slab.c finds its runs), not hot paths.
  */
-void dk__tlsf_for_each_live(const struct dk__tlsf *t, void (*fn)(void *, size_t, void *),
-			    void *arg);
-
+int dk__tlsf_walk_live(const struct dk__tlsf *t, int (*fn)(void *p, size_t len, void *arg),
+		       void *arg);
 /*
  * Full consistency check (walks every region and free list): for tests and
  * fuzzing. 0, or -EFAULT naming nothing (tests print the state).

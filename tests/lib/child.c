@@ -43,14 +43,14 @@ int dk_test_wait_for(pid_t pid, int secs)
 {
 	if (pid <= 0)
 		return -1;
-	for (int i = 0; i < secs * 100; i++) {
+	for (int i = 0; i < secs * 1000; i++) {
 		int st;
 		pid_t r = waitpid(pid, &st, WNOHANG);
 		if (r == pid)
 			return status_of(st);
 		if (r < 0)
 			return -1;
-		struct timespec ts = {0, 10 * 1000 * 1000};
+		struct timespec ts = {0, 1000 * 1000}; /* a killed child is reaped at once */
 		nanosleep(&ts, NULL);
 	}
 	kill(pid, SIGKILL);

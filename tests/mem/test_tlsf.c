@@ -1145,13 +1145,14 @@ struct tag_walk {
 	int seen, tagged;
 };
 
-static void tag_walk_one(void *p, size_t usable, void *arg)
+static int tag_walk_one(void *p, size_t usable, void *arg)
 {
 	struct tag_walk *w = arg;
 	(void)usable;
 	w->seen++;
 	if (p == w->want)
 		w->tagged = (dk__tlsf_block_flags(p) & DK__TLSF_F_TAG) != 0;
+	return 0;
 }
 
 DK_TEST(tag_stays_on_a_live_block_and_goes_with_its_free)
@@ -1169,14 +1170,14 @@ DK_TEST(tag_stays_on_a_live_block_and_goes_with_its_free)
 	CHECK_INT_EQ(dk__tlsf_check(&t), 0);
 	CHECK_INT_EQ(dk__tlsf_rebuild(&t), 0);
 	struct tag_walk w = {a, 0, 0};
-	dk__tlsf_for_each_live(&t, tag_walk_one, &w);
+	CHECK_INT_EQ(dk__tlsf_walk_live(&t, tag_walk_one, &w), 0);
 	CHECK_INT_EQ(w.seen, 2);
 	CHECK_INT_EQ(w.tagged, 1);
 	dk__tlsf_free(&t, a, NULL, NULL);
 	CHECK(dk__tlsf_block_flags(a) == DK__TLSF_F_FREE);
 	CHECK_INT_EQ(dk__tlsf_check(&t), 0);
 	w = (struct tag_walk){b, 0, 0};
-	dk__tlsf_for_each_live(&t, tag_walk_one, &w);
+	CHECK_INT_EQ(dk__tlsf_walk_live(&t, tag_walk_one, &w), 0);
 	CHECK_INT_EQ(w.seen, 1);
 	CHECK_INT_EQ(w.tagged, 0);
 	dk__tlsf_free(&t, b, NULL, NULL);
