@@ -1103,12 +1103,13 @@ static void *heap_alloc(int idx, size_t size, size_t align, size_t bound, unsign
 		errno = ENXIO;
 		return NULL;
 	}
-	/* Announced before the block exists, named as soon as it does: no
-	 * system call or page fault (where a SIGKILL lands) in between. */
+	/* Announced before the block exists, named before the store that
+	 * makes it used (dk__tlsf_alloc_named): a death leaves no used block
+	 * that the record does not name. */
 	dk__intent_begin(&h->intent, HP_ALLOC, 0, 0, (uintptr_t)dst);
 	for (;;) {
-		p = dk__tlsf_alloc(&h->tlsf, size, align, bound);
-		__atomic_store_n(&h->intent.a, (uintptr_t)p, __ATOMIC_RELEASE);
+		p = dk__tlsf_alloc_named(&h->tlsf, size, align, bound, &h->intent.a);
+		__atomic_store_n(&h->intent.a, (uintptr_t)p, __ATOMIC_RELEASE); /* NULL too */
 		if (p && contig && !iova_contig(p, size)) {
 			/* Keep it aside so the next try finds another block. */
 			if (n_held < (int)DK_ARRAY_SIZE(held)) {
@@ -1218,7 +1219,8 @@ static int tc_refill_large(int idx, struct tcache *tc, struct tc_bin *b, unsigne
 		dk__intent_begin(&h->intent, HP_REFILL, (uint64_t)t_tls.slot,
 				 (uint64_t)(b - &tc->bins[0][0]), 0);
 	while (n < want && (n == 0 || tc->large_bytes + csize <= DK__TC_LARGE_BUDGET)) {
-		void *p = dk__tlsf_alloc(&h->tlsf, csize, DK__DEFAULT_ALIGN, 0);
+		void *p = dk__tlsf_alloc_named(&h->tlsf, csize, DK__DEFAULT_ALIGN, 0,
+					       shared ? &h->intent.c : NULL);
 		if (shared)
 			__atomic_store_n(&h->intent.c, (uint64_t)(uintptr_t)p, __ATOMIC_RELEASE);
 		if (p) {

@@ -82,11 +82,12 @@ static struct run *run_new(struct dk__slab *s, struct dk__tlsf *t, unsigned int 
 		want = RUN_MIN;
 	/* The TLSF block (header included) spans whole pages. */
 	want = ((want + HDR + PAGE - 1) & ~(PAGE - 1)) - HDR;
-	struct run *r = dk__tlsf_alloc(t, want, DK__TLSF_ALIGN, 0);
+	/* Named pending before it is used, until its descriptor is complete. */
+	_Static_assert(sizeof(s->pending) == sizeof(uint64_t), "pending is a record word");
+	struct run *r = dk__tlsf_alloc_named(t, want, DK__TLSF_ALIGN, 0, (uint64_t *)&s->pending);
 	if (!r)
 		return NULL;
 	dk__tlsf_tag(r); /* a repair finds the runs by this flag */
-	__atomic_store_n(&s->pending, r, __ATOMIC_RELEASE); /* until its descriptor is complete */
 	size_t len = dk__tlsf_usable_size(r);
 	memset(r, 0, sizeof(*r));
 	r->bump = first_block(r);

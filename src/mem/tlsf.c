@@ -257,7 +257,7 @@ static uintptr_t place(const struct blk *b, size_t n, size_t align, size_t bound
  * split off a tail that can form a block. The tail's successor is used (b was
  * free), so the tail needs no coalescing.
  */
-static void take(struct dk__tlsf *t, struct blk *b, size_t n)
+static void take(struct dk__tlsf *t, struct blk *b, size_t n, uint64_t *name)
 {
 	size_t s = bsize(b);
 	if (s - n >= MIN_BLOCK) {
@@ -268,7 +268,9 @@ static void take(struct dk__tlsf *t, struct blk *b, size_t n)
 		list_insert(t, r);
 		s = n;
 	}
-	b->sf = (uint64_t)s;
+	if (name)
+		__atomic_store_n(name, (uint64_t)payload(b), __ATOMIC_RELEASE);
+	__atomic_store_n(&b->sf, (uint64_t)s, __ATOMIC_RELEASE); /* after the name */
 	t->used_bytes += HDR + s;
 	t->used_count++;
 }
@@ -328,7 +330,8 @@ int dk__tlsf_remove_region(struct dk__tlsf *t, void *mem, size_t len)
 	return 0;
 }
 
-void *dk__tlsf_alloc(struct dk__tlsf *t, size_t size, size_t align, size_t bound)
+void *dk__tlsf_alloc_named(struct dk__tlsf *t, size_t size, size_t align, size_t bound,
+			   uint64_t *name)
 {
 	if (!t || size == 0 || (align & (align - 1)) ||
 	    (bound && ((bound & (bound - 1)) || bound < size))) {
@@ -397,8 +400,13 @@ void *dk__tlsf_alloc(struct dk__tlsf *t, size_t size, size_t align, size_t bound
 		list_insert(t, b);
 		b = a;
 	}
-	take(t, b, n);
+	take(t, b, n, name);
 	return (void *)p;
+}
+
+void *dk__tlsf_alloc(struct dk__tlsf *t, size_t size, size_t align, size_t bound)
+{
+	return dk__tlsf_alloc_named(t, size, align, bound, NULL);
 }
 
 int dk__tlsf_free(struct dk__tlsf *t, void *p, void **region, size_t *region_len)

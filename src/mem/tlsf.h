@@ -70,6 +70,14 @@ int dk__tlsf_remove_region(struct dk__tlsf *t, void *mem, size_t len);
  * list of the largest free blocks whose address happens to suit.
  */
 void *dk__tlsf_alloc(struct dk__tlsf *t, size_t size, size_t align, size_t bound);
+/*
+ * dk__tlsf_alloc that also stores the block's address in *name (shared
+ * memory: a repair's record) before the store that marks it used: a process
+ * that dies in the call leaves either a free block or a used one that *name
+ * names, never a used block nobody knows.
+ */
+void *dk__tlsf_alloc_named(struct dk__tlsf *t, size_t size, size_t align, size_t bound,
+			   uint64_t *name);
 
 /*
  * Free a block returned by dk__tlsf_alloc on this allocator. Returns 1 when,
