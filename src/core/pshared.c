@@ -51,12 +51,36 @@ void dk__pmutex_consistent(pthread_mutex_t *m)
 		DK_DEBUG("pthread_mutex_consistent: %s", strerror(rc));
 }
 
+static int32_t g_self_pid; /* 0: not read yet (or a fork happened since) */
+static pthread_once_t g_self_pid_once = PTHREAD_ONCE_INIT;
+
+static void self_pid_forget(void)
+{
+	__atomic_store_n(&g_self_pid, 0, __ATOMIC_RELAXED);
+}
+
+static void self_pid_register(void)
+{
+	pthread_atfork(NULL, NULL, self_pid_forget);
+}
+
+int32_t dk__self_pid(void)
+{
+	int32_t pid = __atomic_load_n(&g_self_pid, __ATOMIC_RELAXED);
+	if (__builtin_expect(pid != 0, 1))
+		return pid;
+	pthread_once(&g_self_pid_once, self_pid_register);
+	pid = (int32_t)getpid();
+	__atomic_store_n(&g_self_pid, pid, __ATOMIC_RELAXED);
+	return pid;
+}
+
 void dk__intent_begin(struct dk__intent *in, uint32_t op, uint64_t a, uint64_t b, uint64_t c)
 {
 	in->a = a;
 	in->b = b;
 	in->c = c;
-	in->pid = (int32_t)getpid();
+	in->pid = dk__self_pid();
 	__atomic_store_n(&in->op, op, __ATOMIC_RELEASE);
 	/* The change's stores must not reach memory before the record. */
 	dk__store_fence();
