@@ -20,11 +20,13 @@
  *    heap-lock round trip, a full one gives half back (at most
  *    DK__TC_SPILL_MAX) in one. Bound: per thread and heap, about 4 MiB in
  *    the 1 KiB-wide classes plus 32 blocks of each of the 12 classes above.
- *  - large classes (4 KiB .. 1 MiB, TLSF blocks of the class size): at most
+ *  - large classes (4 KiB .. 1 MiB; up to 64 KiB blocks of the slab's
+ *    medium runs, 8 blocks a run, above that TLSF blocks of the class size): at most
  *    DK__TC_LARGE_BUDGET bytes per thread over all of them (and at most
- *    DK__TC_DEPTH_MAX blocks per bin); an empty bin takes
- *    min(16, 1 MiB / class size) blocks per heap-lock round trip, a bin
- *    over the budget gives half its blocks back in one.
+ *    DK__TC_DEPTH_MAX blocks per bin), plus one refill's worth on free
+ *    (DK__TC_LARGE_SLACK: a batch of the budget's size comes back whole);
+ *    an empty bin takes min(16, 1 MiB / class size) blocks per heap-lock
+ *    round trip, a bin over the budget gives half its blocks back in one.
  *  - the first refills of a bin (after a give-back too) take 1, 2, 4, ...
  *    blocks: a thread that allocates one block of a class holds no batch.
  * Blocks a refill takes go into the bin (in the thread's slot of the shared
@@ -67,6 +69,7 @@
 #define DK__TC_SPILL_MAX 256u    /* small blocks given back per heap-lock round trip */
 #define DK__TC_LARGE_BATCH 16u   /* large blocks taken per round trip, at most */
 #define DK__TC_LARGE_BUDGET (32u << 20) /* bytes in a thread's large bins */
+#define DK__TC_LARGE_SLACK DK__TC_MAX_SIZE /* a free may go over it by one refill (<= 1 MiB) */
 /* A wholly free region goes back to the system only when the heap keeps at
  * least max(DK__RETAIN_MIN, its allocated bytes) free besides: small
  * alloc/free cycles do not map and unmap pages every time, and an idle heap
@@ -80,8 +83,13 @@
 #define DK__RETAIN_DECAY_NS 1000000000ull
 #define DK__GROW_MIN (2u << 20) /* grow internal heaps by at least 2 MiB */
 #define DK__DEFAULT_ALIGN 16u
-_Static_assert(DK__TC_SMALL == DK__SLAB_CLASSES, "small classes are the slab classes");
-_Static_assert(DK__TC_SMALL_MAX == DK__SLAB_MAX_PAYLOAD, "largest small class");
+_Static_assert(DK__TC_SMALL == DK__SLAB_SMALL_CLASSES, "small classes are the slab's small classes");
+_Static_assert(DK__TC_SMALL_MAX == DK__SLAB_SMALL_MAX, "largest small class");
+/* Large classes DK__TC_SMALL .. DK__SLAB_CLASSES-1 (above 4 KiB up to 64 KiB:
+ * 4 per power of two, the last one 2^15 + 4 * 2^13) come from the slab's
+ * medium runs; the classes above, from TLSF blocks. */
+_Static_assert(DK__SLAB_CLASSES - DK__TC_SMALL == 16 && DK__SLAB_MAX_PAYLOAD == 65536u,
+	       "medium runs serve the large classes up to 64 KiB");
 
 static unsigned int g_generation = 1;
 
@@ -634,7 +642,8 @@ static int tc_give_back(struct tcache *tc, int validate, int nowait)
 					break;
 				b->head = *(void **)p;
 				b->count--;
-				dk__intent_begin(&heap->intent, HP_FREE, (uintptr_t)p, 0, 0);
+				if (!dk__slab_owns(p)) /* see tc_spill */
+					dk__intent_begin(&heap->intent, HP_FREE, (uintptr_t)p, 0, 0);
 				heap_free_locked(heap, p);
 			}
 			b->head = NULL;
@@ -1131,9 +1140,11 @@ static int tc_refill(int idx, struct tc_bin *b, unsigned int c)
 	return (int)n;
 }
 
-/* Fill an empty large-class bin (class c) with up to tc_refill_count TLSF
- * blocks of the class size, as the budget allows (at least one), growing the
- * heap when none fits. How many; 0 when the heap cannot grow. */
+/* Fill an empty large-class bin (class c) with up to tc_refill_count blocks
+ * of the class size, as the budget allows (at least one), growing the heap
+ * when none fits: from the slab's medium runs up to 64 KiB (each block
+ * enters the bin as it leaves its run), else TLSF blocks. How many; 0 when
+ * the heap cannot grow. */
 static int tc_refill_large(int idx, struct tcache *tc, struct tc_bin *b, unsigned int c)
 {
 	struct dk__heap *h = heap_at(idx);
@@ -1142,6 +1153,21 @@ static int tc_refill_large(int idx, struct tcache *tc, struct tc_bin *b, unsigne
 	int grown = 0;
 	if (heap_lock(h) < 0)
 		return 0;
+	if (c < DK__SLAB_CLASSES) {
+		size_t room = tc->large_bytes < DK__TC_LARGE_BUDGET
+				      ? (DK__TC_LARGE_BUDGET - tc->large_bytes) / csize
+				      : 0;
+		if (want > room)
+			want = room > 0 ? (unsigned int)room : 1;
+		struct dk__slab_chain chain = {&b->head, &b->count, tc_mark(tc)};
+		unsigned int before = b->count;
+		n = dk__slab_alloc_chain(&h->slab, &h->tlsf, c, csize, &chain, want);
+		if (n == 0 && heap_grow(idx, h, DK__SLAB_RUN_MAX, DK__DEFAULT_ALIGN, 0, 0) == 0)
+			n = dk__slab_alloc_chain(&h->slab, &h->tlsf, c, csize, &chain, want);
+		tc->large_bytes += (size_t)(b->count - before) * csize;
+		dk__heap_unlock(h);
+		return (int)n;
+	}
 	while (n < want && (n == 0 || tc->large_bytes + csize <= DK__TC_LARGE_BUDGET)) {
 		void *p = dk__tlsf_alloc(&h->tlsf, csize, DK__DEFAULT_ALIGN, 0);
 		if (p) {
@@ -1159,8 +1185,8 @@ static int tc_refill_large(int idx, struct tcache *tc, struct tc_bin *b, unsigne
 }
 
 /* Give up to n blocks of bin b back to heap h in one lock round trip; each
- * leaves the bin with the heap's record naming it. Large bins: their bytes
- * leave tc->large_bytes. */
+ * leaves the bin before it goes back (a TLSF block with the heap's record
+ * naming it). Large bins: their bytes leave tc->large_bytes. */
 static void tc_spill(struct tcache *tc, struct dk__heap *h, struct tc_bin *b, unsigned int n,
 		     int large)
 {
@@ -1172,7 +1198,11 @@ static void tc_spill(struct tcache *tc, struct dk__heap *h, struct tc_bin *b, un
 		b->count--;
 		if (large)
 			tc->large_bytes -= dk__tlsf_usable_size(p);
-		dk__intent_begin(&h->intent, HP_FREE, (uintptr_t)p, 0, 0);
+		/* A TLSF block is named in the record (a repair frees it when the
+		 * free was cut short); a block of a run is not (the repair leaves
+		 * those alone: dk__slab_rebuild recounts its run). */
+		if (!dk__slab_owns(p))
+			dk__intent_begin(&h->intent, HP_FREE, (uintptr_t)p, 0, 0);
 		heap_free_locked(h, p);
 	}
 	dk__heap_unlock(h);
@@ -1390,11 +1420,17 @@ static void free_cached_heap(struct tcache *tc, int idx, void *p, uint64_t w)
 			tc_push(tc, b, p);
 			return;
 		}
-		if (__builtin_expect(b->count >= limit ||
-					     tc->large_bytes + usable > DK__TC_LARGE_BUDGET, 0) &&
+		/* One refill's worth of slack over the depth and the budget: the
+		 * blocks a batch's last refill took beyond the batch do not make
+		 * the batch spill when it comes back. */
+		unsigned int cap = limit + g_tc_refill[c];
+		size_t budget = DK__TC_LARGE_BUDGET + DK__TC_LARGE_SLACK;
+		if (cap > DK__TC_DEPTH_MAX)
+			cap = DK__TC_DEPTH_MAX;
+		if (__builtin_expect(b->count >= cap || tc->large_bytes + usable > budget, 0) &&
 		    b->count > 0)
 			tc_spill(tc, heap_at(idx), b, (b->count + 1) / 2, 1);
-		if (b->count < limit && tc->large_bytes + usable <= DK__TC_LARGE_BUDGET) {
+		if (b->count < cap && tc->large_bytes + usable <= budget) {
 			tc_push(tc, b, p);
 			tc->large_bytes += usable;
 			return;

@@ -15,7 +15,8 @@
 #define HDR       ((uintptr_t)DK__TLSF_HDR)
 #define RUN_MAGIC 0x736c6162u /* "slab" */
 #define RUN_MIN   ((size_t)16 << 10)
-#define RUN_BLOCKS 32u         /* a run holds at least this many blocks */
+#define RUN_BLOCKS 32u         /* a run of a small class holds at least this many blocks */
+#define RUN_BLOCKS_MEDIUM 8u   /* a run of a medium class (above 4 KiB) holds this many */
 #define PAGE      ((size_t)4096)
 
 struct run {
@@ -32,9 +33,21 @@ struct run {
 };
 _Static_assert(sizeof(struct run) == 64, "run descriptor keeps blocks aligned");
 
-/* Largest TLSF payload of a run: 32 blocks of the largest class. */
-#define RUN_MAX_BYTES (((sizeof(struct run) + RUN_BLOCKS * (DK__SLAB_MAX_PAYLOAD + HDR) + PAGE - 1) & ~(PAGE - 1)))
+/* Largest TLSF payload of a run: 32 blocks of the largest small class, or
+ * 8 of the largest medium one. */
+#define RUN_BYTES(n, psize) (((sizeof(struct run) + (n) * ((psize) + HDR) + PAGE - 1) & ~(PAGE - 1)))
+#define RUN_MAX_BYTES RUN_BYTES(RUN_BLOCKS_MEDIUM, DK__SLAB_MAX_PAYLOAD)
+_Static_assert(RUN_BYTES(RUN_BLOCKS, DK__SLAB_SMALL_MAX) <= RUN_MAX_BYTES, "largest run");
 _Static_assert(RUN_MAX_BYTES <= DK__SLAB_RUN_MAX, "slab.h promises the largest run");
+
+/* Is psize a valid payload size for class cls? */
+static inline int class_psize_ok(unsigned int cls, size_t psize)
+{
+	if (cls >= DK__SLAB_CLASSES || psize < 16 || (psize & 15))
+		return 0;
+	return cls < DK__SLAB_SMALL_CLASSES ? psize <= DK__SLAB_SMALL_MAX
+					    : psize > DK__SLAB_SMALL_MAX && psize <= DK__SLAB_MAX_PAYLOAD;
+}
 
 /* ---- block headers ----------------------------------------------------- */
 
@@ -77,7 +90,8 @@ static void partial_remove(struct dk__slab *s, struct run *r)
 
 static struct run *run_new(struct dk__slab *s, struct dk__tlsf *t, unsigned int cls, size_t psize)
 {
-	size_t want = sizeof(struct run) + RUN_BLOCKS * (psize + HDR);
+	size_t want = sizeof(struct run) + (cls < DK__SLAB_SMALL_CLASSES ? RUN_BLOCKS : RUN_BLOCKS_MEDIUM) *
+						    (psize + HDR);
 	if (want < RUN_MIN)
 		want = RUN_MIN;
 	/* The TLSF block (header included) spans whole pages. */
@@ -129,8 +143,7 @@ static unsigned int slab_take(struct dk__slab *s, struct dk__tlsf *t, unsigned i
 			      size_t psize, void **out, const struct dk__slab_chain *c,
 			      unsigned int n)
 {
-	if (!s || !t || (!out && !c) || cls >= DK__SLAB_CLASSES || psize < 16 ||
-	    psize > DK__SLAB_MAX_PAYLOAD || (psize & 15))
+	if (!s || !t || (!out && !c) || !class_psize_ok(cls, psize))
 		return 0;
 	size_t stride = psize + HDR;
 	unsigned int got = 0;
@@ -228,8 +241,7 @@ static int looks_like_run(const void *p, size_t usable)
 	const struct run *r = p;
 	if (!(dk__tlsf_block_flags(p) & DK__TLSF_F_TAG) || usable < sizeof(*r) + HDR + 16 ||
 	    r->magic != RUN_MAGIC ||
-	    r->end != (uintptr_t)p + usable || r->psize < 16 || r->psize > DK__SLAB_MAX_PAYLOAD ||
-	    (r->psize & 15) || r->cls >= DK__SLAB_CLASSES || r->bump < first_block(r) ||
+	    r->end != (uintptr_t)p + usable || !class_psize_ok(r->cls, r->psize) || r->bump < first_block(r) ||
 	    r->bump > r->end)
 		return 0;
 	return (r->bump - first_block(r)) % (r->psize + HDR) == 0;
