@@ -814,9 +814,12 @@ static void tc_destroy(void *arg)
 	t_tls.gen = 0;
 }
 
-/* Per class: most blocks in a bin, blocks taken per refill (see the top). */
+/* Per class: most blocks in a bin, blocks taken per refill (see the top);
+ * large classes: most blocks in a bin after a free (limit + one refill, at
+ * most DK__TC_DEPTH_MAX). */
 static unsigned int g_tc_limit[DK__TC_CLASSES];
 static unsigned int g_tc_refill[DK__TC_CLASSES];
+static unsigned int g_tc_cap[DK__TC_CLASSES];
 
 static unsigned int clamp_u(size_t v, unsigned int lo, unsigned int hi)
 {
@@ -833,6 +836,7 @@ static void tc_key_init(void)
 		} else {
 			g_tc_limit[c] = clamp_u(DK__TC_LARGE_BUDGET / size, 1, DK__TC_DEPTH_MAX);
 			g_tc_refill[c] = clamp_u(DK__TC_MAX_SIZE / size, 1, DK__TC_LARGE_BATCH);
+			g_tc_cap[c] = clamp_u((size_t)g_tc_limit[c] + g_tc_refill[c], 1, DK__TC_DEPTH_MAX);
 		}
 	}
 	pthread_key_create(&g_tc_key, tc_destroy);
@@ -1423,10 +1427,8 @@ static void free_cached_heap(struct tcache *tc, int idx, void *p, uint64_t w)
 		/* One refill's worth of slack over the depth and the budget: the
 		 * blocks a batch's last refill took beyond the batch do not make
 		 * the batch spill when it comes back. */
-		unsigned int cap = limit + g_tc_refill[c];
-		size_t budget = DK__TC_LARGE_BUDGET + DK__TC_LARGE_SLACK;
-		if (cap > DK__TC_DEPTH_MAX)
-			cap = DK__TC_DEPTH_MAX;
+		unsigned int cap = g_tc_cap[c];
+		const size_t budget = DK__TC_LARGE_BUDGET + DK__TC_LARGE_SLACK;
 		if (__builtin_expect(b->count >= cap || tc->large_bytes + usable > budget, 0) &&
 		    b->count > 0)
 			tc_spill(tc, heap_at(idx), b, (b->count + 1) / 2, 1);
