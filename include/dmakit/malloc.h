@@ -14,8 +14,11 @@
  * cache of freed blocks of the default alignment per internal heap (the
  * first 8 heaps): blocks up to 4 KiB, up to 64 KiB per size class (32 to
  * 1024 blocks), refilled and drained by half of that per lock; blocks up to
- * 1 MiB, at most 32 MiB per thread over all their classes. So the common
- * malloc/free pair takes no lock.
+ * 1 MiB, at most 32 MiB per thread over all their classes (a free may go
+ * over that by one refill, at most 1 MiB). Blocks up to 64 KiB come from
+ * runs of equal blocks (a TLSF block per run). So the common malloc/free
+ * pair takes no lock. Statistics count a thread's cached blocks as
+ * allocated, the blocks of a run not handed out to a thread as free.
  * dk_malloc uses the heap of the calling thread's NUMA node as sampled at
  * the thread's first allocation. Every heap has its own lock (process-
  * shared, for multi-process use).

@@ -51,32 +51,37 @@ void dk__pmutex_consistent(pthread_mutex_t *m)
 		DK_DEBUG("pthread_mutex_consistent: %s", strerror(rc));
 }
 
-/* The caller's pid without a system call: a SIGKILL lands mostly where a
- * process enters or leaves the kernel, and a system call between a change
- * and the record announcing it (getpid here) made that window the likeliest
- * place to die. Refreshed in the child of a fork. */
-static int32_t g_pid;
-static pthread_once_t g_pid_once = PTHREAD_ONCE_INIT;
+static int32_t g_self_pid; /* 0: not read yet (or a fork happened since) */
+static pthread_once_t g_self_pid_once = PTHREAD_ONCE_INIT;
 
-static void pid_refresh(void)
+static void self_pid_forget(void)
 {
-	__atomic_store_n(&g_pid, (int32_t)getpid(), __ATOMIC_RELAXED);
+	__atomic_store_n(&g_self_pid, 0, __ATOMIC_RELAXED);
 }
 
-static void pid_init(void)
+static void self_pid_register(void)
 {
-	pid_refresh();
-	pthread_atfork(NULL, NULL, pid_refresh);
+	pthread_atfork(NULL, NULL, self_pid_forget);
+}
+
+int32_t dk__self_pid(void)
+{
+	int32_t pid = __atomic_load_n(&g_self_pid, __ATOMIC_RELAXED);
+	if (__builtin_expect(pid != 0, 1))
+		return pid;
+	pthread_once(&g_self_pid_once, self_pid_register);
+	pid = (int32_t)getpid();
+	__atomic_store_n(&g_self_pid, pid, __ATOMIC_RELAXED);
+	return pid;
 }
 
 void dk__intent_begin(struct dk__intent *in, uint32_t op, uint64_t a, uint64_t b, uint64_t c)
 {
-	pthread_once(&g_pid_once, pid_init);
 	/* Atomic stores: a reaper reads a record whose lock it does not hold. */
 	__atomic_store_n(&in->a, a, __ATOMIC_RELAXED);
 	__atomic_store_n(&in->b, b, __ATOMIC_RELAXED);
 	__atomic_store_n(&in->c, c, __ATOMIC_RELAXED);
-	__atomic_store_n(&in->pid, __atomic_load_n(&g_pid, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+	__atomic_store_n(&in->pid, dk__self_pid(), __ATOMIC_RELAXED);
 	__atomic_store_n(&in->op, op, __ATOMIC_RELEASE);
 	/* The change's stores must not reach memory before the record. */
 	dk__store_fence();

@@ -39,6 +39,15 @@ int dk__pmutex_lock(pthread_mutex_t *m);
 int dk__pmutex_trylock(pthread_mutex_t *m);
 void dk__pmutex_consistent(pthread_mutex_t *m);
 
+/*
+ * The calling process's pid, without a system call (glibc's getpid() is
+ * one, and an intent record is written per block a thread cache gives
+ * back): read once per process, read again in the child after a fork()
+ * (pthread_atfork). Any thread; a child made by a raw clone() without
+ * fork() is not covered (dmakit makes none).
+ */
+int32_t dk__self_pid(void);
+
 struct dk__intent {
 	uint32_t op;
 	int32_t pid;

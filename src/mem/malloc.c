@@ -20,11 +20,13 @@
  *    heap-lock round trip, a full one gives half back (at most
  *    DK__TC_SPILL_MAX) in one. Bound: per thread and heap, about 4 MiB in
  *    the 1 KiB-wide classes plus 32 blocks of each of the 12 classes above.
- *  - large classes (4 KiB .. 1 MiB, TLSF blocks of the class size): at most
+ *  - large classes (4 KiB .. 1 MiB; up to 64 KiB blocks of the slab's
+ *    medium runs, 8 blocks a run, above that TLSF blocks of the class size): at most
  *    DK__TC_LARGE_BUDGET bytes per thread over all of them (and at most
- *    DK__TC_DEPTH_MAX blocks per bin); an empty bin takes
- *    min(16, 1 MiB / class size) blocks per heap-lock round trip, a bin
- *    over the budget gives half its blocks back in one.
+ *    DK__TC_DEPTH_MAX blocks per bin), plus one refill's worth on free
+ *    (DK__TC_LARGE_SLACK: a batch of the budget's size comes back whole);
+ *    an empty bin takes min(16, 1 MiB / class size) blocks per heap-lock
+ *    round trip, a bin over the budget gives half its blocks back in one.
  *  - the first refills of a bin (after a give-back too) take 1, 2, 4, ...
  *    blocks: a thread that allocates one block of a class holds no batch.
  * Blocks a refill takes go into the bin (in the thread's slot of the shared
@@ -67,6 +69,7 @@
 #define DK__TC_SPILL_MAX 256u    /* small blocks given back per heap-lock round trip */
 #define DK__TC_LARGE_BATCH 16u   /* large blocks taken per round trip, at most */
 #define DK__TC_LARGE_BUDGET (32u << 20) /* bytes in a thread's large bins */
+#define DK__TC_LARGE_SLACK DK__TC_MAX_SIZE /* a free may go over it by one refill (<= 1 MiB) */
 /* A wholly free region goes back to the system only when the heap keeps at
  * least max(DK__RETAIN_MIN, its allocated bytes) free besides: small
  * alloc/free cycles do not map and unmap pages every time, and an idle heap
@@ -80,8 +83,13 @@
 #define DK__RETAIN_DECAY_NS 1000000000ull
 #define DK__GROW_MIN (2u << 20) /* grow internal heaps by at least 2 MiB */
 #define DK__DEFAULT_ALIGN 16u
-_Static_assert(DK__TC_SMALL == DK__SLAB_CLASSES, "small classes are the slab classes");
-_Static_assert(DK__TC_SMALL_MAX == DK__SLAB_MAX_PAYLOAD, "largest small class");
+_Static_assert(DK__TC_SMALL == DK__SLAB_SMALL_CLASSES, "small classes are the slab's small classes");
+_Static_assert(DK__TC_SMALL_MAX == DK__SLAB_SMALL_MAX, "largest small class");
+/* Large classes DK__TC_SMALL .. DK__SLAB_CLASSES-1 (above 4 KiB up to 64 KiB:
+ * 4 per power of two, the last one 2^15 + 4 * 2^13) come from the slab's
+ * medium runs; the classes above, from TLSF blocks. */
+_Static_assert(DK__SLAB_CLASSES - DK__TC_SMALL == 16 && DK__SLAB_MAX_PAYLOAD == 65536u,
+	       "medium runs serve the large classes up to 64 KiB");
 
 static unsigned int g_generation = 1;
 
@@ -335,13 +343,14 @@ static int heap_books_check(struct dk__heap *h, int release)
 /* Intent records of a heap lock: the lock is held (books may change), a
  * block taken for a caller that has not got it yet (a: block; c: where
  * dk__malloc_to stores it, or 0), a block being freed (a: block, b: the
- * freeing thread's cache slot + 1, or 0; c: what dk__free_from clears), a
- * refill of cache slot a's bin b (c: the block on its way into the bin,
- * named before it leaves the heap's books). */
-enum { HP_HELD = 1, HP_ALLOC = 2, HP_FREE = 3, HP_REFILL = 4 };
+ * freeing thread's cache slot + 1, or 0; c: what dk__free_from clears),
+ * blocks moving between the heap and cache slot a's bin b (a refill or a
+ * spill; c: the block under way, named before it leaves the heap's books or
+ * the bin). */
+enum { HP_HELD = 1, HP_ALLOC = 2, HP_FREE = 3, HP_BIN_MOVE = 4 };
 
 static void tc_slot_forget_freeing(int slot, const void *p);
-static void repair_refill(struct dk__heap *h, uint64_t slot, uint64_t bin);
+static void repair_bin_move(struct dk__heap *h, uint64_t slot, uint64_t bin);
 
 /* A block the dead owner was handing out or taking back: freed when it is
  * still live (a handout nobody got, a free cut short). Small blocks of runs
@@ -350,8 +359,8 @@ static void repair_inflight(struct dk__heap *h)
 {
 	uint32_t op = __atomic_load_n(&h->intent.op, __ATOMIC_ACQUIRE);
 	void *p = (void *)(uintptr_t)h->intent.a;
-	if (op == HP_REFILL)
-		repair_refill(h, h->intent.a, h->intent.b);
+	if (op == HP_BIN_MOVE)
+		repair_bin_move(h, h->intent.a, h->intent.b);
 	if ((op != HP_ALLOC && op != HP_FREE) || !p)
 		return;
 	if (!dk__slab_owns(p) && dk__tlsf_is_live(&h->tlsf, p)) {
@@ -643,7 +652,8 @@ static int tc_give_back(struct tcache *tc, int validate, int nowait)
 					break;
 				b->head = *(void **)p;
 				b->count--;
-				dk__intent_begin(&heap->intent, HP_FREE, (uintptr_t)p, 0, 0);
+				if (!dk__slab_owns(p)) /* see tc_spill */
+					dk__intent_begin(&heap->intent, HP_FREE, (uintptr_t)p, 0, 0);
 				heap_free_locked(heap, p);
 			}
 			b->head = NULL;
@@ -705,11 +715,12 @@ static int tc_finish_free(struct tcache *tc, int nowait)
 	return 0;
 }
 
-/* A dead owner was refilling bin number bin of cache slot slot: the block
- * it was moving into the bin (the record's c), when live and not on top of
- * the bin, goes back. Heap h's lock held (its repair, after the books are
- * rebuilt). */
-static void repair_refill(struct dk__heap *h, uint64_t slot, uint64_t bin)
+/* A dead owner was moving blocks between the heap and bin number bin of
+ * cache slot slot (a refill or a spill): the block under way (the record's
+ * c), when live and not on top of the bin, goes back (a refill took it and
+ * never pushed it, a spill took it off and never freed it). Heap h's lock
+ * held (its repair, after the books are rebuilt). */
+static void repair_bin_move(struct dk__heap *h, uint64_t slot, uint64_t bin)
 {
 	void *p = (void *)(uintptr_t)__atomic_load_n(&h->intent.c, __ATOMIC_ACQUIRE);
 	if (!p || !dk__mem_sh->tc_arena || slot >= DK__TC_SLOTS ||
@@ -724,19 +735,19 @@ static void repair_refill(struct dk__heap *h, uint64_t slot, uint64_t bin)
 				    : dk__tlsf_is_live(&h->tlsf, p);
 	if (!live || __atomic_load_n(&b->head, __ATOMIC_ACQUIRE) == p)
 		return;
-	DK_INFO("heap \"%s\": block %p of a thread-cache refill cut short by the death of process %d goes back to the heap",
+	DK_INFO("heap \"%s\": block %p, between a thread cache and the heap when process %d died, goes back to the heap",
 		h->name, p, (int)h->intent.pid);
 	heap_free_locked(h, p);
 }
 
-/* Slot i's owner died refilling a bin: lock the heap it was refilling from,
- * so that the heap's repair frees what is not in the bin before the slot is
+/* Slot i's owner died moving blocks between a heap and a bin: lock that
+ * heap, so that its repair frees the block under way before the slot is
  * cleared. 0 or -EBUSY (nowait: the heap is busy; call again). */
-static int tc_finish_refill(int i, int nowait)
+static int tc_finish_bin_move(int i, int nowait)
 {
 	for (int h = 0; h < DK__TC_HEAPS && h < heaps()->n_internal; h++) {
 		struct dk__heap *heap = heap_at(h);
-		if (__atomic_load_n(&heap->intent.op, __ATOMIC_ACQUIRE) != HP_REFILL ||
+		if (__atomic_load_n(&heap->intent.op, __ATOMIC_ACQUIRE) != HP_BIN_MOVE ||
 		    __atomic_load_n(&heap->intent.a, __ATOMIC_ACQUIRE) != (uint64_t)i)
 			continue;
 		int rc = heap_lock_mode(heap, nowait);
@@ -812,7 +823,7 @@ static int reap_locked(int nowait)
 		if (!__atomic_compare_exchange_n(&heaps()->tc_owner[i], &pid, -me, 0,
 						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			continue; /* another process reaps it */
-		if (tc_finish_refill(i, nowait) < 0 || tc_finish_free(tc_slot_at(i), nowait) < 0 ||
+		if (tc_finish_bin_move(i, nowait) < 0 || tc_finish_free(tc_slot_at(i), nowait) < 0 ||
 		    tc_give_back(tc_slot_at(i), 1, nowait) < 0) {
 			/* a heap is busy: the next round finishes it */
 			__atomic_store_n(&heaps()->tc_owner[i], pid, __ATOMIC_RELEASE);
@@ -859,9 +870,12 @@ static void tc_destroy(void *arg)
 	t_tls.gen = 0;
 }
 
-/* Per class: most blocks in a bin, blocks taken per refill (see the top). */
+/* Per class: most blocks in a bin, blocks taken per refill (see the top);
+ * large classes: most blocks in a bin after a free (limit + one refill, at
+ * most DK__TC_DEPTH_MAX). */
 static unsigned int g_tc_limit[DK__TC_CLASSES];
 static unsigned int g_tc_refill[DK__TC_CLASSES];
+static unsigned int g_tc_cap[DK__TC_CLASSES];
 
 static unsigned int clamp_u(size_t v, unsigned int lo, unsigned int hi)
 {
@@ -878,6 +892,7 @@ static void tc_key_init(void)
 		} else {
 			g_tc_limit[c] = clamp_u(DK__TC_LARGE_BUDGET / size, 1, DK__TC_DEPTH_MAX);
 			g_tc_refill[c] = clamp_u(DK__TC_MAX_SIZE / size, 1, DK__TC_LARGE_BATCH);
+			g_tc_cap[c] = clamp_u((size_t)g_tc_limit[c] + g_tc_refill[c], 1, DK__TC_DEPTH_MAX);
 		}
 	}
 	pthread_key_create(&g_tc_key, tc_destroy);
@@ -1183,7 +1198,7 @@ static int tc_refill(int idx, struct tc_bin *b, unsigned int c)
 	struct tcache *tc = t_tls.cache;
 	/* In a slot of the shared config the heap's record names the slot, the
 	 * bin and the block on its way into the bin (chain.moving): a death in
-	 * between loses nothing (repair_refill). */
+	 * between loses nothing (repair_bin_move). */
 	int shared = t_tls.slot >= 0 && tc == tc_slot_at(t_tls.slot);
 	struct dk__slab_chain chain = {&b->head, &b->count, tc_mark(tc),
 				       shared ? &h->intent.c : NULL};
@@ -1192,7 +1207,7 @@ static int tc_refill(int idx, struct tc_bin *b, unsigned int c)
 	if (heap_lock(h) < 0)
 		return 0;
 	if (shared)
-		dk__intent_begin(&h->intent, HP_REFILL, (uint64_t)t_tls.slot,
+		dk__intent_begin(&h->intent, HP_BIN_MOVE, (uint64_t)t_tls.slot,
 				 (uint64_t)(b - &tc->bins[0][0]), 0);
 	unsigned int n = dk__slab_alloc_chain(&h->slab, &h->tlsf, c, csize, &chain, want);
 	if (n == 0 && heap_grow(idx, h, DK__SLAB_RUN_MAX, DK__DEFAULT_ALIGN, 0, 0) == 0)
@@ -1201,9 +1216,11 @@ static int tc_refill(int idx, struct tc_bin *b, unsigned int c)
 	return (int)n;
 }
 
-/* Fill an empty large-class bin (class c) with up to tc_refill_count TLSF
- * blocks of the class size, as the budget allows (at least one), growing the
- * heap when none fits. How many; 0 when the heap cannot grow. */
+/* Fill an empty large-class bin (class c) with up to tc_refill_count blocks
+ * of the class size, as the budget allows (at least one), growing the heap
+ * when none fits: from the slab's medium runs up to 64 KiB (each block
+ * enters the bin as it leaves its run), else TLSF blocks. How many; 0 when
+ * the heap cannot grow. */
 static int tc_refill_large(int idx, struct tcache *tc, struct tc_bin *b, unsigned int c)
 {
 	struct dk__heap *h = heap_at(idx);
@@ -1211,13 +1228,29 @@ static int tc_refill_large(int idx, struct tcache *tc, struct tc_bin *b, unsigne
 	unsigned int want = tc_refill_count(b, c), n = 0;
 	int grown = 0;
 	/* In a slot of the shared config, the heap's record names the block on
-	 * its way into the bin (repair_refill). */
+	 * its way into the bin (repair_bin_move). */
 	int shared = t_tls.slot >= 0 && tc == tc_slot_at(t_tls.slot);
 	if (heap_lock(h) < 0)
 		return 0;
 	if (shared)
-		dk__intent_begin(&h->intent, HP_REFILL, (uint64_t)t_tls.slot,
+		dk__intent_begin(&h->intent, HP_BIN_MOVE, (uint64_t)t_tls.slot,
 				 (uint64_t)(b - &tc->bins[0][0]), 0);
+	if (c < DK__SLAB_CLASSES) {
+		size_t room = tc->large_bytes < DK__TC_LARGE_BUDGET
+				      ? (DK__TC_LARGE_BUDGET - tc->large_bytes) / csize
+				      : 0;
+		if (want > room)
+			want = room > 0 ? (unsigned int)room : 1;
+		struct dk__slab_chain chain = {&b->head, &b->count, tc_mark(tc),
+					       shared ? &h->intent.c : NULL};
+		unsigned int before = b->count;
+		n = dk__slab_alloc_chain(&h->slab, &h->tlsf, c, csize, &chain, want);
+		if (n == 0 && heap_grow(idx, h, DK__SLAB_RUN_MAX, DK__DEFAULT_ALIGN, 0, 0) == 0)
+			n = dk__slab_alloc_chain(&h->slab, &h->tlsf, c, csize, &chain, want);
+		tc->large_bytes += (size_t)(b->count - before) * csize;
+		dk__heap_unlock(h);
+		return (int)n;
+	}
 	while (n < want && (n == 0 || tc->large_bytes + csize <= DK__TC_LARGE_BUDGET)) {
 		void *p = dk__tlsf_alloc_named(&h->tlsf, csize, DK__DEFAULT_ALIGN, 0,
 					       shared ? &h->intent.c : NULL);
@@ -1238,20 +1271,27 @@ static int tc_refill_large(int idx, struct tcache *tc, struct tc_bin *b, unsigne
 }
 
 /* Give up to n blocks of bin b back to heap h in one lock round trip; each
- * leaves the bin with the heap's record naming it. Large bins: their bytes
- * leave tc->large_bytes. */
+ * leaves the bin before it goes back (a TLSF block with the heap's record
+ * naming it). Large bins: their bytes leave tc->large_bytes. */
 static void tc_spill(struct tcache *tc, struct dk__heap *h, struct tc_bin *b, unsigned int n,
 		     int large)
 {
 	if (dk__heap_lock(h) < 0)
 		return; /* fenced: the bin grows past its depth, nothing is lost more */
+	/* In a slot of the shared config, the heap's record names the block
+	 * on its way out of the bin before it leaves (repair_bin_move). */
+	int shared = t_tls.slot >= 0 && tc == tc_slot_at(t_tls.slot);
+	if (shared)
+		dk__intent_begin(&h->intent, HP_BIN_MOVE, (uint64_t)t_tls.slot,
+				 (uint64_t)(b - &tc->bins[0][0]), 0);
 	for (unsigned int i = 0; i < n && b->head; i++) {
 		void *p = b->head;
-		b->head = *(void **)p;
+		if (shared)
+			__atomic_store_n(&h->intent.c, (uint64_t)(uintptr_t)p, __ATOMIC_RELEASE);
+		__atomic_store_n(&b->head, *(void **)p, __ATOMIC_RELEASE);
 		b->count--;
 		if (large)
 			tc->large_bytes -= dk__tlsf_usable_size(p);
-		dk__intent_begin(&h->intent, HP_FREE, (uintptr_t)p, 0, 0);
 		heap_free_locked(h, p);
 	}
 	dk__heap_unlock(h);
@@ -1474,11 +1514,15 @@ static void free_cached_heap(struct tcache *tc, int idx, void *p, uint64_t w)
 			tc_push(tc, b, p);
 			return;
 		}
-		if (__builtin_expect(b->count >= limit ||
-					     tc->large_bytes + usable > DK__TC_LARGE_BUDGET, 0) &&
+		/* One refill's worth of slack over the depth and the budget: the
+		 * blocks a batch's last refill took beyond the batch do not make
+		 * the batch spill when it comes back. */
+		unsigned int cap = g_tc_cap[c];
+		const size_t budget = DK__TC_LARGE_BUDGET + DK__TC_LARGE_SLACK;
+		if (__builtin_expect(b->count >= cap || tc->large_bytes + usable > budget, 0) &&
 		    b->count > 0)
 			tc_spill(tc, heap_at(idx), b, (b->count + 1) / 2, 1);
-		if (b->count < limit && tc->large_bytes + usable <= DK__TC_LARGE_BUDGET) {
+		if (b->count < cap && tc->large_bytes + usable <= budget) {
 			tc_push(tc, b, p);
 			tc->large_bytes += usable;
 			return;

@@ -15,7 +15,8 @@
 #define HDR       ((uintptr_t)DK__TLSF_HDR)
 #define RUN_MAGIC 0x736c6162u /* "slab" */
 #define RUN_MIN   ((size_t)16 << 10)
-#define RUN_BLOCKS 32u         /* a run holds at least this many blocks */
+#define RUN_BLOCKS 32u         /* a run of a small class holds at least this many blocks */
+#define RUN_BLOCKS_MEDIUM 8u   /* a run of a medium class (above 4 KiB) holds this many */
 #define PAGE      ((size_t)4096)
 
 struct run {
@@ -32,9 +33,21 @@ struct run {
 };
 _Static_assert(sizeof(struct run) == 64, "run descriptor keeps blocks aligned");
 
-/* Largest TLSF payload of a run: 32 blocks of the largest class. */
-#define RUN_MAX_BYTES (((sizeof(struct run) + RUN_BLOCKS * (DK__SLAB_MAX_PAYLOAD + HDR) + PAGE - 1) & ~(PAGE - 1)))
+/* Largest TLSF payload of a run: 32 blocks of the largest small class, or
+ * 8 of the largest medium one. */
+#define RUN_BYTES(n, psize) (((sizeof(struct run) + (n) * ((psize) + HDR) + PAGE - 1) & ~(PAGE - 1)))
+#define RUN_MAX_BYTES RUN_BYTES(RUN_BLOCKS_MEDIUM, DK__SLAB_MAX_PAYLOAD)
+_Static_assert(RUN_BYTES(RUN_BLOCKS, DK__SLAB_SMALL_MAX) <= RUN_MAX_BYTES, "largest run");
 _Static_assert(RUN_MAX_BYTES <= DK__SLAB_RUN_MAX, "slab.h promises the largest run");
+
+/* Is psize a valid payload size for class cls? */
+static inline int class_psize_ok(unsigned int cls, size_t psize)
+{
+	if (cls >= DK__SLAB_CLASSES || psize < 16 || (psize & 15))
+		return 0;
+	return cls < DK__SLAB_SMALL_CLASSES ? psize <= DK__SLAB_SMALL_MAX
+					    : psize > DK__SLAB_SMALL_MAX && psize <= DK__SLAB_MAX_PAYLOAD;
+}
 
 /* ---- block headers ----------------------------------------------------- */
 
@@ -77,7 +90,8 @@ static void partial_remove(struct dk__slab *s, struct run *r)
 
 static struct run *run_new(struct dk__slab *s, struct dk__tlsf *t, unsigned int cls, size_t psize)
 {
-	size_t want = sizeof(struct run) + RUN_BLOCKS * (psize + HDR);
+	size_t want = sizeof(struct run) + (cls < DK__SLAB_SMALL_CLASSES ? RUN_BLOCKS : RUN_BLOCKS_MEDIUM) *
+						    (psize + HDR);
 	if (want < RUN_MIN)
 		want = RUN_MIN;
 	/* The TLSF block (header included) spans whole pages. */
@@ -149,8 +163,7 @@ static unsigned int slab_take(struct dk__slab *s, struct dk__tlsf *t, unsigned i
 			      size_t psize, void **out, const struct dk__slab_chain *c,
 			      unsigned int n)
 {
-	if (!s || !t || (!out && !c) || cls >= DK__SLAB_CLASSES || psize < 16 ||
-	    psize > DK__SLAB_MAX_PAYLOAD || (psize & 15))
+	if (!s || !t || (!out && !c) || !class_psize_ok(cls, psize))
 		return 0;
 	size_t stride = psize + HDR;
 	unsigned int got = 0;
@@ -250,9 +263,9 @@ static int run_plausible(const struct run *r, size_t len)
 	    r->magic != RUN_MAGIC)
 		return 0; /* untagged: a plain block, whose payload is not read */
 	size_t stride = r->psize + HDR;
-	return r->cls < DK__SLAB_CLASSES && r->psize >= 16 && r->psize <= DK__SLAB_MAX_PAYLOAD &&
-	       !(r->psize & 15) && r->end == (uintptr_t)r + len && r->bump >= first_block(r) &&
-	       r->bump <= r->end && (r->bump - first_block(r)) % stride == 0;
+	return class_psize_ok(r->cls, r->psize) && r->end == (uintptr_t)r + len &&
+	       r->bump >= first_block(r) && r->bump <= r->end &&
+	       (r->bump - first_block(r)) % stride == 0;
 }
 
 /* Does every carved block of run r carry a header of r? */

@@ -3,11 +3,13 @@
  * Runs of equal-size blocks for the small classes of the thread caches
  * (malloc.c), carved out of a heap's TLSF allocator.
  *
- * A run is one live TLSF block of a few pages (16 KiB, or 32 blocks when
- * that is more, tagged DK__TLSF_F_TAG in its TLSF header so that a repair
- * finds it) holding blocks of one payload size. Every carved block
- * has a 16-byte header of the TLSF shape: the run's address, then payload
- * size | DK__TLSF_F_FOREIGN (| DK__TLSF_F_FREE while free), so
+ * A run is one live TLSF block of a few pages, tagged DK__TLSF_F_TAG in its
+ * TLSF header so that a repair finds it, holding blocks of one payload size:
+ * for the small classes (below DK__SLAB_SMALL_CLASSES, payloads up to 4 KiB)
+ * 16 KiB, or 32 blocks when that is more; for the medium classes (payloads
+ * above 4 KiB, up to 64 KiB) 8 blocks (64 KiB: a run of 528 KiB). Every
+ * carved block has a 16-byte header of the TLSF shape: the run's address,
+ * then payload size | DK__TLSF_F_FOREIGN (| DK__TLSF_F_FREE while free), so
  * dk__tlsf_usable_size works on it, dk__tlsf_free refuses it, and the
  * metadata per live block stays 16 bytes. Blocks are carved lazily (a bump
  * pointer: a new run touches only its first page) and come back to the
@@ -17,7 +19,8 @@
  *
  * Why: a batch of 1000 small blocks freed at random costs one TLSF split
  * and one coalescing free per block without it; with it, a pointer pop and
- * push per block and a TLSF call per run.
+ * push per block and a TLSF call per run (for 64 KiB blocks, a TLSF call per
+ * 8 blocks).
  *
  * State: struct dk__slab (inside struct dk__heap: shared between processes
  * like the TLSF state) and the run descriptors (inside the runs, in heap
@@ -33,9 +36,11 @@
 
 #include "mem/tlsf.h"
 
-#define DK__SLAB_CLASSES 76 /* the thread caches' small classes (sizes up to 4 KiB) */
-#define DK__SLAB_MAX_PAYLOAD 4096u
-#define DK__SLAB_RUN_MAX (256u << 10) /* no run is larger: grow a heap by this to make room */
+#define DK__SLAB_SMALL_CLASSES 76 /* classes 0..75: payloads 16 B .. 4 KiB, 32+ per run */
+#define DK__SLAB_SMALL_MAX 4096u
+#define DK__SLAB_CLASSES 92 /* classes 76..91: payloads above 4 KiB .. 64 KiB, 8 per run */
+#define DK__SLAB_MAX_PAYLOAD (64u << 10)
+#define DK__SLAB_RUN_MAX (1u << 20) /* no run is larger: grow a heap by this to make room */
 
 struct dk__slab {
 	void *partial[DK__SLAB_CLASSES]; /* runs with free or uncarved blocks */
@@ -50,9 +55,10 @@ struct dk__slab {
 void dk__slab_init(struct dk__slab *s);
 
 /*
- * Hand out up to n blocks of payload size psize (a multiple of 16, 16 ..
- * DK__SLAB_MAX_PAYLOAD) for class cls (< DK__SLAB_CLASSES; one payload
- * size per class) into out[]. Returns how many; fewer than n only when
+ * Hand out up to n blocks of payload size psize (a multiple of 16: 16 ..
+ * DK__SLAB_SMALL_MAX for a small class, above it up to DK__SLAB_MAX_PAYLOAD
+ * for the others) for class cls (< DK__SLAB_CLASSES; one payload size per
+ * class) into out[]. Returns how many; fewer than n only when
  * t has no room for another run (the caller grows the heap and asks again).
  * 0 with out untouched for invalid arguments.
  */
