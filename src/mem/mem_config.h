@@ -32,8 +32,9 @@
 #define DK__MEMCFG_MAGIC   0x4746434d454d4b44ull /* "DKMEMCFG" */
 /* 6: slab runs tagged in their TLSF header (DK__TLSF_F_TAG), thread-cache
  * bins count their refills. 7: the slab has medium classes (runs of blocks
- * above 4 KiB up to 64 KiB: struct dk__slab grew). */
-#define DK__MEMCFG_VERSION 7u
+ * above 4 KiB up to 64 KiB: struct dk__slab grew). 8: 64 listener slots in
+ * the event ring (16 before), a run being made named in the slab (pending). */
+#define DK__MEMCFG_VERSION 8u
 #define DK__MEMCFG_TABLE_AREA  ((uint64_t)256 << 20) /* 32 Mi IOVAs per list */
 #define DK__MEMCFG_BITMAP_AREA ((uint64_t)4 << 20)   /* 32 Mi pages per list */
 

@@ -38,7 +38,7 @@
 #include <dmakit/memory.h>
 
 #define DK__XEV_RING 64
-#define DK__XEV_PROCS 16
+#define DK__XEV_PROCS 64
 
 struct dk__xev_entry {
 	uint64_t seq; /* 0: never written */
