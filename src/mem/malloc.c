@@ -731,8 +731,10 @@ static void repair_bin_move(struct dk__heap *h, uint64_t slot, uint64_t bin)
 	if (owner != h->intent.pid && owner >= 0)
 		return; /* reaped already: the slot was cleared */
 	const struct tc_bin *b = &tc->bins[0][0] + bin;
-	int live = dk__slab_owns(p) ? !(dk__tlsf_block_flags(p) & DK__TLSF_F_FREE)
-				    : dk__tlsf_is_live(&h->tlsf, p);
+	/* A TLSF block of its own first (found by walking the region, whatever
+	 * p's old header says after a merge), else a block of a run. */
+	int live = dk__tlsf_is_live(&h->tlsf, p) ||
+		   (dk__slab_owns(p) && !(dk__tlsf_block_flags(p) & DK__TLSF_F_FREE));
 	if (!live || __atomic_load_n(&b->head, __ATOMIC_ACQUIRE) == p)
 		return;
 	DK_INFO("heap \"%s\": block %p, between a thread cache and the heap when process %d died, goes back to the heap",
