@@ -30,8 +30,10 @@
  *  - the first refills of a bin (after a give-back too) take 1, 2, 4, ...
  *    blocks: a thread that allocates one block of a class holds no batch.
  * Blocks a refill takes go into the bin (in the thread's slot of the shared
- * config) before the heap lock is released: a process that dies leaves at
- * most the block it was pushing out of every book.
+ * config) before the heap lock is released, and every block moving between
+ * bin and heap (refill or spill) is named in the heap's HP_BIN_MOVE record
+ * first: the repair after a death frees the one left between the two
+ * (repair_bin_move), so nothing is lost.
  * dk_cleanup bumps a generation so caches of other threads are dropped, not
  * returned, the next time those threads use them.
  */
